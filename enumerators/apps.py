@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EnumeratorsConfig(AppConfig):
+    name = "enumerators"
+    verbose_name = "Field staff"

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from enumerators.services.accounts import enumerator_create_or_update
+from mtm.errors import MtmError
+
+
+class Command(BaseCommand):
+    help = "Create (or update) an enumerator account that can submit to the given forms."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--password")
+        parser.add_argument("--form", action="append", default=[], dest="forms", metavar="FORM_ID")
+        parser.add_argument("--location", action="append", default=[], dest="locations", metavar="CODE")
+        parser.add_argument("--sex", choices=["m", "f"])
+        parser.add_argument("--supervisor", metavar="USERNAME")
+        parser.add_argument("--phone")
+
+    def handle(self, *args, **options):
+        try:
+            enumerator = enumerator_create_or_update(
+                username=options["username"],
+                password=options["password"],
+                sex=options["sex"],
+                phone=options["phone"],
+                supervisor_username=options["supervisor"],
+                form_ids=options["forms"],
+                location_codes=options["locations"],
+            )
+        except MtmError as err:
+            raise CommandError(err.message, returncode=2) from err
+        rounds = ", ".join(str(a.round) for a in enumerator.assignments.select_related("round__survey"))
+        self.stdout.write(f"{enumerator.user.username} {rounds or '(no assignments)'}")

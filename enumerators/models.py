@@ -1,0 +1,129 @@
+"""Field staff: accounts, enumerators, their devices and their assignments."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+
+
+class User(AbstractUser):
+    """An account of MTM Collect: enumerator, supervisor, analyst or admin.
+
+    ``digest_ha1`` is RFC 7616's HA1 = MD5(username:realm:password), the only
+    form in which HTTP Digest can check a password. It is kept in step with the
+    password by :meth:`set_password`, and it is blank for accounts whose
+    password was never set through Django (they can still use Basic auth).
+    """
+
+    digest_ha1 = models.CharField(max_length=32, blank=True, editable=False)
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        if raw_password is None:
+            self.digest_ha1 = ""
+        else:
+            self.digest_ha1 = digest_ha1(self.username, raw_password)
+
+
+def digest_ha1(username: str, password: str, realm: str | None = None) -> str:
+    realm = realm or settings.OPENROSA_REALM
+    return hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest()  # noqa: S324
+
+
+class Sex(models.TextChoices):
+    MALE = "m", "Male"
+    FEMALE = "f", "Female"
+
+
+class Enumerator(models.Model):
+    """A person who interviews respondents on a tablet. The phone number is
+    staff contact data: it never appears in reports or exports."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enumerator")
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    phone = models.CharField(max_length=32, blank=True)
+    active = models.BooleanField(default=True)
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="team",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sex__in=["m", "f"]), name="enumerator_sex_valid"),
+            models.CheckConstraint(
+                condition=~Q(supervisor=F("user")), name="enumerator_not_own_supervisor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.username
+
+
+class Device(models.Model):
+    """A tablet as Collect identifies it (``deviceID``, e.g. ``collect:abc123``)."""
+
+    device_id = models.CharField(max_length=128, unique=True)
+    enumerator = models.ForeignKey(
+        Enumerator, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
+    )
+    user_agent = models.CharField(max_length=255, blank=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return self.device_id
+
+
+class Assignment(models.Model):
+    """An enumerator's work in one round: where, and how many interviews of
+    each sex. Per-location targets live in :class:`AssignmentQuota`."""
+
+    enumerator = models.ForeignKey(Enumerator, on_delete=models.CASCADE, related_name="assignments")
+    round = models.ForeignKey("surveys.Round", on_delete=models.CASCADE, related_name="assignments")
+    locations = models.ManyToManyField("surveys.Location", related_name="assignments", blank=True)
+    target_total = models.PositiveIntegerField(default=0)
+    target_male = models.PositiveIntegerField(default=0)
+    target_female = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round", "enumerator"]
+        constraints = [
+            models.UniqueConstraint(fields=["enumerator", "round"], name="assignment_one_per_round"),
+            models.CheckConstraint(
+                condition=Q(target_male__lte=F("target_total")) & Q(target_female__lte=F("target_total")),
+                name="assignment_sex_quota_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enumerator} — {self.round}"
+
+
+class AssignmentQuota(models.Model):
+    """Target number of interviews for one location of an assignment."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="quotas")
+    location = models.ForeignKey("surveys.Location", on_delete=models.PROTECT, related_name="quotas")
+    target = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "location"], name="quota_one_per_location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment}: {self.location} × {self.target}"

@@ -1,0 +1,62 @@
+"""The one place that reads the process environment.
+
+Settings modules import :data:`ENV`; nothing else in the code base reads
+``os.environ``. Reading is pure (no I/O beyond the environment itself).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None, default: list[str]) -> list[str]:
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Env:
+    debug: bool
+    secret_key: str
+    allowed_hosts: list[str]
+    database_url: str | None
+    redis_url: str | None
+    data_dir: Path
+    celery_queue: str
+    openrosa_realm: str
+    max_submission_bytes: int
+
+    @property
+    def uses_services(self) -> bool:
+        """True when a real broker is configured (tasks go to Celery workers)."""
+        return bool(self.redis_url)
+
+
+def read_env(environ: dict[str, str] | None = None) -> Env:
+    e = os.environ if environ is None else environ
+    data_dir = Path(e.get("MTM_DATA_DIR") or BASE_DIR / "var")
+    return Env(
+        debug=_bool(e.get("DJANGO_DEBUG"), default=False),
+        secret_key=e.get("DJANGO_SECRET_KEY", ""),
+        allowed_hosts=_list(e.get("DJANGO_ALLOWED_HOSTS"), ["127.0.0.1", "localhost"]),
+        database_url=e.get("DATABASE_URL") or None,
+        redis_url=e.get("REDIS_URL") or None,
+        data_dir=data_dir,
+        celery_queue=e.get("MTM_CELERY_QUEUE") or "mtm",
+        openrosa_realm=e.get("MTM_OPENROSA_REALM") or "MTM Collect",
+        max_submission_bytes=int(e.get("MTM_MAX_SUBMISSION_BYTES") or 10 * 1024 * 1024),
+    )
+
+
+ENV = read_env()

@@ -1,0 +1,16 @@
+"""Production: every secret from the environment, PostgreSQL and Redis required."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from mtm.env import ENV
+from mtm.settings.base import *  # noqa: F403
+
+if not ENV.secret_key:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
+if not ENV.database_url or not ENV.redis_url:
+    raise ImproperlyConfigured("DATABASE_URL and REDIS_URL must be set in production")
+
+DEBUG = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from mtm.views import healthz
+
+admin.site.site_header = "MTM Collect"
+admin.site.site_title = "MTM Collect"
+admin.site.index_title = "Collection and review"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/", include("surveys.api.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("surveys.openrosa.urls")),
+]

@@ -1,0 +1,11 @@
+from mtm.errors import Conflict, InvalidInput
+
+
+class XLSFormError(InvalidInput):
+    """A form that pyxform (or our own checks of it) rejects. ``message``
+    carries pyxform's row-numbered text, e.g. ``[row : 3] On the 'survey'
+    sheet, ...``."""
+
+
+class QuestionnaireVersionConflict(Conflict):
+    """The form_id and version exist already with different content."""

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mtm.errors import MtmError
+from surveys.services.questionnaires import questionnaire_import
+
+
+class Command(BaseCommand):
+    help = "Convert an XLSForm with pyxform and store it as a questionnaire version; prints 'form_id version'."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--round", type=int, dest="round_number")
+        parser.add_argument("--survey", dest="survey_slug")
+        parser.add_argument("--allow-anonymous", action="store_true")
+
+    def handle(self, *args, file: Path, round_number, survey_slug, allow_anonymous, **options):
+        try:
+            source = file.read_bytes()
+        except OSError as err:
+            raise CommandError(f"Cannot read {file}: {err.strerror}", returncode=2) from err
+        try:
+            result = questionnaire_import(source=source, filename=file.name, survey_slug=survey_slug,
+                                          round_number=round_number, allow_anonymous=allow_anonymous)
+        except MtmError as err:
+            raise CommandError(f"{file.name}: {err.message}", returncode=2) from err
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        q = result.questionnaire
+        self.stdout.write(f"{q.form_id} {q.version}")

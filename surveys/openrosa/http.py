@@ -1,0 +1,30 @@
+"""Responses with the headers every OpenRosa answer must carry."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.http import http_date
+
+from surveys.openrosa import xml
+from surveys.openrosa.auth import challenge
+
+XML_CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
+def openrosa_response(body: bytes = b"", *, status: int = 200, content_type: str = XML_CONTENT_TYPE) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=content_type)
+    response["X-OpenRosa-Version"] = "1.0"
+    response["X-OpenRosa-Accept-Content-Length"] = str(settings.OPENROSA_MAX_SUBMISSION_BYTES)
+    response["Date"] = http_date()
+    return response
+
+
+def openrosa_error(message: str, *, status: int) -> HttpResponse:
+    return openrosa_response(xml.response_message(message), status=status)
+
+
+def openrosa_unauthorized(message: str = "Authentication required.", *, stale: bool = False) -> HttpResponse:
+    response = openrosa_error(message, status=401)
+    response["WWW-Authenticate"] = challenge(stale=stale)
+    return response

@@ -1,0 +1,103 @@
+"""OpenRosa endpoints for ODK Collect / KoboCollect: form list, form
+download, manifest and media. Each view authenticates, calls one selector
+and renders; under ``/<username>/`` only forms open to anonymous
+submission are served, without credentials."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth import get_user_model
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from mtm.errors import NotFound
+from surveys import selectors
+from surveys.openrosa import xml
+from surveys.openrosa.auth import AuthFailed, request_user
+from surveys.openrosa.http import openrosa_error, openrosa_response, openrosa_unauthorized
+
+
+def openrosa_view(view):
+    """Resolve who is asking: the authenticated account, or under
+    ``/<username>/`` the named account for its anonymous forms. Domain
+    errors become OpenRosa envelopes."""
+
+    @csrf_exempt
+    @require_http_methods(["GET", "HEAD"])
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, username: str | None = None, **kwargs) -> HttpResponse:
+        if username is not None:
+            owner = get_user_model().objects.filter(username=username, is_active=True).first()
+            if owner is None:
+                return openrosa_error(f"No account '{username}'.", status=404)
+            request.openrosa_user, request.openrosa_anonymous = owner, True
+        else:
+            try:
+                user = request_user(request)
+            except AuthFailed as failure:
+                return openrosa_unauthorized(str(failure), stale=failure.stale)
+            if user is None:
+                return openrosa_unauthorized()
+            request.openrosa_user, request.openrosa_anonymous = user, False
+        request.openrosa_prefix = username
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as err:
+            return openrosa_error(err.message, status=404)
+
+    return wrapper
+
+
+def _url(request: HttpRequest, name: str, **kwargs) -> str:
+    if request.openrosa_prefix is not None:
+        name, kwargs = f"openrosa-user-{name}", {"username": request.openrosa_prefix, **kwargs}
+    else:
+        name = f"openrosa-{name}"
+    return request.build_absolute_uri(reverse(name, kwargs=kwargs))
+
+
+@openrosa_view
+def form_list(request: HttpRequest) -> HttpResponse:
+    forms = selectors.questionnaires_for_user(user=request.openrosa_user, anonymous_only=request.openrosa_anonymous)
+    wanted = request.GET.get("formID")
+    if wanted:
+        forms = [q for q in forms if q.form_id == wanted]
+    body = xml.form_list(forms, url=lambda q, kind: _url(request, kind, form_id=q.form_id))
+    return openrosa_response(body)
+
+
+def _questionnaire(request: HttpRequest, form_id: str):
+    return selectors.questionnaire_for_user(
+        user=request.openrosa_user, form_id=form_id, version=request.GET.get("version") or None,
+        anonymous_only=request.openrosa_anonymous,
+    )
+
+
+@openrosa_view
+def form_xml(request: HttpRequest, form_id: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, form_id)
+    response = openrosa_response(questionnaire.xform_xml.encode("utf-8"))
+    response["ETag"] = f'"{questionnaire.md5}"'
+    response["Content-Disposition"] = f'attachment; filename="{form_id}.xml"'
+    return response
+
+
+@openrosa_view
+def manifest(request: HttpRequest, form_id: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, form_id)
+    body = xml.manifest(questionnaire, url=lambda filename: _url(request, "media", form_id=form_id,
+                                                                   filename=filename))
+    return openrosa_response(body)
+
+
+@openrosa_view
+def media_file(request: HttpRequest, form_id: str, filename: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, form_id)
+    media = selectors.questionnaire_media_file(questionnaire=questionnaire, filename=filename)
+    response = FileResponse(media.file.open("rb"), content_type=media.content_type, as_attachment=True,
+                            filename=media.filename)
+    response["X-OpenRosa-Version"] = "1.0"
+    return response
