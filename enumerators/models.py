@@ -5,9 +5,21 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F, Q
+
+
+class DigestUserManager(UserManager):
+    """Django's manager hashes the password without ``set_password``; route
+    it through it so that the Digest HA1 is kept too."""
+
+    def _create_user(self, username, email, password, **extra_fields):
+        user = super()._create_user(username, email, None, **extra_fields)
+        if password is not None:
+            user.set_password(password)
+            user.save(using=self._db, update_fields=["password", "digest_ha1"])
+        return user
 
 
 class User(AbstractUser):
@@ -21,12 +33,18 @@ class User(AbstractUser):
 
     digest_ha1 = models.CharField(max_length=32, blank=True, editable=False)
 
+    objects = DigestUserManager()
+
     def set_password(self, raw_password: str | None) -> None:
         super().set_password(raw_password)
         if raw_password is None:
             self.digest_ha1 = ""
         else:
             self.digest_ha1 = digest_ha1(self.username, raw_password)
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self.digest_ha1 = ""
 
 
 def digest_ha1(username: str, password: str, realm: str | None = None) -> str:

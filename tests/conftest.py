@@ -1,0 +1,87 @@
+"""Shared fixtures. With REDIS_URL set (`make test-services`) a real Celery
+worker is started for the session against the test database and stopped at
+the end; tests marked ``services`` use it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from surveys.services.questionnaires import questionnaire_import
+from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
+from tests.forms import form_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL + Redis + a Celery worker: run `make test-services`")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def household(db):
+    """The household test form imported into round 4 of the MTM survey."""
+    RoundFactory()
+    return questionnaire_import(source=form_bytes("household.md"), filename="household.md",
+                                survey_slug="mtm-kz", round_number=4).questionnaire
+
+
+@pytest.fixture
+def enumerator(db, household):
+    """An active enumerator assigned to the household form's round."""
+    assignment = AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")),
+                                   round=household.round)
+    return assignment.enumerator
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real ``celery worker`` process on the test database and a queue of
+    this run's own, started after the test database exists."""
+    if not SERVICES:
+        pytest.skip("no REDIS_URL: the embedded default runs tasks eagerly")
+    from django.db import connection
+
+    queue = f"mtm-test-{os.getpid()}"
+    name = connection.settings_dict["NAME"]
+    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    env = {**os.environ, "DATABASE_URL": f"{base}/{name}", "MTM_CELERY_QUEUE": queue,
+           "DJANGO_SETTINGS_MODULE": "mtm.settings.test"}
+    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mtm", "worker", "-Q", queue, "--pool", "prefork",
+         "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    from mtm.celery import app
+
+    app.conf.task_default_queue = queue
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {proc.returncode}; see var/test-worker.log")
+        if app.control.ping(timeout=1.0):
+            break
+    else:
+        proc.terminate()
+        raise RuntimeError("celery worker did not answer within 60 s; see var/test-worker.log")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

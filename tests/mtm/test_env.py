@@ -1,0 +1,29 @@
+from pathlib import Path
+
+import pytest
+
+from mtm.env import BASE_DIR, read_env
+
+
+def test_embedded_default_without_environment():
+    env = read_env({})
+    assert (env.database_url, env.redis_url, env.uses_services) == (None, None, False)
+    assert env.data_dir == BASE_DIR / "var"
+    assert env.allowed_hosts == ["127.0.0.1", "localhost"]
+    assert env.max_submission_bytes == 10 * 1024 * 1024
+
+
+def test_services_from_environment():
+    env = read_env({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/mtm", "REDIS_URL": "redis://127.0.0.1:6379/0",
+                    "DJANGO_ALLOWED_HOSTS": "a.org, b.org", "DJANGO_DEBUG": "yes", "MTM_DATA_DIR": "/srv/mtm"})
+    assert env.uses_services is True
+    assert env.allowed_hosts == ["a.org", "b.org"]
+    assert env.debug is True
+    assert env.data_dir == Path("/srv/mtm")
+
+
+@pytest.mark.django_db
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}

@@ -1,0 +1,110 @@
+"""Basic and Digest authentication on the OpenRosa endpoints."""
+
+import base64
+import time
+
+import pytest
+import requests
+from lxml import etree
+from requests.auth import HTTPDigestAuth
+
+from surveys.openrosa import auth
+from tests.factories import PASSWORD
+
+
+def basic(username, password):
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+@pytest.mark.django_db
+class TestChallenge:
+    def test_no_credentials_gets_401_with_digest_and_basic_challenge(self, client, enumerator):
+        response = client.get("/formList")
+
+        assert response.status_code == 401
+        challenge = response["WWW-Authenticate"]
+        assert challenge.startswith('Digest realm="MTM Collect", qop="auth", algorithm=MD5, nonce="')
+        assert ', Basic realm="MTM Collect", charset="UTF-8"' in challenge
+        assert response["X-OpenRosa-Version"] == "1.0"
+        message = etree.fromstring(response.content).findtext("{http://openrosa.org/http/response}message")
+        assert message == "Authentication required."
+
+    @pytest.mark.parametrize("header", [
+        "Basic " + base64.b64encode(b"enum01:wrong").decode(),
+        "Basic " + base64.b64encode(b"nobody:" + PASSWORD.encode()).decode(),
+        "Basic !!!notbase64",
+        "Bearer abc",
+        'Digest username="enum01"',
+    ])
+    def test_wrong_credentials_get_401(self, client, enumerator, header):
+        response = client.get("/formList", HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Digest ")
+
+    def test_basic_auth_with_the_right_password(self, client, enumerator):
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
+
+    def test_inactive_account_is_refused(self, client, enumerator):
+        enumerator.user.is_active = False
+        enumerator.user.save()
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDigestOverHttp:
+    """A real HTTP client (requests' Digest implementation) against a live server."""
+
+    def test_digest_login_downloads_the_form_list(self, live_server, enumerator):
+        response = requests.get(f"{live_server.url}/formList", auth=HTTPDigestAuth("enum01", PASSWORD), timeout=10)
+
+        assert response.status_code == 200
+        assert b"<formID>household</formID>" in response.content
+
+    def test_digest_with_wrong_password_is_refused(self, live_server, enumerator):
+        response = requests.get(f"{live_server.url}/formList", auth=HTTPDigestAuth("enum01", "nope"), timeout=10)
+        assert response.status_code == 401
+
+    def test_digest_follows_a_password_change(self, live_server, enumerator):
+        enumerator.user.set_password("new-pass-2")
+        enumerator.user.save()
+        old = requests.get(f"{live_server.url}/formList", auth=HTTPDigestAuth("enum01", PASSWORD), timeout=10)
+        new = requests.get(f"{live_server.url}/formList", auth=HTTPDigestAuth("enum01", "new-pass-2"), timeout=10)
+        assert (old.status_code, new.status_code) == (401, 200)
+
+
+@pytest.mark.django_db
+class TestDigestRules:
+    def _authorization(self, client, *, nc="00000001", uri="/formList", password=PASSWORD, nonce=None):
+        import hashlib
+
+        if nonce is None:
+            challenge = client.get("/formList")["WWW-Authenticate"]
+            nonce = challenge.split('nonce="')[1].split('"')[0]
+        md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
+        ha1 = md5(f"enum01:MTM Collect:{password}")
+        response = md5(f"{ha1}:{nonce}:{nc}:abcdef:auth:{md5(f'GET:{uri}')}")
+        return (f'Digest username="enum01", realm="MTM Collect", nonce="{nonce}", uri="{uri}", '
+                f'response="{response}", qop=auth, nc={nc}, cnonce="abcdef", algorithm=MD5'), nonce
+
+    def test_a_replayed_nonce_count_is_refused(self, client, enumerator):
+        header, nonce = self._authorization(client)
+        assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 200
+        assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 401
+        header2, _ = self._authorization(client, nc="00000002", nonce=nonce)
+        assert client.get("/formList", HTTP_AUTHORIZATION=header2).status_code == 200
+
+    def test_uri_must_match_the_request(self, client, enumerator):
+        header, _ = self._authorization(client, uri="/forms/household/form.xml")
+        assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 401
+
+    def test_expired_nonce_is_answered_stale(self, client, enumerator, settings, monkeypatch):
+        header, _ = self._authorization(client)
+        monkeypatch.setattr(auth.time, "time", lambda: time.time_ns() / 1e9 + settings.OPENROSA_DIGEST_NONCE_SECONDS + 5)
+        response = client.get("/formList", HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401
+        assert "stale=true" in response["WWW-Authenticate"]
+
+    def test_forged_nonce_is_refused(self, client, enumerator):
+        forged = base64.b64encode(f"{int(time.time())}:{'0' * 32}".encode()).decode()
+        header, _ = self._authorization(client, nonce=forged)
+        assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 401
