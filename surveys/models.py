@@ -188,7 +188,9 @@ class Respondent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["survey", "key"], name="respondent_key_unique_in_survey"),
             models.CheckConstraint(condition=Q(key__regex=r"^[0-9a-f]{64}$"), name="respondent_key_is_hmac"),
-            models.CheckConstraint(condition=Q(consent__in=["given", "refused", "unknown"]), name="respondent_consent_valid"),
+            models.CheckConstraint(
+                condition=Q(consent__in=["given", "refused", "unknown"]), name="respondent_consent_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -59,7 +59,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
     env = {**os.environ, "DATABASE_URL": f"{base}/{name}", "MTM_CELERY_QUEUE": queue,
            "DJANGO_SETTINGS_MODULE": "mtm.settings.test"}
-    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115 - closed at teardown
+    log = open(ROOT / "var" / "test-worker.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mtm", "worker", "-Q", queue, "--pool", "prefork",
          "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],

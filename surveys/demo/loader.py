@@ -1,0 +1,95 @@
+"""The demo a supervisor can look at right after `make demo`: the MTM
+Kazakhstan survey with rounds 3 (closed) and 4 (open), the round-4
+questionnaire, 7 regions and 3 cities, 15 enumerators (5 men, 10 women, as in
+the round-4 report), a supervisor and an admin. Idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from enumerators.models import Assignment, AssignmentQuota, Enumerator
+from enumerators.services.accounts import enumerator_create_or_update
+from enumerators.services.roles import SUPERVISORS, roles_ensure
+from surveys.models import Location, Round, Survey
+from surveys.services.questionnaires import questionnaire_import
+
+FORMS = Path(__file__).parent / "forms"
+SURVEY_SLUG = "mtm-kz-imw"
+ROUND4_LOCATIONS = ["KZ-11", "KZ-15", "KZ-19", "KZ-23", "KZ-35", "KZ-47", "KZ-61", "KZ-71", "KZ-75", "KZ-79"]
+#: (username, first name, sex); 5 men and 10 women as in the seed's round 4.
+ENUMERATORS = [
+    ("enum01", "Aidos", "m"), ("enum02", "Yerlan", "m"), ("enum03", "Nurlan", "m"), ("enum04", "Daulet", "m"),
+    ("enum05", "Timur", "m"), ("enum06", "Aigerim", "f"), ("enum07", "Dana", "f"), ("enum08", "Madina", "f"),
+    ("enum09", "Saule", "f"), ("enum10", "Zhanar", "f"), ("enum11", "Aliya", "f"), ("enum12", "Gulnara", "f"),
+    ("enum13", "Asel", "f"), ("enum14", "Kamila", "f"), ("enum15", "Dinara", "f"),
+]
+ENUMERATOR_PASSWORD = "enum-pass"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    survey: Survey
+    rounds: list[Round]
+    enumerators: int
+    form: str
+
+
+@transaction.atomic
+def demo_load() -> DemoSummary:
+    groups = roles_ensure()
+    User = get_user_model()
+    admin = User.objects.filter(username="admin").first()
+    if admin is None:
+        User.objects.create_superuser("admin", "admin@example.org", "admin")
+    supervisor, created = User.objects.get_or_create(
+        username="supervisor", defaults={"first_name": "Sholpan", "last_name": "(supervisor)", "is_staff": True}
+    )
+    if created:
+        supervisor.set_password("supervisor")
+        supervisor.save()
+    supervisor.groups.add(groups[SUPERVISORS])
+
+    survey, _ = Survey.objects.get_or_create(slug=SURVEY_SLUG, defaults={
+        "name": "MTM Kazakhstan — international migrant workers survey",
+        "description": "IOM Mobility Tracking Matrix: international migrant workers in 7 regions and 3 cities.",
+    })
+    locations = list(Location.objects.filter(code__in=ROUND4_LOCATIONS).order_by("code"))
+    round3, _ = Round.objects.get_or_create(survey=survey, number=3, defaults={
+        "title": "Round 3 (January–February 2024)", "start_date": dt.date(2024, 1, 15),
+        "end_date": dt.date(2024, 2, 29), "status": Round.Status.CLOSED, "target_sample": 1700})
+    round4, _ = Round.objects.get_or_create(survey=survey, number=4, defaults={
+        "title": "Round 4 (April–May 2024)", "start_date": dt.date(2024, 4, 1), "end_date": dt.date(2024, 5, 31),
+        "status": Round.Status.OPEN, "target_sample": 1845})
+    round3.locations.set(locations)
+    round4.locations.set(locations)
+
+    source = (FORMS / "mtm_kz_r4.md").read_bytes()
+    form = questionnaire_import(source=source, filename="mtm_kz_r4.md", survey_slug=SURVEY_SLUG,
+                                round_number=4).questionnaire
+
+    per_enumerator = round4.target_sample // len(ENUMERATORS)
+    for index, (username, first_name, sex) in enumerate(ENUMERATORS):
+        exists = User.objects.filter(username=username).exists()
+        home = [locations[index % len(locations)].code]
+        enumerator = enumerator_create_or_update(
+            username=username, password=None if exists else ENUMERATOR_PASSWORD, sex=sex,
+            first_name=first_name, supervisor_username="supervisor", form_ids=[form.form_id], location_codes=home)
+        _quota(enumerator, round4, per_enumerator, home[0])
+    return DemoSummary(survey=survey, rounds=[round3, round4], enumerators=len(ENUMERATORS),
+                       form=f"{form.form_id} {form.version}")
+
+
+def _quota(enumerator: Enumerator, round_: Round, total: int, location_code: str) -> None:
+    """The seed's sex split (83% men, 17% women) as each enumerator's quota."""
+    assignment = Assignment.objects.get(enumerator=enumerator, round=round_)
+    assignment.target_total = total
+    assignment.target_male = round(total * 0.83)
+    assignment.target_female = total - assignment.target_male
+    assignment.save()
+    AssignmentQuota.objects.update_or_create(
+        assignment=assignment, location=Location.objects.get(code=location_code), defaults={"target": total})
