@@ -104,6 +104,13 @@ REST_FRAMEWORK = {
     ],
 }
 
+# Cache (Digest nonce counts, throttles): shared Redis with the services, per-process memory without.
+if ENV.redis_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url,
+                          "KEY_PREFIX": "mtm"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: with REDIS_URL, a real broker and workers; without, tasks run in-process.
 CELERY_BROKER_URL = ENV.redis_url or "memory://"
 CELERY_RESULT_BACKEND = ENV.redis_url or "cache+memory://"
