@@ -246,3 +246,27 @@ class TestImportCommand:
         with pytest.raises(CommandError) as err:
             call_command("import_xlsform", str(tmp_path / "nope.xlsx"))
         assert err.value.returncode == 2
+
+
+def test_every_question_type_pyxform_supports_reaches_the_schema():
+    converted = xlsform_convert(source=(FORMS / "all_types.md").read_bytes(), filename="all_types.md")
+    types = {f["name"]: (f["type"], f["data_type"], f["privacy"]) for f in converted.schema["fields"]}
+
+    assert types == {
+        "start": ("start", "dateTime", None), "end": ("end", "dateTime", None), "today": ("today", "date", None),
+        "deviceid": ("deviceid", "string", "identifier"), "phonenumber": ("phonenumber", "string", "identifier"),
+        "username": ("username", "string", "identifier"), "simserial": ("simserial", "string", "identifier"),
+        "subscriberid": ("subscriberid", "string", "identifier"),
+        "start_gps": ("start-geopoint", "geopoint", "location"),
+        "t": ("text", "string", None), "i": ("integer", "int", None), "d": ("decimal", "decimal", None),
+        "r": ("range", "int", None), "dt": ("date", "date", None), "tm": ("time", "time", None),
+        "dtm": ("dateTime", "dateTime", None), "gp": ("geopoint", "geopoint", None),
+        "gt": ("geotrace", "geotrace", None), "gs": ("geoshape", "geoshape", None),
+        "so": ("select_one", "string", None), "sm": ("select_multiple", "string", None),
+        "rk": ("rank", "odk:rank", None), "sf": ("select_one", "string", None),
+        "n": ("note", "string", None), "ack": ("acknowledge", "string", None),
+        "img": ("photo", "binary", None), "aud": ("audio", "binary", None), "vid": ("video", "binary", None),
+        "f": ("file", "binary", None), "bc": ("barcode", "barcode", None), "h": ("hidden", "string", None),
+        "c": ("calculate", "string", None), "meta": ("group", None, None), "instanceID": ("calculate", "string", None),
+    }
+    assert field(converted.schema, "sf")["list_name"] == "places.csv"
