@@ -24,3 +24,7 @@ class InvalidInput(MtmError):
 
 class Conflict(MtmError):
     """The input contradicts something already stored; nothing was changed."""
+
+
+class TooLarge(MtmError):
+    """The input is larger than this server accepts."""

@@ -9,3 +9,12 @@ class XLSFormError(InvalidInput):
 
 class QuestionnaireVersionConflict(Conflict):
     """The form_id and version exist already with different content."""
+
+
+class InvalidSubmission(InvalidInput):
+    """A submission that cannot be read: malformed XML or JSON, no instanceID,
+    a DTD or entity, no XML part. Answered 400; nothing stored."""
+
+
+class SubmissionConflict(Conflict):
+    """The instanceID is stored already with different content (409)."""

@@ -195,3 +195,100 @@ class Respondent(models.Model):
 
     def __str__(self) -> str:
         return f"respondent {self.key[:10]}…"
+
+
+class Submission(models.Model):
+    """One interview as received, stored before anything else happens to it.
+
+    ``raw_body`` holds the bytes exactly as the device sent them (the XML
+    file, or the JSON body); ``xml`` is the XForm instance that processing
+    reads (the same bytes for XML, built from the JSON otherwise). One row per
+    (form_id, instanceID), enforced by the database. An edit (an instance
+    with ``meta/deprecatedID``) is a new row whose ``previous`` is the row it
+    replaces; the replaced row stays, no longer current.
+    """
+
+    class Format(models.TextChoices):
+        XML = "xml", "OpenRosa XML"
+        JSON = "json", "KoBo JSON"
+
+    class Processing(models.TextChoices):
+        RECEIVING = "receiving", "Receiving (more parts expected)"
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="submissions")
+    form_id = models.CharField(max_length=100)
+    instance_id = models.CharField(max_length=255)
+    raw_body = models.BinaryField()
+    raw_format = models.CharField(max_length=4, choices=Format.choices, default=Format.XML)
+    raw_sha256 = models.CharField(max_length=64)
+    xml = models.BinaryField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="submissions"
+    )
+    device = models.ForeignKey(
+        "enumerators.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="submissions"
+    )
+    user_agent = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    complete = models.BooleanField(default=True, help_text="False while split parts are still arriving.")
+    deprecated_id = models.CharField(max_length=255, blank=True)
+    previous = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="edited_by"
+    )
+    is_current = models.BooleanField(default=True)
+    attachments_expected = models.PositiveIntegerField(default=0)
+    processing = models.CharField(max_length=10, choices=Processing.choices, default=Processing.PENDING)
+    processing_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    answers = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form_id", "instance_id"], name="submission_one_per_instance"),
+            models.CheckConstraint(condition=~Q(instance_id=""), name="submission_instance_id_not_blank"),
+            models.CheckConstraint(condition=Q(raw_sha256__regex=r"^[0-9a-f]{64}$"), name="submission_sha256_hex"),
+            models.CheckConstraint(
+                condition=Q(processing__in=["receiving", "pending", "processed", "failed"]),
+                name="submission_processing_valid",
+            ),
+            models.CheckConstraint(condition=~Q(previous=F("id")), name="submission_not_own_previous"),
+        ]
+        indexes = [
+            models.Index(fields=["processing", "received_at"], name="submission_unprocessed"),
+            models.Index(fields=["questionnaire", "is_current"], name="submission_current"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} {self.instance_id}"
+
+
+def attachment_upload_to(instance: SubmissionAttachment, filename: str) -> str:
+    s = instance.submission
+    return f"attachments/{s.form_id}/{s.pk}/{instance.filename}"
+
+
+class SubmissionAttachment(models.Model):
+    """A file sent with a submission (photo, audio, …), on Django's storage."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to=attachment_upload_to, max_length=500)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["filename"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "filename"], name="attachment_one_per_filename"),
+            models.CheckConstraint(condition=~Q(filename__contains="/"), name="attachment_filename_flat"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,12 +1,13 @@
 from django.urls import path, re_path
 
-from surveys.openrosa import views
+from surveys.openrosa import submission, views
 
 _forms = [
     ("formList", views.form_list, "formlist"),
     ("forms/<str:form_id>/form.xml", views.form_xml, "form"),
     ("forms/<str:form_id>/manifest", views.manifest, "manifest"),
     ("forms/<str:form_id>/media/<str:filename>", views.media_file, "media"),
+    ("submission", submission.submission, "submission"),
 ]
 
 urlpatterns = [path(route, view, name=f"openrosa-{name}") for route, view, name in _forms]
@@ -17,5 +18,6 @@ urlpatterns += [
         (r"forms/(?P<form_id>[^/]+)/form\.xml$", views.form_xml, "form"),
         (r"forms/(?P<form_id>[^/]+)/manifest$", views.manifest, "manifest"),
         (r"forms/(?P<form_id>[^/]+)/media/(?P<filename>[^/]+)$", views.media_file, "media"),
+        (r"submission$", submission.submission, "submission"),
     ]
 ]

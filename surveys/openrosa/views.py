@@ -13,20 +13,22 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from mtm.errors import NotFound
+from mtm.errors import MtmError
 from surveys import selectors
 from surveys.openrosa import xml
 from surveys.openrosa.auth import AuthFailed, request_user
-from surveys.openrosa.http import openrosa_error, openrosa_response, openrosa_unauthorized
+from surveys.openrosa.http import openrosa_error, openrosa_response, openrosa_unauthorized, status_for
 
 
-def openrosa_view(view):
+def openrosa_view(view=None, *, methods=("GET", "HEAD")):
     """Resolve who is asking: the authenticated account, or under
     ``/<username>/`` the named account for its anonymous forms. Domain
-    errors become OpenRosa envelopes."""
+    errors become OpenRosa envelopes with their status code."""
+    if view is None:
+        return lambda v: openrosa_view(v, methods=methods)
 
     @csrf_exempt
-    @require_http_methods(["GET", "HEAD"])
+    @require_http_methods(list(methods))
     @wraps(view)
     def wrapper(request: HttpRequest, *args, username: str | None = None, **kwargs) -> HttpResponse:
         if username is not None:
@@ -45,8 +47,8 @@ def openrosa_view(view):
         request.openrosa_prefix = username
         try:
             return view(request, *args, **kwargs)
-        except NotFound as err:
-            return openrosa_error(err.message, status=404)
+        except MtmError as err:
+            return openrosa_error(err.message, status=status_for(err))
 
     return wrapper
 

@@ -1,0 +1,83 @@
+"""``HEAD|POST /submission``: the OpenRosa submission API (multipart with
+``xml_submission_file``) and KoBo-style JSON, over one ingest service."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils import timezone
+
+from mtm.errors import MtmError, TooLarge
+from surveys.errors import InvalidSubmission
+from surveys.openrosa import xml
+from surveys.openrosa.http import openrosa_response, status_for
+from surveys.openrosa.views import openrosa_view
+from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
+
+XML_PART = "xml_submission_file"
+
+
+@openrosa_view(methods=("HEAD", "POST"))
+def submission(request: HttpRequest) -> HttpResponse:
+    if request.method == "HEAD":
+        return openrosa_response(status=204)
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.OPENROSA_MAX_SUBMISSION_BYTES:
+        raise TooLarge(f"The submission is larger than {settings.OPENROSA_MAX_SUBMISSION_BYTES} bytes.")
+    sender = Sender(
+        user=None if request.openrosa_anonymous else request.openrosa_user,
+        anonymous_owner=request.openrosa_user if request.openrosa_anonymous else None,
+        device_id=request.GET.get("deviceID", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    if request.content_type == "application/json":
+        return _json(request, sender)
+    try:
+        files = request.FILES
+        is_incomplete = request.POST.get("*isIncomplete*", "").lower() == "yes"
+    except RequestDataTooBig:
+        raise TooLarge("The submission's form fields are too large.") from None
+    except MultiPartParserError as err:
+        raise InvalidSubmission(f"The request is not valid multipart form data: {err}") from None
+    xml_file = files.get(XML_PART)
+    if xml_file is None:
+        raise InvalidSubmission(f"The request has no '{XML_PART}' part.")
+    if xml_file.size > settings.OPENROSA_MAX_SUBMISSION_BYTES:
+        raise TooLarge("The submission XML is too large.")
+    attachments = [f for key in files for f in files.getlist(key) if key != XML_PART]
+    result = submission_ingest_xml(xml=xml_file.read(), sender=sender, attachments=attachments,
+                                   is_incomplete=is_incomplete)
+    return openrosa_response(xml.response_message(_message(result), nature="submit_success"),
+                             status=201 if result.created else 202)
+
+
+def _message(result: IngestResult) -> str:
+    if result.created:
+        return "Full submission upload was successful!" if result.submission.complete else "Part received."
+    if result.attachments_added:
+        return f"Attachments merged: {', '.join(result.attachments_added)}."
+    return "Duplicate submission: already received."
+
+
+def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
+    """KoBo's JSON submission answer, in JSON, with OpenRosa's status codes."""
+    try:
+        result = submission_ingest_json(body=request.body, sender=sender)
+    except MtmError as err:
+        return JsonResponse({"error": err.message}, status=status_for(err))
+    sub = result.submission
+    body = {
+        "message": "Successful submission." if result.created else "Duplicate submission.",
+        "formid": sub.form_id,
+        "encrypted": False,
+        "instanceID": sub.instance_id,
+        "submissionDate": timezone.localtime(sub.received_at).isoformat(),
+        "markedAsCompleteDate": timezone.localtime(sub.updated_at).isoformat(),
+    }
+    response = JsonResponse(body, status=201 if result.created else 202, json_dumps_params={"ensure_ascii": False})
+    response["X-OpenRosa-Version"] = "1.0"
+    return response
+
+

@@ -1,0 +1,41 @@
+"""Celery tasks: take ids, call one service. Idempotent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError as DatabaseOperationalError
+
+from surveys.services.processing import submission_process, submissions_unprocessed
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="surveys.submission_process", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,
+             max_retries=5, time_limit=120, soft_time_limit=100)
+def submission_process_task(submission_id: int) -> str:
+    return submission_process(submission_id=submission_id).state
+
+
+@shared_task(name="surveys.submissions_sweep", time_limit=300, soft_time_limit=280)
+def submissions_sweep_task() -> int:
+    """Enqueue what is still unprocessed a minute after it arrived (the
+    broker or the worker was down when it was stored)."""
+    ids = submissions_unprocessed(older_than=timedelta(seconds=settings.MTM_SWEEP_GRACE_SECONDS))
+    for submission_id in ids:
+        submission_enqueue(submission_id)
+    return len(ids)
+
+
+def submission_enqueue(submission_id: int) -> bool:
+    """Send the processing task; never raise. With the broker unreachable
+    the submission stays pending for the sweep."""
+    try:
+        submission_process_task.delay(submission_id)
+    except Exception:
+        log.exception("could not process submission %s now; the sweep will retry", submission_id)
+        return False
+    return True
