@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from mtm.errors import NotFound
+from mtm.errors import Forbidden, NotFound
 from surveys.models import Questionnaire, QuestionnaireMedia, Round
 
 
@@ -57,3 +57,18 @@ def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> 
     if media is None:
         raise NotFound(f"Form '{questionnaire.form_id}' has no media file '{filename}'.")
     return media
+
+
+def submission_attachment_for_user(*, user, form_id: str, instance_id: str, filename: str):
+    """An attachment, for accounts allowed to see submissions (row-level
+    rules by team come with the monitoring issue)."""
+    from surveys.models import SubmissionAttachment
+
+    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
+        raise Forbidden("This account may not see submissions.")
+    attachment = SubmissionAttachment.objects.filter(
+        submission__form_id=form_id, submission__instance_id=instance_id, filename=filename
+    ).first()
+    if attachment is None:
+        raise NotFound("No such attachment.")
+    return attachment

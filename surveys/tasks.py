@@ -21,10 +21,12 @@ def submission_process_task(submission_id: int) -> str:
 
 
 @shared_task(name="surveys.submissions_sweep", time_limit=300, soft_time_limit=280)
-def submissions_sweep_task() -> int:
-    """Enqueue what is still unprocessed a minute after it arrived (the
-    broker or the worker was down when it was stored)."""
-    ids = submissions_unprocessed(older_than=timedelta(seconds=settings.MTM_SWEEP_GRACE_SECONDS))
+def submissions_sweep_task(grace_seconds: int | None = None) -> int:
+    """Enqueue what is still unprocessed ``grace_seconds`` (default
+    ``MTM_SWEEP_GRACE_SECONDS``) after it arrived: the broker or the worker
+    was down when it was stored."""
+    grace = settings.MTM_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    ids = submissions_unprocessed(older_than=timedelta(seconds=grace))
     for submission_id in ids:
         submission_enqueue(submission_id)
     return len(ids)

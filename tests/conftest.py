@@ -30,6 +30,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process_unless_services(request):
+    """Tests not marked ``services`` run tasks in-process even under
+    `make test-services` (their data is in an uncommitted test transaction a
+    worker cannot see); ``services`` tests use the real worker."""
+    from mtm.celery import app
+
+    if "services" in request.keywords:
+        yield
+        return
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture
 def household(db):
     """The household test form imported into round 4 of the MTM survey."""
@@ -85,3 +101,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # Worker children may still hold connections; the test database must be droppable.
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")

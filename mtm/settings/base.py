@@ -112,7 +112,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: with REDIS_URL, a real broker and workers; without, tasks run in-process.
-CELERY_BROKER_URL = ENV.redis_url or "memory://"
+CELERY_BROKER_URL = ENV.redis_url or "memory://localhost/"
 CELERY_RESULT_BACKEND = ENV.redis_url or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not ENV.uses_services
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,13 +1,17 @@
 """Our own API (``/api/v1/``): questionnaires."""
 
+from django.http import FileResponse
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound as DRFNotFound
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from mtm.errors import Conflict, InvalidInput
+from mtm.errors import Conflict, Forbidden, InvalidInput, NotFound
+from surveys import selectors
 from surveys.api.serializers import QuestionnaireSerializer, XLSFormUploadSerializer
 from surveys.models import Questionnaire
 from surveys.services.questionnaires import questionnaire_import
@@ -38,3 +42,22 @@ class QuestionnaireList(ListAPIView):
             raise ValidationError({"file": [err.message]}) from err
         body = QuestionnaireSerializer(result.questionnaire).data | {"warnings": result.warnings}
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class SubmissionAttachmentDownload(APIView):
+    """``GET /api/v1/submissions/<instance_id>/attachments/<filename>?form=<form_id>``:
+    the file as received, streamed."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, instance_id: str, filename: str) -> FileResponse:
+        form_id = request.query_params.get("form", "")
+        try:
+            attachment = selectors.submission_attachment_for_user(
+                user=request.user, form_id=form_id, instance_id=instance_id, filename=filename)
+        except Forbidden as err:
+            raise PermissionDenied(err.message) from err
+        except NotFound as err:
+            raise DRFNotFound(err.message) from err
+        return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type,
+                            as_attachment=True, filename=attachment.filename)

@@ -29,7 +29,9 @@ class ProcessOutcome:
 
 @transaction.atomic
 def submission_process(*, submission_id: int) -> ProcessOutcome:
-    submission = Submission.objects.select_for_update().select_related("questionnaire").get(pk=submission_id)
+    submission = Submission.objects.select_for_update().select_related("questionnaire").filter(pk=submission_id).first()
+    if submission is None:
+        return ProcessOutcome(submission_id, "missing", changed=False)
     if not submission.complete:
         return ProcessOutcome(submission_id, submission.processing, changed=False)
     try:

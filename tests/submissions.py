@@ -1,0 +1,42 @@
+"""Building instances as ODK Collect sends them."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import PASSWORD
+
+PHOTO_FORM_ROWS = "| | integer | age | Age |\n| | image | photo | Photo |\n| | image | photo2 | Photo 2 |"
+
+
+def new_instance_id() -> str:
+    return f"uuid:{uuid.uuid4()}"
+
+
+def instance_xml(*, form_id: str = "simple", version: str = "1", instance_id: str | None = None,
+                 q1: str = "hello", age: str = "30", photo: str = "", photo2: str = "",
+                 deprecated_id: str | None = None) -> bytes:
+    instance_id = instance_id or new_instance_id()
+    deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
+    return (
+        f'<?xml version="1.0"?><data xmlns:jr="http://openrosa.org/javarosa" '
+        f'xmlns:orx="http://openrosa.org/xforms" id="{form_id}" version="{version}">'
+        f"<q1>{q1}</q1><age>{age}</age><photo>{photo}</photo><photo2>{photo2}</photo2>"
+        f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>"
+    ).encode()
+
+
+def auth(username: str = "enum01", password: str = PASSWORD) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def multipart(xml: bytes, *files: tuple[str, bytes], incomplete: bool = False) -> dict:
+    data: dict = {"xml_submission_file": SimpleUploadedFile("submission.xml", xml, content_type="text/xml")}
+    for index, (name, content) in enumerate(files):
+        data[f"file{index}"] = SimpleUploadedFile(name, content, content_type="image/jpeg")
+    if incomplete:
+        data["*isIncomplete*"] = "yes"
+    return data
