@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo run worker test test-services bench lint clean
+.PHONY: install demo run serve worker test test-services bench lint clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ run: install
 	fi; \
 	echo "MTM Collect on http://127.0.0.1:8000/admin/  (admin/admin, supervisor/supervisor)"; \
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+## make serve: gunicorn as in production (mtm/gunicorn.conf.py), after collectstatic
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) -m gunicorn mtm.wsgi -c mtm/gunicorn.conf.py
 
 ## make worker: a Celery worker (and the beat scheduler) for DATABASE_URL + REDIS_URL
 worker: install

@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F, Q
 
+from enumerators import login_cache
+
 
 class DigestUserManager(UserManager):
     """Django's manager hashes the password without ``set_password``; route
@@ -45,6 +47,19 @@ class User(AbstractUser):
     def set_unusable_password(self) -> None:
         super().set_unusable_password()
         self.digest_ha1 = ""
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        if self.pk is not None:
+            # Remembered Basic logins end with any change to the account
+            # (password, active flag, username), not after their time-out.
+            login_cache.forget(self.pk)
+
+    def delete(self, *args, **kwargs):
+        pk = self.pk
+        result = super().delete(*args, **kwargs)
+        login_cache.forget(pk)
+        return result
 
 
 def digest_ha1(username: str, password: str, realm: str | None = None) -> str:

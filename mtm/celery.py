@@ -11,7 +11,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="mtm.health_check", acks_late=False, time_limit=30, soft_time_limit=20)
+@app.task(name="mtm.health_check", ignore_result=False, acks_late=False, time_limit=30, soft_time_limit=20)
 def health_check() -> dict[str, object]:
     """Run by a worker to prove it reaches the broker and the database."""
     from django.db import connection

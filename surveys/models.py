@@ -201,8 +201,8 @@ class Submission(models.Model):
     """One interview as received, stored before anything else happens to it.
 
     ``raw_body`` holds the bytes exactly as the device sent them (the XML
-    file, or the JSON body); ``xml`` is the XForm instance that processing
-    reads (the same bytes for XML, built from the JSON otherwise). One row per
+    file, or the JSON body); :attr:`instance_xml` is the XForm instance that
+    processing reads (the raw body for XML, ``xml`` built from the JSON). One row per
     (form_id, instanceID), enforced by the database. An edit (an instance
     with ``meta/deprecatedID``) is a new row whose ``previous`` is the row it
     replaces; the replaced row stays, no longer current.
@@ -224,7 +224,8 @@ class Submission(models.Model):
     raw_body = models.BinaryField()
     raw_format = models.CharField(max_length=4, choices=Format.choices, default=Format.XML)
     raw_sha256 = models.CharField(max_length=64)
-    xml = models.BinaryField()
+    xml = models.BinaryField(null=True, blank=True, help_text="The instance built from a JSON body; "
+                             "empty when the raw body is the instance XML itself.")
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="submissions"
     )
@@ -265,6 +266,11 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form_id} {self.instance_id}"
+
+    @property
+    def instance_xml(self) -> bytes:
+        """The XForm instance processing reads."""
+        return bytes(self.xml if self.xml is not None else self.raw_body)
 
 
 def attachment_upload_to(instance: SubmissionAttachment, filename: str) -> str:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
 from django.db.models import QuerySet
 
 from mtm.errors import Forbidden, NotFound
@@ -72,3 +77,63 @@ def submission_attachment_for_user(*, user, form_id: str, instance_id: str, file
     if attachment is None:
         raise NotFound("No such attachment.")
     return attachment
+
+
+@dataclass(frozen=True)
+class SubmissionTarget:
+    """What ingest needs of a questionnaire version, read in one query."""
+
+    pk: int
+    form_id: str
+    version: str
+    md5: str
+    round_id: int
+    round_number: int
+    round_open: bool
+    allow_anonymous: bool
+    assigned: bool
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return questionnaire_schema(pk=self.pk, md5=self.md5)
+
+
+_TARGET_SQL = """
+SELECT q.id, q.form_id, q.version, q.md5, q.round_id, r.number, r.status, q.allow_anonymous,
+       EXISTS (SELECT 1 FROM enumerators_assignment a
+               JOIN enumerators_enumerator e ON e.id = a.enumerator_id
+               WHERE a.round_id = q.round_id AND e.user_id = %(user)s AND e.active) AS assigned
+FROM surveys_questionnaire q JOIN surveys_round r ON r.id = q.round_id
+WHERE q.form_id = %(form_id)s AND (%(version)s = '' OR q.version = %(version)s)
+ORDER BY q.created_at DESC, q.id DESC
+LIMIT 1
+"""
+
+
+def submission_target(*, form_id: str, version: str | None, submitter) -> SubmissionTarget:
+    """The version an instance names (the latest when it names none), and
+    whether ``submitter`` may submit to its round (an active enumerator
+    assigned to it, or a superuser), in one query: this runs on every
+    submission, and the ORM's compiling of it cost four times its execution.
+    :class:`NotFound` for an unknown form or version."""
+    active = submitter is not None and submitter.is_active
+    with connection.cursor() as cursor:
+        cursor.execute(_TARGET_SQL, {"form_id": form_id, "version": version or "",
+                                     "user": submitter.pk if active else -1})
+        row = cursor.fetchone()
+    if row is None:
+        if version and Questionnaire.objects.filter(form_id=form_id).exists():
+            raise NotFound(f"Form '{form_id}' has no version '{version}' on this server.")
+        raise NotFound(f"No form '{form_id}' on this server.")
+    pk, form_id, version, md5, round_id, number, status, allow_anonymous, assigned = row
+    return SubmissionTarget(pk=pk, form_id=form_id, version=version, md5=md5, round_id=round_id,
+                            round_number=number, round_open=status == Round.Status.OPEN,
+                            allow_anonymous=bool(allow_anonymous),
+                            assigned=active and (submitter.is_superuser or bool(assigned)))
+
+
+@lru_cache(maxsize=256)
+def questionnaire_schema(*, pk: int, md5: str) -> dict[str, Any]:
+    """A version's field schema. Versions never change once stored (the md5
+    in the key makes that certain), so it is read once per process."""
+    return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5)

@@ -20,7 +20,7 @@ def submission_process_task(submission_id: int) -> str:
     return submission_process(submission_id=submission_id).state
 
 
-@shared_task(name="surveys.submissions_sweep", time_limit=300, soft_time_limit=280)
+@shared_task(name="surveys.submissions_sweep", ignore_result=False, time_limit=300, soft_time_limit=280)
 def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     """Enqueue what is still unprocessed ``grace_seconds`` (default
     ``MTM_SWEEP_GRACE_SECONDS``) after it arrived: the broker or the worker

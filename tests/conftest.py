@@ -31,6 +31,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_login_cache():
+    """Accounts are re-created with the same passwords (and, on PostgreSQL,
+    new ids) in every test: no remembered login may outlive its test."""
+    from enumerators import login_cache
+
+    login_cache.forget_all()
+    yield
+    login_cache.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process_unless_services(request):
     """Tests not marked ``services`` run tasks in-process even under
     `make test-services` (their data is in an uncommitted test transaction a

@@ -21,6 +21,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from enumerators import login_cache
+
 _DIGEST_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -63,20 +65,13 @@ def _basic(request: HttpRequest, credentials: str):
     username, sep, password = decoded.partition(":")
     if not sep:
         raise AuthFailed("Malformed Basic credentials.")
-    key = "basic-ok:" + hmac.new(settings.SECRET_KEY.encode(), decoded.encode(), hashlib.sha256).hexdigest()
-    remembered = cache.get(key)
-    if remembered is not None:
-        # Collect sends Basic credentials with every request; re-running the
-        # password hasher (PBKDF2, ~0.3 s) each time would cap a server at a
-        # few requests a second. A verified pair is remembered for a few
-        # minutes, bound to the stored hash so a password change ends it.
-        user = get_user_model().objects.filter(pk=remembered[0], is_active=True).first()
-        if user is not None and user.password == remembered[1]:
-            return user
+    user = login_cache.recall(decoded)
+    if user is not None:
+        return user
     user = authenticate(request, username=username, password=password)
     if user is None:
         raise AuthFailed("Wrong username or password.")
-    cache.set(key, (user.pk, user.password), settings.OPENROSA_BASIC_CACHE_SECONDS)
+    login_cache.remember(decoded, user)
     return user
 
 

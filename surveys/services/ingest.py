@@ -21,16 +21,18 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from enumerators.models import Device
-from mtm.errors import Forbidden, NotFound
+from enumerators.services.devices import device_seen
+from mtm.errors import Forbidden
 from surveys import selectors
 from surveys.errors import SubmissionConflict
-from surveys.models import Questionnaire, Submission, SubmissionAttachment
+from surveys.models import Submission, SubmissionAttachment
+from surveys.selectors import SubmissionTarget
 from surveys.services.instance import (
     expected_attachments,
     instance_header,
@@ -65,23 +67,25 @@ def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[U
                           is_incomplete: bool = False) -> IngestResult:
     root = parse_instance(xml)
     header = instance_header(root)
-    questionnaire = _questionnaire(form_id=header.form_id, version=header.version, sender=sender)
-    return _ingest(questionnaire=questionnaire, instance_id=header.instance_id, deprecated_id=header.deprecated_id,
-                   raw=xml, raw_format=Submission.Format.XML, xml=xml, digest=_sha256(xml),
-                   expected=len(expected_attachments(root, questionnaire)), sender=sender,
+    target = _target(form_id=header.form_id, version=header.version, sender=sender)
+    return _ingest(device=_device_pk(sender), target=target, instance_id=header.instance_id,
+                   deprecated_id=header.deprecated_id,
+                   raw=xml, raw_format=Submission.Format.XML, xml=None, digest=_sha256(xml),
+                   expected=len(expected_attachments(root, target.schema)), sender=sender,
                    attachments=attachments, is_incomplete=is_incomplete)
 
 
 def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
     form_id, answers = json_submission(body)
-    questionnaire = _questionnaire(form_id=form_id, version=json_version(answers), sender=sender)
-    xml = json_to_instance_xml(answers, questionnaire)
+    target = _target(form_id=form_id, version=json_version(answers), sender=sender)
+    xml = json_to_instance_xml(answers, schema=target.schema, form_id=target.form_id, version=target.version)
     root = parse_instance(xml)
     header = instance_header(root)
     # The digest is of the instance, so a resend with its keys in another order is the same submission.
-    return _ingest(questionnaire=questionnaire, instance_id=header.instance_id, deprecated_id=header.deprecated_id,
+    return _ingest(device=_device_pk(sender), target=target, instance_id=header.instance_id,
+                   deprecated_id=header.deprecated_id,
                    raw=body, raw_format=Submission.Format.JSON, xml=xml, digest=_sha256(xml),
-                   expected=len(expected_attachments(root, questionnaire)), sender=sender, attachments=(),
+                   expected=len(expected_attachments(root, target.schema)), sender=sender, attachments=(),
                    is_incomplete=False)
 
 
@@ -89,50 +93,46 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _questionnaire(*, form_id: str, version: str | None, sender: Sender) -> Questionnaire:
+def _target(*, form_id: str, version: str | None, sender: Sender) -> SubmissionTarget:
     """The version the instance was made with, if the sender may submit to it:
-    404 unknown form or version, 403 not assigned or round closed."""
-    versions = Questionnaire.objects.filter(form_id=form_id).select_related("round")
-    if not versions.exists():
-        raise NotFound(f"No form '{form_id}' on this server.")
-    questionnaire = versions.filter(version=version).first() if version else versions.first()
-    if questionnaire is None:
-        raise NotFound(f"Form '{form_id}' has no version '{version}' on this server.")
-    if not questionnaire.round.is_open:
-        raise Forbidden(f"Round {questionnaire.round.number} of '{form_id}' is closed to submissions.")
-    if sender.anonymous_owner is not None:
-        allowed = questionnaire.allow_anonymous and selectors.rounds_for_user(
-            user=sender.anonymous_owner).filter(pk=questionnaire.round_id).exists()
-        if not allowed:
-            raise Forbidden(f"Form '{form_id}' does not accept anonymous submissions here.")
-    elif not selectors.rounds_for_user(user=sender.user).filter(pk=questionnaire.round_id).exists():
+    404 unknown form or version, 403 round closed or not assigned."""
+    anonymous = sender.anonymous_owner is not None
+    target = selectors.submission_target(form_id=form_id, version=version,
+                                         submitter=sender.anonymous_owner if anonymous else sender.user)
+    if not target.round_open:
+        raise Forbidden(f"Round {target.round_number} of '{form_id}' is closed to submissions.")
+    if anonymous and not (target.allow_anonymous and target.assigned):
+        raise Forbidden(f"Form '{form_id}' does not accept anonymous submissions here.")
+    if not target.assigned:
         raise Forbidden(f"This account is not assigned to form '{form_id}'.")
-    return questionnaire
+    return target
+
+
+def _device_pk(sender: Sender) -> int | None:
+    """Recorded before the ingest transaction, so tablets never wait on each other's row."""
+    if not sender.device_id:
+        return None
+    return device_seen(device_id=sender.device_id, user_id=getattr(sender.user, "pk", None),
+                       user_agent=sender.user_agent)
 
 
 @transaction.atomic
-def _ingest(*, questionnaire: Questionnaire, instance_id: str, deprecated_id: str | None, raw: bytes,
-            raw_format: str, xml: bytes, digest: str, expected: int, sender: Sender,
+def _ingest(*, device: int | None, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
+            raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
             attachments: Iterable[UploadedFile], is_incomplete: bool) -> IngestResult:
-    previous = _edited_submission(questionnaire.form_id, deprecated_id, instance_id)
-    defaults = {
-        "questionnaire": questionnaire, "raw_body": raw, "raw_format": raw_format, "raw_sha256": digest,
-        "xml": xml, "submitted_by": sender.user, "device": _device(sender),
-        "user_agent": sender.user_agent[:255], "deprecated_id": deprecated_id or "", "previous": previous,
-        "attachments_expected": expected, "complete": not is_incomplete,
+    attachments = list(attachments)
+    previous = _edited_submission(target.form_id, deprecated_id, instance_id)
+    now = timezone.now()
+    values = {
+        "questionnaire": target.pk, "form_id": target.form_id, "instance_id": instance_id, "raw_body": raw,
+        "raw_format": raw_format, "raw_sha256": digest, "xml": xml, "submitted_by": getattr(sender.user, "pk", None),
+        "device": device, "user_agent": sender.user_agent[:255],
+        "received_at": now, "updated_at": now, "complete": not is_incomplete,
+        "deprecated_id": deprecated_id or "", "previous": getattr(previous, "pk", None), "is_current": True,
+        "attachments_expected": expected, "processing_error": "",
         "processing": Submission.Processing.RECEIVING if is_incomplete else Submission.Processing.PENDING,
     }
-    try:
-        with transaction.atomic():
-            submission, created = Submission.objects.get_or_create(
-                form_id=questionnaire.form_id, instance_id=instance_id, defaults=defaults)
-    except IntegrityError:
-        # A concurrent post of the same instance won, or the edited row was edited concurrently.
-        submission = Submission.objects.filter(form_id=questionnaire.form_id, instance_id=instance_id).first()
-        if submission is None:
-            raise SubmissionConflict(f"Submission '{deprecated_id}' was edited concurrently; send again.") from None
-        created = False
-    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    submission, created = _insert_or_existing(values)
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(f"Submission '{instance_id}' exists already with different content.")
     if created and previous is not None:
@@ -145,6 +145,40 @@ def _ingest(*, questionnaire: Questionnaire, instance_id: str, deprecated_id: st
     if submission.complete and (created or added) and submission.processing != Submission.Processing.RECEIVING:
         _enqueue_on_commit(submission.pk)
     return IngestResult(submission=submission, created=created, attachments_added=added)
+
+
+def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
+    """Insert first, in one statement that yields to the unique constraint
+    (``ON CONFLICT DO NOTHING``): new instances, the common case, cost one
+    round trip. When the instance is stored already (a resend, or a
+    concurrent post of it that won), lock and return the stored row. Any
+    other constraint breaking (an edited row edited concurrently) ends the
+    whole ingest as a conflict, storing nothing."""
+    meta = Submission._meta
+    fields = [meta.get_field(name) for name in values]
+    qn = connection.ops.quote_name
+    # Identifiers come from the model; every value is a bound parameter.
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT ({qn('form_id')}, {qn('instance_id')}) DO NOTHING RETURNING {qn('id')}")
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except IntegrityError:
+        if values["previous"] is None:
+            raise
+        raise SubmissionConflict(
+            f"Submission '{values['deprecated_id']}' was edited concurrently; send again.") from None
+    if row is not None:
+        attnames = {f.name: f.attname for f in fields}
+        created = Submission(pk=row[0], **{attnames[name]: value for name, value in values.items()})
+        created._state.adding, created._state.db = False, connection.alias
+        return created, True
+    existing = Submission.objects.select_for_update().get(form_id=values["form_id"],
+                                                          instance_id=values["instance_id"])
+    return existing, False
 
 
 def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str) -> Submission | None:
@@ -161,22 +195,11 @@ def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str
     return previous
 
 
-def _device(sender: Sender) -> Device | None:
-    if not sender.device_id:
-        return None
-    device, _ = Device.objects.get_or_create(device_id=sender.device_id[:128])
-    enumerator = getattr(sender.user, "enumerator", None) if sender.user is not None else None
-    device.last_seen = timezone.now()
-    device.user_agent = sender.user_agent[:255]
-    if enumerator is not None:
-        device.enumerator = enumerator
-    device.save()
-    return device
-
-
-def _store_attachments(submission: Submission, files: Iterable[UploadedFile]) -> list[str]:
+def _store_attachments(submission: Submission, files: list[UploadedFile]) -> list[str]:
     """Stream each file to storage with its SHA-256. A file name already
     stored is kept as it was (resends carry the same files)."""
+    if not files:
+        return []
     present = set(submission.attachments.values_list("filename", flat=True))
     added = []
     for upload in files:

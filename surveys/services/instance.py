@@ -12,7 +12,6 @@ from typing import Any
 from lxml import etree
 
 from surveys.errors import InvalidSubmission
-from surveys.models import Questionnaire
 
 MAX_XML_BYTES = 5 * 1024 * 1024
 BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio"}
@@ -67,11 +66,11 @@ def _meta_text(root: etree._Element, name: str) -> str:
     return ""
 
 
-def expected_attachments(root: etree._Element, questionnaire: Questionnaire) -> list[str]:
+def expected_attachments(root: etree._Element, schema: dict[str, Any]) -> list[str]:
     """File names the instance refers to in its photo/audio/video/file fields."""
-    root_name = questionnaire.schema.get("root", "data")
+    root_name = schema.get("root", "data")
     names = []
-    for field in questionnaire.schema.get("fields", []):
+    for field in schema.get("fields", []):
         if field["type"] in BINARY_TYPES:
             relative = field["xpath"].removeprefix(f"/{root_name}/")
             for node in root.iterfind(_local_path(relative)):
@@ -105,15 +104,14 @@ def json_version(submission: dict[str, Any]) -> str | None:
     return str(version) if version else None
 
 
-def json_to_instance_xml(submission: dict[str, Any], questionnaire: Questionnaire) -> bytes:
+def json_to_instance_xml(submission: dict[str, Any], *, schema: dict[str, Any], form_id: str, version: str) -> bytes:
     """Build the XForm instance a device would have sent: the root named as
     in the form, ``id``/``version`` attributes, and the answers in the form's
     field order. Group paths may be nested objects or ``group/question``
     keys; repeats are lists of objects; select_multiple a space-separated
     string (a list is joined)."""
     answers = _nest(submission)
-    schema = questionnaire.schema
-    root = etree.Element(schema.get("root", "data"), id=questionnaire.form_id, version=questionnaire.version)
+    root = etree.Element(schema.get("root", "data"), id=form_id, version=version)
     children: dict[str | None, list[dict[str, Any]]] = {}
     for field in schema["fields"]:
         children.setdefault(field["parent"], []).append(field)

@@ -35,7 +35,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     if not submission.complete:
         return ProcessOutcome(submission_id, submission.processing, changed=False)
     try:
-        answers = instance_answers(bytes(submission.xml), submission.questionnaire.schema)
+        answers = instance_answers(submission.instance_xml, submission.questionnaire.schema)
     except MtmError as err:
         return _finish(submission, Submission.Processing.FAILED, None, err.message)
     return _finish(submission, Submission.Processing.PROCESSED, answers, "")

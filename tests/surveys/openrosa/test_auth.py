@@ -109,3 +109,30 @@ class TestDigestRules:
         forged = base64.b64encode(f"{int(time.time())}:{'0' * 32}".encode()).decode()
         header, _ = self._authorization(client, nonce=forged)
         assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 401
+
+
+@pytest.mark.django_db
+class TestRememberedBasicLogins:
+    def test_a_password_change_ends_the_remembered_login(self, client, enumerator):
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
+        enumerator.user.set_password("changed-pass-3")
+        enumerator.user.save()
+
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 401
+        assert client.get("/formList", **basic("enum01", "changed-pass-3")).status_code == 200
+
+    def test_deactivation_ends_the_remembered_login(self, client, enumerator):
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
+        enumerator.user.is_active = False
+        enumerator.user.save()
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 401
+
+    def test_the_password_hasher_runs_once_for_repeated_requests(self, client, enumerator, monkeypatch):
+        from django.contrib.auth.hashers import MD5PasswordHasher
+
+        calls = []
+        original = MD5PasswordHasher.verify
+        monkeypatch.setattr(MD5PasswordHasher, "verify", lambda self, p, e: calls.append(1) or original(self, p, e))
+        for _ in range(3):
+            assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
+        assert len(calls) == 1
