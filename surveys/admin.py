@@ -3,7 +3,16 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from mtm.errors import MtmError
-from surveys.models import Location, Questionnaire, QuestionnaireMedia, Respondent, Round, Survey
+from surveys.models import (
+    Location,
+    Questionnaire,
+    QuestionnaireMedia,
+    Respondent,
+    Round,
+    Submission,
+    SubmissionAttachment,
+    Survey,
+)
 from surveys.services.questionnaires import questionnaire_import
 
 
@@ -131,3 +140,38 @@ class RespondentAdmin(admin.ModelAdmin):
     list_display = ["key", "survey", "consent", "first_round", "created_at"]
     list_filter = ["survey", "consent"]
     readonly_fields = ["key", "survey", "first_round", "created_at"]
+
+
+class AttachmentInline(admin.TabularInline):
+    model = SubmissionAttachment
+    fields = ["filename", "size", "sha256", "content_type", "received_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """Submissions as received. Read-only: they change only through ingest,
+    processing and (later) review. Raw bodies and answers are not shown here
+    until they are anonymised (the anonymisation issue)."""
+
+    list_display = ["instance_id", "form_id", "submitted_by", "received_at", "processing", "complete", "is_current"]
+    list_filter = ["processing", "complete", "is_current", "raw_format", "questionnaire__round"]
+    search_fields = ["instance_id", "form_id", "submitted_by__username"]
+    date_hierarchy = "received_at"
+    list_select_related = ["submitted_by"]
+    fields = ["form_id", "questionnaire", "instance_id", "raw_format", "raw_sha256", "submitted_by", "device",
+              "user_agent", "received_at", "updated_at", "complete", "attachments_expected", "deprecated_id",
+              "previous", "is_current", "processing", "processing_error", "processed_at"]
+    readonly_fields = fields
+    inlines = [AttachmentInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -39,7 +39,7 @@ class TestQuestionnaireUpload:
         assert errors[0].startswith("[row : 3] On the 'survey' sheet, the 'name' value 'q1' is invalid.")
         assert Questionnaire.objects.count() == 0
 
-    @pytest.mark.parametrize("page", ["survey", "round", "location", "respondent", "questionnaire"])
+    @pytest.mark.parametrize("page", ["survey", "round", "location", "respondent", "questionnaire", "submission"])
     def test_changelists_open(self, admin_client, household, page):
         assert admin_client.get(f"/admin/surveys/{page}/").status_code == 200
 
