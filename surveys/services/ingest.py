@@ -155,7 +155,8 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
     other constraint breaking (an edited row edited concurrently) ends the
     whole ingest as a conflict, storing nothing."""
     meta = Submission._meta
-    fields = [meta.get_field(name) for name in values]
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = {f.name: values[f.name] if f.name in values else f.get_default() for f in fields}
     qn = connection.ops.quote_name
     # Identifiers come from the model; every value is a bound parameter.
     sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608

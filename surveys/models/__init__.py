@@ -1,0 +1,28 @@
+"""Surveys, rounds, questionnaire versions, locations, respondents and
+submissions. Data and invariants only; every workflow lives in
+:mod:`surveys.services`."""
+
+from surveys.models.locations import Location
+from surveys.models.respondents import Respondent
+from surveys.models.submissions import (
+    ReviewEvent,
+    Submission,
+    SubmissionAttachment,
+    SubmissionComment,
+    SubmissionFlag,
+    attachment_upload_to,
+)
+from surveys.models.surveys import (
+    Questionnaire,
+    QuestionnaireMedia,
+    Round,
+    Survey,
+    media_upload_to,
+    xlsform_upload_to,
+)
+
+__all__ = [
+    "Location", "Questionnaire", "QuestionnaireMedia", "Respondent", "ReviewEvent", "Round", "Submission",
+    "SubmissionAttachment", "SubmissionComment", "SubmissionFlag", "Survey", "attachment_upload_to",
+    "media_upload_to", "xlsform_upload_to",
+]

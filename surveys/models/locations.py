@@ -1,0 +1,60 @@
+"""Places: country → region / city → district."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class Location(models.Model):
+    """A place in the hierarchy country → region / city → district.
+
+    ``code`` is stable and what forms send (ISO 3166-2 for Kazakhstan's
+    regions and cities of republican significance, e.g. ``KZ-75`` Almaty).
+    """
+
+    class Level(models.TextChoices):
+        COUNTRY = "country", "Country"
+        REGION = "region", "Region"
+        CITY = "city", "City of republican significance"
+        DISTRICT = "district", "District"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=128)
+    name_ru = models.CharField(max_length=128, blank=True)
+    name_kk = models.CharField(max_length=128, blank=True)
+    level = models.CharField(max_length=16, choices=Level.choices)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    is_urban = models.BooleanField(default=False)
+    # The area an interview here may be recorded in: a bounding box, or a
+    # centre and radius (cities). Approximate; editable in the admin.
+    min_lat = models.FloatField(null=True, blank=True)
+    max_lat = models.FloatField(null=True, blank=True)
+    min_lon = models.FloatField(null=True, blank=True)
+    max_lon = models.FloatField(null=True, blank=True)
+    center_lat = models.FloatField(null=True, blank=True)
+    center_lon = models.FloatField(null=True, blank=True)
+    radius_km = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="country", parent__isnull=True) | (~Q(level="country") & Q(parent__isnull=False)),
+                name="location_only_countries_are_roots",
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="location_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(min_lat__isnull=True) | Q(max_lat__isnull=True) | Q(max_lat__gte=F("min_lat")),
+                name="location_bbox_lat_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_lon__isnull=True) | Q(max_lon__isnull=True) | Q(max_lon__gte=F("min_lon")),
+                name="location_bbox_lon_ordered",
+            ),
+            models.CheckConstraint(condition=Q(radius_km__isnull=True) | Q(radius_km__gt=0),
+                                   name="location_radius_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"

@@ -1,0 +1,136 @@
+"""Surveys, rounds and questionnaire versions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from surveys.models.locations import Location
+
+
+class Survey(models.Model):
+    """A survey programme, e.g. "MTM Kazakhstan — international migrant workers survey"."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Round(models.Model):
+    """One round of data collection of a survey."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="rounds")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=255, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    target_sample = models.PositiveIntegerField(default=0)
+    locations = models.ManyToManyField(Location, related_name="rounds", blank=True)
+    checks = models.JSONField(
+        default=dict, blank=True,
+        help_text="Quality-check settings; keys left out take the defaults of surveys.services.checks.DEFAULTS.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["survey", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "number"], name="round_number_unique_in_survey"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="round_number_positive"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="round_period_ordered",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["open", "closed"]), name="round_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug} round {self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+def xlsform_upload_to(instance: Questionnaire, filename: str) -> str:
+    return f"xlsforms/{instance.form_id}/{instance.version}/{filename}"
+
+
+class Questionnaire(models.Model):
+    """One version of a form, as converted from its XLSForm.
+
+    A form (``form_id``) has one row per version; submissions keep the version
+    they were made with. ``schema`` is the parsed field schema that validation,
+    anonymisation and tabulation read (see :mod:`surveys.services.xlsform`).
+    ``md5`` is the hash of ``xform_xml`` encoded as UTF-8, exactly the bytes
+    served at ``/forms/<form_id>/form.xml``.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="questionnaires")
+    form_id = models.CharField(max_length=100)
+    version = models.CharField(max_length=100)
+    title = models.CharField(max_length=255)
+    xform_xml = models.TextField()
+    md5 = models.CharField(max_length=32)
+    schema = models.JSONField()
+    source_file = models.FileField(upload_to=xlsform_upload_to, blank=True)
+    source_md5 = models.CharField(max_length=32)
+    allow_anonymous = models.BooleanField(
+        default=False, help_text="Accept submissions without credentials under /<username>/submission."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["form_id", "-created_at", "-id"]
+        get_latest_by = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form_id", "version"], name="questionnaire_version_unique"),
+            models.CheckConstraint(condition=~Q(form_id=""), name="questionnaire_form_id_not_blank"),
+            models.CheckConstraint(condition=Q(md5__regex=r"^[0-9a-f]{32}$"), name="questionnaire_md5_hex"),
+        ]
+        indexes = [models.Index(fields=["form_id", "-created_at"], name="questionnaire_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} v{self.version}"
+
+
+def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:
+    q = instance.questionnaire
+    return f"form-media/{q.form_id}/{q.version}/{instance.filename}"
+
+
+class QuestionnaireMedia(models.Model):
+    """A media file a form needs on the device (image, audio, CSV for
+    ``pulldata``/``select_one_from_file``), listed in the OpenRosa manifest."""
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="media")
+    filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to=media_upload_to)
+    md5 = models.CharField(max_length=32)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+
+    class Meta:
+        ordering = ["filename"]
+        constraints = [
+            models.UniqueConstraint(fields=["questionnaire", "filename"], name="media_filename_unique"),
+            models.CheckConstraint(condition=~Q(filename__contains="/"), name="media_filename_flat"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
