@@ -1,5 +1,7 @@
-"""Processing a stored submission: read its instance into answers keyed by
-field path. Later steps (validation, anonymisation, aggregation) hang off
+"""Processing a stored submission: validate it against its questionnaire
+version, derive what monitoring needs (interview times, location, respondent
+fingerprint), run the round's quality checks, and let the review workflow
+note any issues. Later steps (anonymisation, aggregation) hang off
 ``submission_process``. Running it again on the same submission changes nothing."""
 
 from __future__ import annotations
@@ -7,15 +9,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import lru_cache
 
 from django.db import transaction
 from django.utils import timezone
-from lxml import etree
 
 from mtm.errors import MtmError
-from surveys.models import Submission
-from surveys.services.instance import parse_instance
+from surveys.models import Submission, SubmissionFlag
+from surveys.selectors import questionnaire_schema
+from surveys.services.checks import Flag, interview_facts, round_check_settings, submission_checks
+from surveys.services.review import review_after_checks
+from surveys.services.validation import FormRules, submission_validate
 
 log = logging.getLogger(__name__)
 
@@ -27,53 +31,69 @@ class ProcessOutcome:
     changed: bool
 
 
+@lru_cache(maxsize=64)
+def form_rules(pk: int, md5: str) -> FormRules:
+    return FormRules(questionnaire_schema(pk=pk, md5=md5))
+
+
 @transaction.atomic
 def submission_process(*, submission_id: int) -> ProcessOutcome:
-    submission = Submission.objects.select_for_update().select_related("questionnaire").filter(pk=submission_id).first()
+    submission = (Submission.objects.select_for_update(of=("self",))
+                  .select_related("questionnaire__round").filter(pk=submission_id).first())
     if submission is None:
         return ProcessOutcome(submission_id, "missing", changed=False)
     if not submission.complete:
         return ProcessOutcome(submission_id, submission.processing, changed=False)
+    questionnaire = submission.questionnaire
+    rules = form_rules(questionnaire.pk, questionnaire.md5)
     try:
-        answers = instance_answers(submission.instance_xml, submission.questionnaire.schema)
+        # "Now" is when it was received, so today() means the same on every run.
+        result = submission_validate(xml=submission.instance_xml, rules=rules, now=submission.received_at)
     except MtmError as err:
-        return _finish(submission, Submission.Processing.FAILED, None, err.message)
-    return _finish(submission, Submission.Processing.PROCESSED, answers, "")
+        return _finish(submission, {"processing": Submission.Processing.FAILED, "processing_error": err.message})
+    config = round_check_settings(questionnaire.round)
+    facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
+    changed = _finish(submission, {
+        "answers": result.answers, "validation": result.status,
+        "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
+        "ended_at": facts.ended_at, "location": facts.location, "fingerprint": facts.fingerprint,
+        "processing": Submission.Processing.PROCESSED, "processing_error": "",
+    }).changed
+    flags = submission_checks(submission=submission, answers=result.answers, schema=rules.schema, facts=facts,
+                              config=config)
+    changed |= _sync_flags(submission, flags)
+    issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
+    changed |= review_after_checks(submission=submission, issues=issues)
+    return ProcessOutcome(submission.pk, submission.processing, changed)
 
 
-def _finish(submission: Submission, state: str, answers: dict[str, Any] | None, error: str) -> ProcessOutcome:
-    changed = (submission.processing, submission.answers, submission.processing_error) != (state, answers, error)
+def _finish(submission: Submission, values: dict) -> ProcessOutcome:
+    changed = [name for name, value in values.items() if getattr(submission, name) != value]
     if changed:
-        submission.processing, submission.answers, submission.processing_error = state, answers, error
+        for name in changed:
+            setattr(submission, name, values[name])
         submission.processed_at = timezone.now()
-        submission.save(update_fields=["processing", "answers", "processing_error", "processed_at", "updated_at"])
-    if state == Submission.Processing.FAILED:
+        submission.save(update_fields=[*changed, "processed_at", "updated_at"])
+    if submission.processing == Submission.Processing.FAILED:
         log.warning("submission %s could not be processed", submission.pk)
-    return ProcessOutcome(submission.pk, state, changed)
+    return ProcessOutcome(submission.pk, submission.processing, bool(changed))
 
 
-def instance_answers(xml: bytes, schema: dict[str, Any]) -> dict[str, Any]:
-    """Answers keyed by group path (``demographics/age``); a repeat is a list
-    of records keyed the same way relative to the form (``member/member_age``).
-    Empty answers are left out; values are the strings the device sent."""
-    root = parse_instance(xml)
-    repeats = {f["path"] for f in schema.get("fields", []) if f["type"] == "repeat"}
-    return _collect(root, prefix="", repeats=repeats)
-
-
-def _collect(element: etree._Element, *, prefix: str, repeats: set[str]) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        path = f"{prefix}{etree.QName(child).localname}"
-        if path in repeats:
-            answers.setdefault(path, []).append(_collect(child, prefix=f"{path}/", repeats=repeats))
-        elif len(child):
-            answers.update(_collect(child, prefix=f"{path}/", repeats=repeats))
-        elif child.text is not None and child.text.strip() != "":
-            answers[path] = child.text.strip()
-    return answers
+def _sync_flags(submission: Submission, flags: list[Flag]) -> bool:
+    wanted = {f.check: f.reason for f in flags}
+    stored = {f.check_name: f for f in submission.flags.all()}
+    gone = [name for name in stored if name not in wanted]
+    if gone:
+        submission.flags.filter(check_name__in=gone).delete()
+    changed = bool(gone)
+    for name, reason in wanted.items():
+        if name not in stored:
+            SubmissionFlag.objects.create(submission=submission, check_name=name, reason=reason)
+            changed = True
+        elif stored[name].reason != reason:
+            SubmissionFlag.objects.filter(pk=stored[name].pk).update(reason=reason)
+            changed = True
+    return changed
 
 
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:

@@ -4,7 +4,6 @@ import pytest
 from django.core.management import call_command
 
 from surveys.models import Submission
-from surveys.services.processing import instance_answers
 from surveys.tasks import submissions_sweep_task
 from tests.submissions import auth, instance_xml, multipart
 
@@ -36,11 +35,3 @@ class TestProcessPending:
         client.post("/submission", multipart(instance_xml(form_id="household", version="2024050101")), **auth())
         assert submissions_sweep_task.delay().get() == 0
         assert Submission.objects.get().processing == "pending"
-
-
-def test_instance_answers_keys_groups_and_repeats_by_path():
-    xml = (b'<data id="f"><g><a>1</a><b> </b></g><r><x>1</x></r><r><x>2</x></r>'
-           b"<meta><instanceID>uuid:1</instanceID></meta></data>")
-    schema = {"fields": [{"path": "r", "type": "repeat"}]}
-    assert instance_answers(xml, schema) == {"g/a": "1", "r": [{"r/x": "1"}, {"r/x": "2"}],
-                                             "meta/instanceID": "uuid:1"}

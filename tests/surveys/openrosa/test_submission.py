@@ -84,8 +84,8 @@ class TestNewAndResend:
             "simple", "uuid:11111111-1111-1111-1111-111111111111", form, "enum01")
         assert (sub.device.device_id, sub.user_agent) == ("collect:ABC123", "org.odk.collect.android/v2024.2.4")
         assert Device.objects.get().enumerator.user.username == "enum01"
-        assert (sub.processing, sub.answers) == ("processed", {"q1": "hello", "age": "41",
-                                                               "meta/instanceID": sub.instance_id})
+        assert (sub.processing, sub.validation, sub.answers) == (
+            "processed", "valid", {"q1": "hello", "age": 41, "meta/instanceID": sub.instance_id})
         attachment = sub.attachments.get()
         assert (attachment.filename, attachment.size, attachment.sha256) == (
             "a.jpg", 7, hashlib.sha256(b"\xff\xd8photo").hexdigest())
@@ -144,8 +144,8 @@ class TestEditsAndSplits:
         old, new = Submission.objects.get(instance_id=original), Submission.objects.get(instance_id=edited)
         assert (old.is_current, new.is_current, new.previous_id, new.deprecated_id) == (False, True, old.pk,
                                                                                          original)
-        assert new.answers["age"] == "31"
-        assert old.answers["age"] == "30"
+        assert new.answers["age"] == 31
+        assert old.answers["age"] == 30
 
     def test_a_second_edit_of_the_same_version_is_409(self, post, form):
         original = new_instance_id()
@@ -281,9 +281,10 @@ class TestKoboJson:
         assert response.json()["message"] == "Successful submission."
         sub = Submission.objects.get()
         assert (sub.raw_format, json.loads(bytes(sub.raw_body))) == ("json", body)
-        assert sub.answers == {"resp/sex": "female", "resp/age": "29", "dependants": "2",
-                               "member": [{"member/member_age": "4"}, {"member/member_age": "7"}],
-                               "reasons": "work family", "meta/instanceID": "uuid:json-1"}
+        assert sub.answers == {"resp/sex": "female", "resp/age": 29, "dependants": 2,
+                               "member": [{"member/member_age": 4}, {"member/member_age": 7}],
+                               "reasons": ["work", "family"], "meta/instanceID": "uuid:json-1"}
+        assert sub.validation == "valid"
         assert b'<data id="household" version="2024050101">' in bytes(sub.xml)
 
         reordered = {"submission": {"meta": {"instanceID": "uuid:json-1"}, "reasons": "work family",

@@ -1,0 +1,224 @@
+"""Automated quality checks of an interview, configurable per round
+(``Round.checks``; keys left out take :data:`DEFAULTS`). Each failed check is
+a flag with a reason a supervisor reads; reasons never quote identifying
+answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+
+from surveys.models import Location, Round, Submission
+
+CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
+          "high_daily_count")
+DEFAULTS: dict[str, Any] = {
+    "enabled": list(CHECKS),
+    "min_duration_minutes": 10,
+    "collection_hours": [7, 21],
+    "timezone": "Asia/Almaty",
+    "location_field": None,
+    "gps_field": None,
+    "duplicate_fields": None,
+    "ranges": {"age": [14, 80], "hours_day": [0, 16], "hours_per_day": [0, 16]},
+    "daily_factor": 3.0,
+    "daily_minimum": 10,
+}
+_NOT_RESPONDENT = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email", "start-geopoint",
+                   "geopoint", "geotrace", "geoshape", "start", "end", "today"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    check: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class InterviewFacts:
+    """What the checks (and monitoring) read of an interview."""
+
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    location: Location | None
+    fingerprint: str
+
+
+def round_check_settings(round_: Round) -> dict[str, Any]:
+    return {**DEFAULTS, **(round_.checks or {})}
+
+
+def interview_facts(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any]) -> InterviewFacts:
+    fields = schema.get("fields", [])
+    started = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None))
+    ended = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "end"), None))
+    location = None
+    if config.get("location_field"):
+        value = answers.get(config["location_field"])
+        if isinstance(value, str):
+            location = Location.objects.filter(code__iexact=value.replace("_", "-")).first()
+    return InterviewFacts(started_at=started, ended_at=ended, location=location,
+                          fingerprint=_fingerprint(answers, fields, config))
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _fingerprint(answers: dict[str, Any], fields: list[dict[str, Any]], config: dict[str, Any]) -> str:
+    """Keyed hash of the answers that identify a respondent; blank when
+    fewer than two of them are answered (too little to call a duplicate)."""
+    paths = config.get("duplicate_fields") or [
+        f["path"] for f in fields
+        if f.get("privacy") in ("identifier", "pseudonym", "quasi") and f["type"] not in _NOT_RESPONDENT
+        and not f.get("repeat")
+    ]
+    values = [(p, _normal(answers[p])) for p in sorted(paths) if answers.get(p) not in (None, "", [])]
+    if len(values) < 2:
+        return ""
+    message = json.dumps(values, ensure_ascii=False, sort_keys=True).encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.lower().split())
+    return value
+
+
+def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any],
+                      facts: InterviewFacts, config: dict[str, Any]) -> list[Flag]:
+    enabled = set(config.get("enabled") or [])
+    flags: list[Flag] = []
+    for check, run in (("short_interview", _short), ("outside_hours", _hours), ("gps_outside_area", _gps),
+                       ("duplicate_respondent", _duplicate), ("outlier", _outliers),
+                       ("high_daily_count", _daily)):
+        if check in enabled:
+            reason = run(submission=submission, answers=answers, schema=schema, facts=facts, config=config)
+            if reason:
+                flags.append(Flag(check, reason))
+    return flags
+
+
+def _short(*, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
+    if facts.started_at is None or facts.ended_at is None:
+        return None
+    minutes = (facts.ended_at - facts.started_at).total_seconds() / 60
+    limit = float(config["min_duration_minutes"])
+    if minutes < 0:
+        return "The interview ends before it starts."
+    if minutes < limit:
+        return f"The interview took {minutes:.0f} minutes; the round expects at least {limit:g}."
+    return None
+
+
+def _hours(*, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
+    if facts.started_at is None:
+        return None
+    local = facts.started_at.astimezone(ZoneInfo(config["timezone"]))
+    start, end = config["collection_hours"]
+    if not start <= local.hour < end:
+        return f"Started at {local:%H:%M}, outside collection hours {start:02d}:00–{end:02d}:00."
+    return None
+
+
+def _gps(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any], facts: InterviewFacts,
+         config: dict[str, Any]) -> str | None:
+    path = config.get("gps_field") or next(
+        (f["path"] for f in schema.get("fields", []) if f["type"] == "geopoint" and f.get("privacy") == "location"),
+        None) or next((f["path"] for f in schema.get("fields", []) if f["type"] == "geopoint"), None)
+    point = answers.get(path) if path else None
+    if not isinstance(point, str):
+        return None
+    lat, lon = (float(x) for x in point.split()[:2])
+    areas = [facts.location] if facts.location is not None else _assigned_locations(submission)
+    areas = [a for a in areas if _has_area(a)]
+    if not areas or any(_inside(a, lat, lon) for a in areas):
+        return None
+    names = ", ".join(a.name for a in areas)
+    return f"The GPS point is outside the interview's area ({names})."
+
+
+def _assigned_locations(submission: Submission) -> list[Location]:
+    if submission.submitted_by_id is None:
+        return []
+    return list(Location.objects.filter(assignments__enumerator__user_id=submission.submitted_by_id,
+                                        assignments__round_id=submission.questionnaire.round_id))
+
+
+def _has_area(location: Location) -> bool:
+    return location.min_lat is not None or location.radius_km is not None
+
+
+def _inside(location: Location, lat: float, lon: float) -> bool:
+    if location.radius_km is not None and location.center_lat is not None:
+        return _km(lat, lon, location.center_lat, location.center_lon) <= location.radius_km
+    return (location.min_lat <= lat <= location.max_lat) and (location.min_lon <= lon <= location.max_lon)
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
+    if not facts.fingerprint:
+        return None
+    other = (Submission.objects.filter(questionnaire__round_id=submission.questionnaire.round_id,
+                                       fingerprint=facts.fingerprint, is_current=True)
+             .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
+             .exclude(previous=submission).exclude(pk=submission.previous_id)
+             .order_by("received_at", "id").select_related("submitted_by").first())
+    if other is None:
+        return None
+    who = other.submitted_by.username if other.submitted_by else "an anonymous sender"
+    return f"The same respondent as {other.instance_id} (sent by {who} on {other.received_at:%Y-%m-%d})."
+
+
+def _outliers(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any], **_: Any) -> str | None:
+    ranges = config.get("ranges") or {}
+    found = []
+    for f in schema.get("fields", []):
+        bounds = ranges.get(f["name"]) or ranges.get(f["path"])
+        value = answers.get(f["path"])
+        if bounds and isinstance(value, (int, float)) and not bounds[0] <= value <= bounds[1]:
+            found.append(f"{f['name']} {value:g} is outside {bounds[0]:g}–{bounds[1]:g}")
+    return ("; ".join(found) + ".") if found else None
+
+
+def _daily(*, submission: Submission, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
+    if submission.submitted_by_id is None:
+        return None
+    zone = ZoneInfo(config["timezone"])
+    day = (facts.started_at or submission.received_at).astimezone(zone).date()
+    counts = dict(
+        Submission.objects.filter(questionnaire__round_id=submission.questionnaire.round_id, is_current=True,
+                                  submitted_by__isnull=False)
+        .annotate(day=TruncDate("started_at", tzinfo=zone)).filter(day=day)
+        .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
+    mine = counts.get(submission.submitted_by_id, 0)
+    if len(counts) < 2 or mine < int(config["daily_minimum"]):
+        return None
+    typical = statistics.median(counts.values())
+    if mine > float(config["daily_factor"]) * typical:
+        return (f"{mine} interviews on {day:%Y-%m-%d}, more than {config['daily_factor']:g} times the team's "
+                f"median of {typical:g}.")
+    return None

@@ -1,0 +1,79 @@
+"""The review workflow, as KoboToolbox and ODK Central have it: approved,
+not approved, on hold — and has issues, set by the system when a submission
+fails validation or a quality check. Every change is an audit entry;
+rejected submissions are kept (never deleted) and left out of reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from mtm.errors import Forbidden, InvalidInput
+from surveys.models import ReviewEvent, Submission, SubmissionComment
+
+Review = Submission.Review
+#: What people may set; ``has_issues`` is the system's, ``None`` clears the state.
+HUMAN_STATES = {Review.APPROVED, Review.NOT_APPROVED, Review.ON_HOLD, None}
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    submission: Submission
+    changed: bool
+
+
+def _may_review(user) -> bool:
+    return bool(user and user.is_active and (user.is_superuser or user.has_perm("surveys.review_submission")))
+
+
+@transaction.atomic
+def submission_review(*, submission_id: int, status: str | None, by, comment: str = "") -> ReviewResult:
+    """Set the review state of a submission (``None`` clears it). Setting the
+    state it has already changes nothing (a comment is still kept)."""
+    if not _may_review(by):
+        raise Forbidden("This account may not review submissions.")
+    if status not in HUMAN_STATES:
+        allowed = ", ".join(sorted(s for s in HUMAN_STATES if s))
+        raise InvalidInput(f"'{status}' is not a review state; use one of: {allowed} (or null to clear).")
+    submission = Submission.objects.select_for_update().get(pk=submission_id)
+    comment = comment.strip()
+    if comment:
+        SubmissionComment.objects.create(submission=submission, author=by, text=comment)
+    if submission.review_status == status:
+        return ReviewResult(submission, changed=False)
+    _record(submission, status, actor=by, comment=comment)
+    return ReviewResult(submission, changed=True)
+
+
+@transaction.atomic
+def submission_comment_add(*, submission_id: int, by, text: str) -> SubmissionComment:
+    if not _may_review(by):
+        raise Forbidden("This account may not comment on submissions.")
+    if not text.strip():
+        raise InvalidInput("A comment needs some text.")
+    return SubmissionComment.objects.create(submission_id=submission_id, author=by, text=text.strip())
+
+
+def review_after_checks(*, submission: Submission, issues: list[str]) -> bool:
+    """The system's own review step after processing (inside its transaction):
+    a submission with problems or flags and no human decision gets
+    ``has_issues``; one whose issues are gone (after an edit) loses it.
+    A human decision is never overridden."""
+    if issues and submission.review_status is None:
+        _record(submission, Review.HAS_ISSUES, actor=None, comment="; ".join(issues))
+        return True
+    if not issues and submission.review_status == Review.HAS_ISSUES:
+        _record(submission, None, actor=None, comment="No issues left.")
+        return True
+    return False
+
+
+def _record(submission: Submission, status: str | None, *, actor, comment: str) -> None:
+    ReviewEvent.objects.create(submission=submission, actor=actor, from_status=submission.review_status,
+                               to_status=status, comment=comment)
+    submission.review_status = status
+    submission.reviewed_by = actor
+    submission.reviewed_at = timezone.now()
+    submission.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "updated_at"])
