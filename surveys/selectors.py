@@ -65,15 +65,9 @@ def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> 
 
 
 def submission_attachment_for_user(*, user, form_id: str, instance_id: str, filename: str):
-    """An attachment, for accounts allowed to see submissions (row-level
-    rules by team come with the monitoring issue)."""
-    from surveys.models import SubmissionAttachment
-
-    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
-        raise Forbidden("This account may not see submissions.")
-    attachment = SubmissionAttachment.objects.filter(
-        submission__form_id=form_id, submission__instance_id=instance_id, filename=filename
-    ).first()
+    """An attachment of a submission ``user`` may see."""
+    submission = submission_for_user(user=user, instance_id=instance_id, form_id=form_id or None)
+    attachment = submission.attachments.filter(filename=filename).first()
     if attachment is None:
         raise NotFound("No such attachment.")
     return attachment
@@ -137,3 +131,59 @@ def questionnaire_schema(*, pk: int, md5: str) -> dict[str, Any]:
     """A version's field schema. Versions never change once stored (the md5
     in the key makes that certain), so it is read once per process."""
     return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5)
+
+
+#: Privacy tags whose answers stay out of every API response (until the
+#: anonymisation step replaces them with their released form).
+WITHHELD_PRIVACY = {"identifier", "pseudonym", "location"}
+
+
+def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
+                         flag: str | None = None, review: str | None = None) -> QuerySet:
+    """The submissions ``user`` may see, newest first, filtered as asked.
+    ``review="none"`` selects those without a review state."""
+    from surveys.models import Submission
+
+    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
+        raise Forbidden("This account may not see submissions.")
+    qs = (Submission.objects.select_related("questionnaire__round", "submitted_by", "reviewed_by")
+          .prefetch_related("flags").order_by("-received_at", "-id"))
+    if form_id:
+        qs = qs.filter(form_id=form_id)
+    if validation:
+        qs = qs.filter(validation=validation)
+    if flag:
+        qs = qs.filter(flags__check_name=flag)
+    if review == "none":
+        qs = qs.filter(review_status__isnull=True)
+    elif review:
+        qs = qs.filter(review_status=review)
+    return qs
+
+
+def submission_for_user(*, user, instance_id: str, form_id: str | None = None):
+    qs = submissions_for_user(user=user, form_id=form_id).filter(instance_id=instance_id)
+    found = list(qs[:2])
+    if not found:
+        raise NotFound(f"No submission '{instance_id}'.")
+    if len(found) > 1:
+        raise NotFound(f"'{instance_id}' names submissions of several forms; add ?form=<form_id>.")
+    return found[0]
+
+
+def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any]) -> dict[str, Any]:
+    """Answers without the fields tagged identifier, pseudonym or location."""
+    if not answers:
+        return {}
+    withheld = {f["path"] for f in schema.get("fields", []) if f.get("privacy") in WITHHELD_PRIVACY}
+
+    def keep(record: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for path, value in record.items():
+            if path in withheld:
+                continue
+            out[path] = [keep(item) for item in value] if isinstance(value, list) and value and isinstance(
+                value[0], dict) else value
+        return out
+
+    return keep(answers)

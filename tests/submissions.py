@@ -7,6 +7,9 @@ import uuid
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from surveys.models import Submission
+from surveys.services.ingest import Sender, submission_ingest_xml
+from surveys.services.processing import submission_process
 from tests.factories import PASSWORD
 
 PHOTO_FORM_ROWS = "| | integer | age | Age |\n| | image | photo | Photo |\n| | image | photo2 | Photo 2 |"
@@ -40,3 +43,23 @@ def multipart(xml: bytes, *files: tuple[str, bytes], incomplete: bool = False) -
     if incomplete:
         data["*isIncomplete*"] = "yes"
     return data
+
+
+ALMATY_CENTRE = "43.2500 76.9000 800 5"
+ASTANA_CENTRE = "51.1500 71.4500 350 5"
+
+
+def send_checks_instance(username="enum01", *, start="2024-05-02T10:00:00.000+05:00",
+                         end="2024-05-02T10:40:00.000+05:00", place="kz_75", gps=ALMATY_CENTRE, name="Aziz",
+                         sex="male", age="30", hours="8", instance_id=None):
+    """Ingest and process an instance of the checks form (tests/fixtures/forms/checks.md) from ``username``."""
+    from enumerators.models import User
+
+    xml = (f'<data id="checks" version="1"><start>{start}</start><end>{end}</end><place>{place}</place>'
+           f"<gps>{gps}</gps><name>{name}</name><sex>{sex}</sex><age>{age}</age><hours_day>{hours}</hours_day>"
+           f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
+    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username=username))).submission
+    submission_process(submission_id=sub.pk)
+    return Submission.objects.get(pk=sub.pk)
+
+

@@ -1,9 +1,13 @@
 from django.urls import path
 
-from surveys.api import views
+from surveys.api import submissions, views
 
 urlpatterns = [
     path("v1/questionnaires/", views.QuestionnaireList.as_view(), name="api-questionnaires"),
- path("v1/submissions/<str:instance_id>/attachments/<str:filename>", views.SubmissionAttachmentDownload.as_view(),
+    path("v1/submissions/", submissions.SubmissionList.as_view(), name="api-submissions"),
+    path("v1/submissions/<str:instance_id>/", submissions.SubmissionDetail.as_view(), name="api-submission"),
+    path("v1/submissions/<str:instance_id>/review/", submissions.SubmissionReview.as_view(),
+         name="api-submission-review"),
+    path("v1/submissions/<str:instance_id>/attachments/<str:filename>", views.SubmissionAttachmentDownload.as_view(),
          name="api-submission-attachment"),
 ]

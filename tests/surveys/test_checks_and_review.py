@@ -5,42 +5,11 @@ from django.contrib.auth.models import Permission
 
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Round, Submission, SubmissionComment
-from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
-from surveys.services.questionnaires import questionnaire_import
 from surveys.services.review import submission_comment_add, submission_review
-from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory, location
-from tests.forms import form_bytes
-from tests.submissions import new_instance_id
-
-ALMATY_CENTRE = "43.2500 76.9000 800 5"
-ASTANA_CENTRE = "51.1500 71.4500 350 5"
-
-
-@pytest.fixture
-def form(db):
-    round_ = RoundFactory()
-    round_.checks = {"location_field": "place"}
-    round_.save()
-    q = questionnaire_import(source=form_bytes("checks.md"), filename="checks.md", survey_slug="mtm-kz",
-                             round_number=4).questionnaire
-    for n in range(1, 5):
-        assignment = AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username=f"enum0{n}")),
-                                       round=q.round)
-        assignment.locations.add(location("KZ-75"))
-    return q
-
-
-def send(username="enum01", *, start="2024-05-02T10:00:00.000+05:00", end="2024-05-02T10:40:00.000+05:00",
-         place="kz_75", gps=ALMATY_CENTRE, name="Aziz", sex="male", age="30", hours="8", instance_id=None):
-    from enumerators.models import User
-
-    xml = (f'<data id="checks" version="1"><start>{start}</start><end>{end}</end><place>{place}</place>'
-           f"<gps>{gps}</gps><name>{name}</name><sex>{sex}</sex><age>{age}</age><hours_day>{hours}</hours_day>"
-           f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username=username))).submission
-    submission_process(submission_id=sub.pk)
-    return Submission.objects.get(pk=sub.pk)
+from tests.factories import UserFactory
+from tests.submissions import ALMATY_CENTRE, ASTANA_CENTRE
+from tests.submissions import send_checks_instance as send
 
 
 def flags(sub):

@@ -1,0 +1,104 @@
+"""``/api/v1/submissions/``: submissions with their validation, flags,
+review state and released answers; the review PATCH."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound as DRFNotFound
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mtm.errors import Forbidden, InvalidInput, NotFound
+from surveys import selectors
+from surveys.models import Submission
+from surveys.services.review import submission_review
+
+
+class SubmissionSerializer(serializers.Serializer):
+    def to_representation(self, sub: Submission) -> dict:
+        schema = selectors.questionnaire_schema(pk=sub.questionnaire_id, md5=sub.questionnaire.md5)
+        return {
+            "instance_id": sub.instance_id,
+            "form_id": sub.form_id,
+            "version": sub.questionnaire.version,
+            "round": sub.questionnaire.round.number,
+            "received_at": sub.received_at.isoformat(),
+            "submitted_by": sub.submitted_by.username if sub.submitted_by else None,
+            "validation": {"status": sub.validation, "problems": sub.problems},
+            "flags": [{"check": f.check_name, "reason": f.reason} for f in sub.flags.all()],
+            "review": {"status": sub.review_status,
+                       "by": sub.reviewed_by.username if sub.reviewed_by else None,
+                       "at": sub.reviewed_at.isoformat() if sub.reviewed_at else None},
+            "answers": selectors.answers_released(answers=sub.answers, schema=schema),
+        }
+
+
+class ReviewSerializer(serializers.Serializer):
+    status = serializers.CharField(allow_null=True)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 100
+    max_limit = 1000
+
+
+def _domain(call):
+    try:
+        return call()
+    except Forbidden as err:
+        raise PermissionDenied(err.message) from err
+    except NotFound as err:
+        raise DRFNotFound(err.message) from err
+    except InvalidInput as err:
+        raise ValidationError({"detail": err.message}) from err
+
+
+class SubmissionList(ListAPIView):
+    """``?form=<form_id>&status=valid|invalid|pending&flag=<check>&review=<state>|none``"""
+
+    serializer_class = SubmissionSerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status = params.get("status")
+        if status and status not in Submission.Validation.values:
+            raise ValidationError({"status": [f"Must be one of {', '.join(Submission.Validation.values)}."]})
+        review = params.get("review")
+        if review and review != "none" and review not in Submission.Review.values:
+            raise ValidationError({"review": [f"Must be one of {', '.join(Submission.Review.values)} or none."]})
+        return _domain(lambda: selectors.submissions_for_user(
+            user=self.request.user, form_id=params.get("form"), validation=status, flag=params.get("flag"),
+            review=review))
+
+
+class SubmissionDetail(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, instance_id: str) -> Response:
+        sub = _domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
+                                                            form_id=request.query_params.get("form")))
+        return Response(SubmissionSerializer(sub).data)
+
+
+class SubmissionReview(APIView):
+    """``PATCH {"status": "approved|not_approved|on_hold|null", "comment": "…"}``"""
+
+    permission_classes = [IsAuthenticated]
+
+    def patch(self, request: Request, instance_id: str) -> Response:
+        body = ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        sub = _domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
+                                                            form_id=request.query_params.get("form")))
+        _domain(lambda: submission_review(submission_id=sub.pk, status=body.validated_data["status"],
+                                          by=request.user, comment=body.validated_data["comment"]))
+        fresh = selectors.submission_for_user(user=request.user, instance_id=instance_id, form_id=sub.form_id)
+        return Response(SubmissionSerializer(fresh).data)
