@@ -8,12 +8,17 @@ from surveys.models import (
     Questionnaire,
     QuestionnaireMedia,
     Respondent,
+    ReviewEvent,
     Round,
     Submission,
     SubmissionAttachment,
+    SubmissionComment,
+    SubmissionFlag,
     Survey,
 )
+from surveys.selectors import answers_released, questionnaire_schema
 from surveys.services.questionnaires import questionnaire_import
+from surveys.services.review import submission_review
 
 
 @admin.register(Location)
@@ -153,22 +158,92 @@ class AttachmentInline(admin.TabularInline):
         return False
 
 
+class FlagInline(admin.TabularInline):
+    model = SubmissionFlag
+    fields = ["check_name", "reason", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ReviewEventInline(admin.TabularInline):
+    model = ReviewEvent
+    fields = ["at", "actor", "from_status", "to_status", "comment"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Review history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class CommentInline(admin.TabularInline):
+    model = SubmissionComment
+    fields = ["created_at", "author", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _review_action(status: str | None, label: str):
+    def action(modeladmin, request, queryset):
+        changed = 0
+        try:
+            for pk in queryset.values_list("pk", flat=True):
+                changed += submission_review(submission_id=pk, status=status, by=request.user).changed
+        except MtmError as err:
+            modeladmin.message_user(request, err.message, level=messages.ERROR)
+            return
+        modeladmin.message_user(request, f"{changed} submission(s) marked {label.lower()}.")
+
+    action.__name__ = f"review_{status or 'clear'}"
+    action.short_description = f"Mark selected as {label.lower()}"
+    action.allowed_permissions = ("review",)
+    return action
+
+
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    """Submissions as received. Read-only: they change only through ingest,
-    processing and (later) review. Raw bodies and answers are not shown here
-    until they are anonymised (the anonymisation issue)."""
+    """Submissions as received, with their validation, flags and review.
+    They change only through ingest, processing and the review service.
+    Raw bodies and identifying answers are not shown here."""
 
-    list_display = ["instance_id", "form_id", "submitted_by", "received_at", "processing", "complete", "is_current"]
-    list_filter = ["processing", "complete", "is_current", "raw_format", "questionnaire__round"]
+    list_display = ["instance_id", "form_id", "submitted_by", "location", "received_at", "validation",
+                    "review_status", "processing", "is_current"]
+    list_filter = ["validation", "review_status", "flags__check_name", "processing", "is_current",
+                   "questionnaire__round", "location", "submitted_by"]
     search_fields = ["instance_id", "form_id", "submitted_by__username"]
     date_hierarchy = "received_at"
     list_select_related = ["submitted_by"]
-    fields = ["form_id", "questionnaire", "instance_id", "raw_format", "raw_sha256", "submitted_by", "device",
-              "user_agent", "received_at", "updated_at", "complete", "attachments_expected", "deprecated_id",
-              "previous", "is_current", "processing", "processing_error", "processed_at"]
+    fields = ["form_id", "questionnaire", "instance_id", "submitted_by", "device", "user_agent", "received_at",
+              "started_at", "ended_at", "location", "validation", "problem_list", "released_answers",
+              "review_status", "reviewed_by", "reviewed_at", "complete", "attachments_expected", "deprecated_id",
+              "previous", "is_current", "processing", "processing_error", "processed_at", "raw_format",
+              "raw_sha256"]
     readonly_fields = fields
-    inlines = [AttachmentInline]
+    inlines = [FlagInline, ReviewEventInline, CommentInline, AttachmentInline]
+    actions = [_review_action("approved", "Approved"), _review_action("not_approved", "Not approved"),
+               _review_action("on_hold", "On hold")]
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("surveys.review_submission")
+
+    @admin.display(description="Problems")
+    def problem_list(self, obj: Submission) -> str:
+        return "\n".join(f"{p['path']}: {p['message']}" for p in obj.problems) or "—"
+
+    @admin.display(description="Answers (identifying answers withheld)")
+    def released_answers(self, obj: Submission) -> str:
+        schema = questionnaire_schema(pk=obj.questionnaire_id, md5=obj.questionnaire.md5)
+        released = answers_released(answers=obj.answers, schema=schema)
+        return "\n".join(f"{path}: {value}" for path, value in released.items()) or "—"
 
     def has_add_permission(self, request):
         return False

@@ -15,8 +15,11 @@ _ROLE_PERMISSIONS: dict[str, list[str]] = {
         "surveys.view_questionnairemedia", "enumerators.view_enumerator", "enumerators.view_device",
         "enumerators.view_assignment", "enumerators.change_assignment", "enumerators.view_assignmentquota",
         "enumerators.add_assignmentquota", "enumerators.change_assignmentquota",
+        "surveys.view_submission", "surveys.review_submission", "surveys.view_submissionflag",
+        "surveys.view_reviewevent", "surveys.view_submissioncomment", "surveys.add_submissioncomment",
     ],
-    ANALYSTS: ["surveys.view_survey", "surveys.view_round", "surveys.view_location", "surveys.view_questionnaire"],
+    ANALYSTS: ["surveys.view_survey", "surveys.view_round", "surveys.view_location", "surveys.view_questionnaire",
+               "surveys.view_submission"],
     DATA_PROTECTION: ["surveys.view_survey", "surveys.view_round", "surveys.view_respondent"],
 }
 

@@ -64,7 +64,8 @@ def demo_load() -> DemoSummary:
         "end_date": dt.date(2024, 2, 29), "status": Round.Status.CLOSED, "target_sample": 1700})
     round4, _ = Round.objects.get_or_create(survey=survey, number=4, defaults={
         "title": "Round 4 (April–May 2024)", "start_date": dt.date(2024, 4, 1), "end_date": dt.date(2024, 5, 31),
-        "status": Round.Status.OPEN, "target_sample": 1845})
+        "status": Round.Status.OPEN, "target_sample": 1845,
+        "checks": {"location_field": "location/location", "ranges": {"age": [14, 80], "hours_day": [0, 16]}}})
     round3.locations.set(locations)
     round4.locations.set(locations)
 

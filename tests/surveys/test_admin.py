@@ -46,3 +46,41 @@ class TestQuestionnaireUpload:
     @pytest.mark.parametrize("page", ["user", "enumerator", "device", "assignment"])
     def test_field_staff_changelists_open(self, admin_client, enumerator, page):
         assert admin_client.get(f"/admin/enumerators/{page}/").status_code == 200
+
+
+@pytest.mark.django_db
+class TestSubmissionReviewInAdmin:
+    def test_bulk_approve_calls_the_review_service(self, admin_client, form):
+        from surveys.models import ReviewEvent, Submission
+        from tests.submissions import send_checks_instance
+
+        subs = [send_checks_instance(age="92"), send_checks_instance(name="Other")]
+        response = admin_client.post("/admin/surveys/submission/", {
+            "action": "review_approved", "_selected_action": [s.pk for s in subs]})
+
+        assert response.status_code == 302
+        assert list(Submission.objects.order_by("id").values_list("review_status", flat=True)) == ["approved"] * 2
+        assert list(ReviewEvent.objects.filter(actor__username="admin").values_list("from_status", "to_status")
+                    .order_by("submission_id")) == [("has_issues", "approved"), (None, "approved")]
+
+    def test_submission_page_shows_problems_flags_history_and_withholds_identifiers(self, admin_client, form):
+        from tests.submissions import send_checks_instance
+
+        sub = send_checks_instance(age="92", name="Aziz Karimov")
+        page = admin_client.get(f"/admin/surveys/submission/{sub.pk}/change/")
+
+        assert page.status_code == 200
+        assert b"age 92 is outside 14" in page.content
+        assert b"has_issues" in page.content
+        assert b"Aziz" not in page.content
+        assert b"76.9" not in page.content
+
+    def test_supervisor_without_review_permission_has_no_review_actions(self, client, form):
+        from django.contrib.auth.models import Permission
+
+        viewer = UserFactory(username="viewer", is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_submission"))
+        client.force_login(viewer)
+        page = client.get("/admin/surveys/submission/")
+        assert page.status_code == 200
+        assert b"review_approved" not in page.content
