@@ -63,3 +63,11 @@ def send_checks_instance(username="enum01", *, start="2024-05-02T10:00:00.000+05
     return Submission.objects.get(pk=sub.pk)
 
 
+
+
+def household_xml(*, instance_id: str | None = None, age: str = "33") -> bytes:
+    """A valid instance of tests/fixtures/forms/household.md."""
+    return (f'<data id="household" version="2024050101"><resp><name>Ali</name><passport>N123</passport>'
+            f"<sex>male</sex><age>{age}</age><gps/></resp><country>uz</country><region>tashkent</region>"
+            f"<dependants>0</dependants><reasons/><income/><income_kzt/>"
+            f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()

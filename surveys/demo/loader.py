@@ -1,7 +1,10 @@
 """The demo a supervisor can look at right after `make demo`: the MTM
 Kazakhstan survey with rounds 3 (closed) and 4 (open), the round-4
 questionnaire, 7 regions and 3 cities, 15 enumerators (5 men, 10 women, as in
-the round-4 report), a supervisor and an admin. Idempotent."""
+the round-4 report), a supervisor, an admin, and 300 sample interviews sent
+through the ingest service as the enumerators' tablets would (processed when
+the load commits). Idempotent: a second load resends the same interviews,
+which are recognised and not stored twice."""
 
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ from django.db import transaction
 from enumerators.models import Assignment, AssignmentQuota, Enumerator
 from enumerators.services.accounts import enumerator_create_or_update
 from enumerators.services.roles import SUPERVISORS, roles_ensure
+from surveys.demo.sample import demo_instances
+from surveys.locations_kz import ensure_kazakhstan
 from surveys.models import Location, Round, Survey
+from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.questionnaires import questionnaire_import
 
 FORMS = Path(__file__).parent / "forms"
@@ -28,6 +34,7 @@ ENUMERATORS = [
     ("enum09", "Saule", "f"), ("enum10", "Zhanar", "f"), ("enum11", "Aliya", "f"), ("enum12", "Gulnara", "f"),
     ("enum13", "Asel", "f"), ("enum14", "Kamila", "f"), ("enum15", "Dinara", "f"),
 ]
+SAMPLE_SUBMISSIONS = 300
 ENUMERATOR_PASSWORD = "enum-pass"
 
 
@@ -37,6 +44,7 @@ class DemoSummary:
     rounds: list[Round]
     enumerators: int
     form: str
+    submissions: int
 
 
 @transaction.atomic
@@ -58,6 +66,7 @@ def demo_load() -> DemoSummary:
         "name": "MTM Kazakhstan — international migrant workers survey",
         "description": "IOM Mobility Tracking Matrix: international migrant workers in 7 regions and 3 cities.",
     })
+    ensure_kazakhstan(Location)
     locations = list(Location.objects.filter(code__in=ROUND4_LOCATIONS).order_by("code"))
     round3, _ = Round.objects.get_or_create(survey=survey, number=3, defaults={
         "title": "Round 3 (January–February 2024)", "start_date": dt.date(2024, 1, 15),
@@ -74,6 +83,7 @@ def demo_load() -> DemoSummary:
                                 round_number=4).questionnaire
 
     per_enumerator = round4.target_sample // len(ENUMERATORS)
+    accounts = {}
     for index, (username, first_name, sex) in enumerate(ENUMERATORS):
         exists = User.objects.filter(username=username).exists()
         home = [locations[index % len(locations)].code]
@@ -81,8 +91,19 @@ def demo_load() -> DemoSummary:
             username=username, password=None if exists else ENUMERATOR_PASSWORD, sex=sex,
             first_name=first_name, supervisor_username="supervisor", form_ids=[form.form_id], location_codes=home)
         _quota(enumerator, round4, per_enumerator, home[0])
+        accounts[username] = enumerator.user
+    received = 0
+    for item in demo_instances(count=SAMPLE_SUBMISSIONS, seed=4):
+        result = submission_ingest_xml(xml=item.xml, sender=Sender(user=accounts[item.enumerator],
+                                                                   device_id=_device_id(item.xml)))
+        received += result.created
     return DemoSummary(survey=survey, rounds=[round3, round4], enumerators=len(ENUMERATORS),
-                       form=f"{form.form_id} {form.version}")
+                       form=f"{form.form_id} {form.version}", submissions=received)
+
+
+def _device_id(xml: bytes) -> str:
+    start = xml.find(b"<deviceid>")
+    return xml[start + 10: xml.find(b"</deviceid>")].decode() if start >= 0 else ""
 
 
 def _quota(enumerator: Enumerator, round_: Round, total: int, location_code: str) -> None:

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from surveys.models.locations import Location
-from surveys.models.surveys import Questionnaire
+from surveys.models.surveys import Questionnaire, Round
 
 
 class Submission(models.Model):
@@ -43,6 +43,8 @@ class Submission(models.Model):
         FAILED = "failed", "Failed"
 
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="submissions")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="submissions",
+                              help_text="The questionnaire's round, kept here for the round's queries.")
     form_id = models.CharField(max_length=100)
     instance_id = models.CharField(max_length=255)
     raw_body = models.BinaryField()
@@ -73,6 +75,7 @@ class Submission(models.Model):
     validation = models.CharField(max_length=8, choices=Validation.choices, default=Validation.PENDING)
     problems = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    interview_date = models.DateField(null=True, blank=True, help_text="Local date the interview started.")
     ended_at = models.DateTimeField(null=True, blank=True)
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True,
                                  related_name="submissions", help_text="Where the interview took place.")
@@ -106,6 +109,8 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["processing", "received_at"], name="submission_unprocessed"),
             models.Index(fields=["questionnaire", "validation"], name="submission_validation"),
+            models.Index(fields=["round", "fingerprint"], name="submission_round_fingerprint"),
+            models.Index(fields=["round", "interview_date", "submitted_by"], name="submission_round_day"),
             models.Index(fields=["questionnaire", "is_current"], name="submission_current"),
         ]
 

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count
-from django.db.models.functions import TruncDate
 
 from surveys.models import Location, Round, Submission
 
@@ -51,6 +50,7 @@ class InterviewFacts:
 
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
+    interview_date: dt.date | None
     location: Location | None
     fingerprint: str
 
@@ -67,8 +67,10 @@ def interview_facts(*, answers: dict[str, Any], schema: dict[str, Any], config: 
     if config.get("location_field"):
         value = answers.get(config["location_field"])
         if isinstance(value, str):
-            location = Location.objects.filter(code__iexact=value.replace("_", "-")).first()
-    return InterviewFacts(started_at=started, ended_at=ended, location=location,
+            # Choice names cannot hold "-": kz_75 names the location KZ-75.
+            location = Location.objects.filter(code=value.upper().replace("_", "-")).first()
+    day = started.astimezone(ZoneInfo(config["timezone"])).date() if started else None
+    return InterviewFacts(started_at=started, ended_at=ended, interview_date=day, location=location,
                           fingerprint=_fingerprint(answers, fields, config))
 
 
@@ -160,7 +162,7 @@ def _assigned_locations(submission: Submission) -> list[Location]:
     if submission.submitted_by_id is None:
         return []
     return list(Location.objects.filter(assignments__enumerator__user_id=submission.submitted_by_id,
-                                        assignments__round_id=submission.questionnaire.round_id))
+                                        assignments__round_id=submission.round_id))
 
 
 def _has_area(location: Location) -> bool:
@@ -182,11 +184,12 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
     if not facts.fingerprint:
         return None
-    other = (Submission.objects.filter(questionnaire__round_id=submission.questionnaire.round_id,
-                                       fingerprint=facts.fingerprint, is_current=True)
+    other = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
+                                       is_current=True)
              .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
              .exclude(previous=submission).exclude(pk=submission.previous_id)
-             .order_by("received_at", "id").select_related("submitted_by").first())
+             .order_by("received_at", "id").select_related("submitted_by")
+             .only("instance_id", "received_at", "submitted_by__username").first())
     if other is None:
         return None
     who = other.submitted_by.username if other.submitted_by else "an anonymous sender"
@@ -205,14 +208,12 @@ def _outliers(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[s
 
 
 def _daily(*, submission: Submission, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
-    if submission.submitted_by_id is None:
+    if submission.submitted_by_id is None or facts.interview_date is None:
         return None
-    zone = ZoneInfo(config["timezone"])
-    day = (facts.started_at or submission.received_at).astimezone(zone).date()
+    day = facts.interview_date
     counts = dict(
-        Submission.objects.filter(questionnaire__round_id=submission.questionnaire.round_id, is_current=True,
+        Submission.objects.filter(round_id=submission.round_id, interview_date=day, is_current=True,
                                   submitted_by__isnull=False)
-        .annotate(day=TruncDate("started_at", tzinfo=zone)).filter(day=day)
         .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
     mine = counts.get(submission.submitted_by_id, 0)
     if len(counts) < 2 or mine < int(config["daily_minimum"]):

@@ -124,7 +124,8 @@ def _ingest(*, device: int | None, target: SubmissionTarget, instance_id: str, d
     previous = _edited_submission(target.form_id, deprecated_id, instance_id)
     now = timezone.now()
     values = {
-        "questionnaire": target.pk, "form_id": target.form_id, "instance_id": instance_id, "raw_body": raw,
+        "questionnaire": target.pk, "round": target.round_id, "form_id": target.form_id,
+        "instance_id": instance_id, "raw_body": raw,
         "raw_format": raw_format, "raw_sha256": digest, "xml": xml, "submitted_by": getattr(sender.user, "pk", None),
         "device": device, "user_agent": sender.user_agent[:255],
         "received_at": now, "updated_at": now, "complete": not is_incomplete,

@@ -39,7 +39,9 @@ def form_rules(pk: int, md5: str) -> FormRules:
 @transaction.atomic
 def submission_process(*, submission_id: int) -> ProcessOutcome:
     submission = (Submission.objects.select_for_update(of=("self",))
-                  .select_related("questionnaire__round").filter(pk=submission_id).first())
+                  .select_related("questionnaire", "round")
+                  .defer("questionnaire__schema", "questionnaire__xform_xml")  # the schema comes from its cache
+                  .filter(pk=submission_id).first())
     if submission is None:
         return ProcessOutcome(submission_id, "missing", changed=False)
     if not submission.complete:
@@ -51,12 +53,13 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
         result = submission_validate(xml=submission.instance_xml, rules=rules, now=submission.received_at)
     except MtmError as err:
         return _finish(submission, {"processing": Submission.Processing.FAILED, "processing_error": err.message})
-    config = round_check_settings(questionnaire.round)
+    config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
     changed = _finish(submission, {
         "answers": result.answers, "validation": result.status,
         "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
-        "ended_at": facts.ended_at, "location": facts.location, "fingerprint": facts.fingerprint,
+        "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
+        "fingerprint": facts.fingerprint,
         "processing": Submission.Processing.PROCESSED, "processing_error": "",
     }).changed
     flags = submission_checks(submission=submission, answers=result.answers, schema=rules.schema, facts=facts,

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from lxml import etree
 
 from enumerators.models import Assignment, Enumerator, User
-from surveys.models import Questionnaire, Round
+from surveys.models import Questionnaire, Round, Submission
 
 
 def basic(username, password):
@@ -22,6 +22,7 @@ class TestDemo:
 
         assert (User.objects.count(), Enumerator.objects.count(), Assignment.objects.count(),
                 Questionnaire.objects.count(), Round.objects.count()) == counts == (17, 15, 15, 1, 2)
+        assert Submission.objects.count() == 300
         assert list(Enumerator.objects.values_list("sex", flat=True).order_by("sex")) == ["f"] * 10 + ["m"] * 5
         round4 = Round.objects.get(number=4)
         assert (round4.status, round4.target_sample, round4.locations.count()) == ("open", 1845, 10)
@@ -54,3 +55,14 @@ class TestDemo:
         client.logout()
         assert client.login(username="admin", password="admin")
         assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_interviews_are_processed_valid_and_spread_over_the_team():
+    call_command("load_demo")
+
+    assert Submission.objects.count() == 300
+    assert set(Submission.objects.values_list("processing", "validation")) == {("processed", "valid")}
+    assert Submission.objects.values("submitted_by").distinct().count() == 15
+    assert Submission.objects.exclude(location=None).count() == 291  # 9 refused consent: no location answered
+    assert Submission.objects.filter(device__isnull=False).count() == 300

@@ -12,5 +12,6 @@ class Command(BaseCommand):
             f"Demo ready: survey '{summary.survey.slug}', rounds "
             f"{', '.join(str(r.number) for r in summary.rounds)}, form {summary.form}, "
             f"{summary.enumerators} enumerators (enum01…enum15 / {ENUMERATOR_PASSWORD}), "
+            f"{summary.submissions} new sample interviews, "
             "supervisor/supervisor, admin/admin."
         )

@@ -14,7 +14,7 @@ from mtm.celery import app
 from surveys.models import Submission
 from surveys.tasks import submissions_sweep_task
 from tests.factories import PASSWORD
-from tests.submissions import instance_xml, new_instance_id
+from tests.submissions import household_xml, instance_xml, new_instance_id
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -74,11 +74,11 @@ def test_twenty_concurrent_identical_posts_store_one_row(live_server, enumerator
 
 def test_the_real_worker_processes_after_commit(live_server, enumerator, celery_worker_process):
     instance_id = new_instance_id()
-    response = post(live_server.url, instance_xml(form_id="household", version="2024050101",
-                                                  instance_id=instance_id, age="44"))
+    response = post(live_server.url, household_xml(instance_id=instance_id, age="44"))
     assert response.status_code == 201
     assert wait_processed(instance_id) == "processed"
-    assert Submission.objects.get(instance_id=instance_id).answers["age"] == "44"
+    sub = Submission.objects.get(instance_id=instance_id)
+    assert (sub.validation, sub.answers["resp/age"]) == ("valid", 44)
 
 
 def test_a_post_while_the_broker_is_down_is_stored_and_swept_later(live_server, enumerator, celery_worker_process):
