@@ -29,6 +29,19 @@ class LocationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["parent"]
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """A record kept by a service: shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class RoundInline(admin.TabularInline):
     model = Round
     fields = ["number", "title", "start_date", "end_date", "status", "target_sample"]
@@ -89,12 +102,9 @@ class XLSFormUploadForm(forms.ModelForm):
         return None
 
 
-class MediaInline(admin.TabularInline):
+class MediaInline(ReadOnlyInline):
     model = QuestionnaireMedia
     fields = ["filename", "md5", "content_type"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
 
 @admin.register(Questionnaire)
@@ -147,49 +157,25 @@ class RespondentAdmin(admin.ModelAdmin):
     readonly_fields = ["key", "survey", "first_round", "created_at"]
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ReadOnlyInline):
     model = SubmissionAttachment
     fields = ["filename", "size", "sha256", "content_type", "received_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class FlagInline(admin.TabularInline):
+class FlagInline(ReadOnlyInline):
     model = SubmissionFlag
     fields = ["check_name", "reason", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class ReviewEventInline(admin.TabularInline):
+class ReviewEventInline(ReadOnlyInline):
     model = ReviewEvent
     fields = ["at", "actor", "from_status", "to_status", "comment"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "Review history"
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class CommentInline(admin.TabularInline):
+class CommentInline(ReadOnlyInline):
     model = SubmissionComment
     fields = ["created_at", "author", "text"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _review_action(status: str | None, label: str):
