@@ -36,6 +36,8 @@ class Env:
     celery_queue: str
     openrosa_realm: str
     max_submission_bytes: int
+    raw_key: str
+    pseudonym_key: str
 
     @property
     def uses_services(self) -> bool:
@@ -56,6 +58,8 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         celery_queue=e.get("MTM_CELERY_QUEUE") or "mtm",
         openrosa_realm=e.get("MTM_OPENROSA_REALM") or "MTM Collect",
         max_submission_bytes=int(e.get("MTM_MAX_SUBMISSION_BYTES") or 10 * 1024 * 1024),
+        raw_key=e.get("MTM_RAW_KEY", ""),
+        pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
     )
 
 

@@ -65,7 +65,10 @@ def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> 
 
 
 def submission_attachment_for_user(*, user, form_id: str, instance_id: str, filename: str):
-    """An attachment of a submission ``user`` may see."""
+    """An attachment, for the data-protection role: attachments (photos,
+    recordings) belong to the raw store."""
+    if not (user.is_superuser or user.has_perm("surveys.view_raw_submission")):
+        raise Forbidden("Attachments are raw data: only the data-protection role may open them.")
     submission = submission_for_user(user=user, instance_id=instance_id, form_id=form_id or None)
     attachment = submission.attachments.filter(filename=filename).first()
     if attachment is None:

@@ -142,6 +142,12 @@ OPENROSA_MAX_SUBMISSION_BYTES = ENV.max_submission_bytes
 OPENROSA_DIGEST_NONCE_SECONDS = 300
 OPENROSA_BASIC_CACHE_SECONDS = 120
 
+# Respondents' data. MTM_RAW_KEY (a Fernet key) encrypts the raw store;
+# MTM_PSEUDONYM_KEY keys the HMAC of pseudonymised answers. Both live outside
+# the database; local.py and test.py derive development keys when unset.
+MTM_RAW_KEY = ENV.raw_key
+MTM_PSEUDONYM_KEY = ENV.pseudonym_key
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

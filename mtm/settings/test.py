@@ -21,3 +21,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+
+def _development_key(purpose: str) -> str:
+    """A key derived from the secret key, for development and tests only."""
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(f"{purpose}:{SECRET_KEY}".encode()).digest()).decode()
+
+
+MTM_RAW_KEY = ENV.raw_key or _development_key("raw-store")
+MTM_PSEUDONYM_KEY = ENV.pseudonym_key or _development_key("pseudonym")

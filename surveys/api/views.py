@@ -1,6 +1,6 @@
 """Our own API (``/api/v1/``): questionnaires."""
 
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
 from rest_framework import status
 from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -15,6 +15,7 @@ from surveys import selectors
 from surveys.api.serializers import QuestionnaireSerializer, XLSFormUploadSerializer
 from surveys.models import Questionnaire
 from surveys.services.questionnaires import questionnaire_import
+from surveys.services.raw_store import open_chunks
 
 
 class QuestionnaireList(ListAPIView):
@@ -46,11 +47,11 @@ class QuestionnaireList(ListAPIView):
 
 class SubmissionAttachmentDownload(APIView):
     """``GET /api/v1/submissions/<instance_id>/attachments/<filename>?form=<form_id>``:
-    the file as received, streamed."""
+    the file as received, opened from the raw store as it streams (data-protection role)."""
 
     permission_classes = [IsAuthenticated]
 
-    def get(self, request: Request, instance_id: str, filename: str) -> FileResponse:
+    def get(self, request: Request, instance_id: str, filename: str) -> StreamingHttpResponse:
         form_id = request.query_params.get("form", "")
         try:
             attachment = selectors.submission_attachment_for_user(
@@ -59,5 +60,8 @@ class SubmissionAttachmentDownload(APIView):
             raise PermissionDenied(err.message) from err
         except NotFound as err:
             raise DRFNotFound(err.message) from err
-        return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type,
-                            as_attachment=True, filename=attachment.filename)
+        response = StreamingHttpResponse(open_chunks(attachment.file.open("rb")),
+                                         content_type=attachment.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
+        response["Content-Length"] = str(attachment.size)
+        return response

@@ -5,6 +5,7 @@ submissions. Data and invariants only; every workflow lives in
 from surveys.models.locations import Location
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
+    RawPurge,
     ReviewEvent,
     Submission,
     SubmissionAttachment,
@@ -22,7 +23,19 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
-    "Location", "Questionnaire", "QuestionnaireMedia", "Respondent", "ReviewEvent", "Round", "Submission",
-    "SubmissionAttachment", "SubmissionComment", "SubmissionFlag", "Survey", "attachment_upload_to",
-    "media_upload_to", "xlsform_upload_to",
+    "Location",
+    "Questionnaire",
+    "QuestionnaireMedia",
+    "RawPurge",
+    "Respondent",
+    "ReviewEvent",
+    "Round",
+    "Submission",
+    "SubmissionAttachment",
+    "SubmissionComment",
+    "SubmissionFlag",
+    "Survey",
+    "attachment_upload_to",
+    "media_upload_to",
+    "xlsform_upload_to",
 ]

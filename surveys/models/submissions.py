@@ -14,8 +14,9 @@ class Submission(models.Model):
     """One interview as received, stored before anything else happens to it.
 
     ``raw_body`` holds the bytes exactly as the device sent them (the XML
-    file, or the JSON body); :attr:`instance_xml` is the XForm instance that
-    processing reads (the raw body for XML, ``xml`` built from the JSON). One row per
+    file, or the JSON body) and ``xml`` the instance built from a JSON body,
+    both sealed by :mod:`surveys.services.raw_store`; ``answers`` is the
+    anonymised record everything else reads. One row per
     (form_id, instanceID), enforced by the database. An edit (an instance
     with ``meta/deprecatedID``) is a new row whose ``previous`` is the row it
     replaces; the replaced row stays, no longer current.
@@ -47,7 +48,7 @@ class Submission(models.Model):
                               help_text="The questionnaire's round, kept here for the round's queries.")
     form_id = models.CharField(max_length=100)
     instance_id = models.CharField(max_length=255)
-    raw_body = models.BinaryField()
+    raw_body = models.BinaryField(help_text="Encrypted (raw store); emptied by the retention purge.")
     raw_format = models.CharField(max_length=4, choices=Format.choices, default=Format.XML)
     raw_sha256 = models.CharField(max_length=64)
     xml = models.BinaryField(null=True, blank=True, help_text="The instance built from a JSON body; "
@@ -71,7 +72,12 @@ class Submission(models.Model):
     processing = models.CharField(max_length=10, choices=Processing.choices, default=Processing.PENDING)
     processing_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    answers = models.JSONField(null=True, blank=True, help_text="Typed answers by field path.")
+    answers = models.JSONField(null=True, blank=True,
+                               help_text="The anonymised record: typed answers by field path.")
+    respondent = models.ForeignKey("surveys.Respondent", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="submissions")
+    consent = models.BooleanField(null=True, blank=True, help_text="None where the round names no consent question.")
+    raw_purged_at = models.DateTimeField(null=True, blank=True)
     validation = models.CharField(max_length=8, choices=Validation.choices, default=Validation.PENDING)
     problems = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -105,7 +111,8 @@ class Submission(models.Model):
                 name="submission_review_valid",
             ),
         ]
-        permissions = [("review_submission", "Can approve, reject or hold submissions")]
+        permissions = [("review_submission", "Can approve, reject or hold submissions"),
+                       ("view_raw_submission", "Can open the raw store (data protection)")]
         indexes = [
             models.Index(fields=["processing", "received_at"], name="submission_unprocessed"),
             models.Index(fields=["questionnaire", "validation"], name="submission_validation"),
@@ -117,10 +124,6 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"{self.form_id} {self.instance_id}"
 
-    @property
-    def instance_xml(self) -> bytes:
-        """The XForm instance processing reads."""
-        return bytes(self.xml if self.xml is not None else self.raw_body)
 
 
 def attachment_upload_to(instance: SubmissionAttachment, filename: str) -> str:
@@ -199,3 +202,20 @@ class ReviewEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"
+
+
+class RawPurge(models.Model):
+    """The log of retention purges: which round, how many submissions' raw
+    data were removed, when. Never which respondents."""
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="purges")
+    submissions = models.PositiveIntegerField()
+    attachments = models.PositiveIntegerField()
+    received_before = models.DateTimeField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.round}: {self.submissions} purged"

@@ -43,6 +43,11 @@ class Round(models.Model):
         default=dict, blank=True,
         help_text="Quality-check settings; keys left out take the defaults of surveys.services.checks.DEFAULTS.",
     )
+    privacy = models.JSONField(
+        default=dict, blank=True,
+        help_text="Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
+                  "take the defaults of surveys.services.anonymise.DEFAULTS.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

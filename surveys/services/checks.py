@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import math
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.db.models import Count
 
 from surveys.models import Location, Round, Submission
+from surveys.services import geo
 
 CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
           "high_daily_count")
@@ -151,8 +151,8 @@ def _gps(*, submission: Submission, answers: dict[str, Any], schema: dict[str, A
         return None
     lat, lon = (float(x) for x in point.split()[:2])
     areas = [facts.location] if facts.location is not None else _assigned_locations(submission)
-    areas = [a for a in areas if _has_area(a)]
-    if not areas or any(_inside(a, lat, lon) for a in areas):
+    areas = [a for a in areas if geo.has_area(a)]
+    if not areas or any(geo.inside(a, lat, lon) for a in areas):
         return None
     names = ", ".join(a.name for a in areas)
     return f"The GPS point is outside the interview's area ({names})."
@@ -163,22 +163,6 @@ def _assigned_locations(submission: Submission) -> list[Location]:
         return []
     return list(Location.objects.filter(assignments__enumerator__user_id=submission.submitted_by_id,
                                         assignments__round_id=submission.round_id))
-
-
-def _has_area(location: Location) -> bool:
-    return location.min_lat is not None or location.radius_km is not None
-
-
-def _inside(location: Location, lat: float, lon: float) -> bool:
-    if location.radius_km is not None and location.center_lat is not None:
-        return _km(lat, lon, location.center_lat, location.center_lon) <= location.radius_km
-    return (location.min_lat <= lat <= location.max_lat) and (location.min_lon <= lon <= location.max_lon)
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
 def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -41,6 +42,7 @@ from surveys.services.instance import (
     json_version,
     parse_instance,
 )
+from surveys.services.raw_store import raw_seal, seal_chunks
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,9 @@ def _ingest(*, device: int | None, target: SubmissionTarget, instance_id: str, d
     now = timezone.now()
     values = {
         "questionnaire": target.pk, "round": target.round_id, "form_id": target.form_id,
-        "instance_id": instance_id, "raw_body": raw,
-        "raw_format": raw_format, "raw_sha256": digest, "xml": xml, "submitted_by": getattr(sender.user, "pk", None),
+        "instance_id": instance_id, "raw_body": raw_seal(raw),
+        "raw_format": raw_format, "raw_sha256": digest, "xml": raw_seal(xml) if xml is not None else None,
+        "submitted_by": getattr(sender.user, "pk", None),
         "device": device, "user_agent": sender.user_agent[:255],
         "received_at": now, "updated_at": now, "complete": not is_incomplete,
         "deprecated_id": deprecated_id or "", "previous": getattr(previous, "pk", None), "is_current": True,
@@ -209,17 +212,21 @@ def _store_attachments(submission: Submission, files: list[UploadedFile]) -> lis
         if not name or name in present:
             continue
         digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
-        attachment = SubmissionAttachment(submission=submission, filename=name, sha256=digest.hexdigest(),
-                                          size=upload.size or 0,
-                                          content_type=(upload.content_type or "application/octet-stream")[:100])
-        attachment.file.save(name, upload, save=False)
+        with seal_chunks(_hashed(upload.chunks(), digest)) as sealed:  # encrypted as it streams
+            attachment = SubmissionAttachment(
+                submission=submission, filename=name, sha256=digest.hexdigest(), size=upload.size or 0,
+                content_type=(upload.content_type or "application/octet-stream")[:100])
+            attachment.file.save(name, File(sealed), save=False)
         attachment.save()
         present.add(name)
         added.append(name)
     return added
+
+
+def _hashed(chunks: Iterable[bytes], digest) -> Iterable[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
 
 
 def _enqueue_on_commit(submission_id: int) -> None:

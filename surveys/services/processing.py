@@ -17,7 +17,10 @@ from django.utils import timezone
 from mtm.errors import MtmError
 from surveys.models import Submission, SubmissionFlag
 from surveys.selectors import questionnaire_schema
+from surveys.services.anonymise import round_privacy_settings, submission_anonymise
 from surveys.services.checks import Flag, interview_facts, round_check_settings, submission_checks
+from surveys.services.raw_store import raw_open
+from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
 from surveys.services.validation import FormRules, submission_validate
 
@@ -44,30 +47,43 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
                   .filter(pk=submission_id).first())
     if submission is None:
         return ProcessOutcome(submission_id, "missing", changed=False)
-    if not submission.complete:
+    if not submission.complete or submission.raw_purged_at is not None:
+        # Still arriving, or its raw data are purged: the anonymised record stands as it is.
         return ProcessOutcome(submission_id, submission.processing, changed=False)
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.md5)
     try:
         # "Now" is when it was received, so today() means the same on every run.
-        result = submission_validate(xml=submission.instance_xml, rules=rules, now=submission.received_at)
+        result = submission_validate(xml=instance_xml(submission), rules=rules, now=submission.received_at)
     except MtmError as err:
         return _finish(submission, {"processing": Submission.Processing.FAILED, "processing_error": err.message})
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
+    privacy = round_privacy_settings(submission.round)
+    record = submission_anonymise(answers=result.answers, schema=rules.schema, config=privacy,
+                                  location=facts.location, instance_id=submission.instance_id)
+    respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
+                                 consent=record.consent, round_id=submission.round_id)
     changed = _finish(submission, {
-        "answers": result.answers, "validation": result.status,
+        "answers": record.answers, "consent": record.consent, "respondent": respondent,
+        "validation": result.status,
         "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
         "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
         "fingerprint": facts.fingerprint,
         "processing": Submission.Processing.PROCESSED, "processing_error": "",
     }).changed
-    flags = submission_checks(submission=submission, answers=result.answers, schema=rules.schema, facts=facts,
-                              config=config)
+    # Checks read the answers in memory (raw); a refusal is not an interview to check.
+    flags = [] if record.consent is False else submission_checks(
+        submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
     changed |= _sync_flags(submission, flags)
     issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
     changed |= review_after_checks(submission=submission, issues=issues)
     return ProcessOutcome(submission.pk, submission.processing, changed)
+
+
+def instance_xml(submission: Submission) -> bytes:
+    """The XForm instance, opened from the raw store (built from the JSON body for KoBo-style posts)."""
+    return raw_open(submission.xml if submission.xml is not None else submission.raw_body)
 
 
 def _finish(submission: Submission, values: dict) -> ProcessOutcome:

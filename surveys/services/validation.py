@@ -162,10 +162,11 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
           rules: FormRules, now: dt.datetime, result: ValidationResult) -> None:
     value = (node.text or "").strip()
     label = rules.label(f)
+    shown = _quotable(f, value)
     if not relevant:
         if value and f["type"] not in AUTOMATIC_TYPES and f["type"] != "note":
             result.problems.append(Problem(where, "not_relevant",
-                                           f"{label}: answered ('{value}') although it was not relevant."))
+                                           f"{label}: answered{shown} although it was not relevant."))
         return
     if not value:
         if f.get("required") and _holds(f["required"], node, rules, now, result, where):
@@ -173,6 +174,8 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
         return
     typed, error = typed_value(f, value, rules)
     if error:
+        if f.get("privacy") in ("identifier", "pseudonym", "location") or f["type"] == "text":
+            error = "the answer is not of the expected form."
         result.problems.append(Problem(where, "type", f"{label}: {error}"))
         node.text = ""  # other expressions see no answer rather than a malformed one
         return
@@ -181,8 +184,17 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
     if f.get("constraint") and not _holds(f["constraint"], node, rules, now, result, where):
         message = (f.get("constraint_message") or {}).get(rules.language) or next(
             iter((f.get("constraint_message") or {}).values()), None)
-        result.problems.append(Problem(where, "constraint", f"{label}: {message or 'the answer is not allowed'}"
-                                       f" ('{value}')."))
+        text = (message or "the answer is not allowed").rstrip(".")
+        result.problems.append(Problem(where, "constraint", f"{label}: {text}{shown}."))
+
+
+def _quotable(f: dict[str, Any], value: str) -> str:
+    """The answer as a message may quote it: never an identifying, located,
+    pseudonymised or free-text answer (problems are outside the raw store)."""
+    if not value or f.get("privacy") in ("identifier", "pseudonym", "location") or f["type"] in (
+            "text", "barcode") or f["type"] in AUTOMATIC_TYPES:
+        return ""
+    return f" ('{value}')"
 
 
 def _numeric_for_comparison(node: etree._Element, f: dict[str, Any], value: str) -> None:

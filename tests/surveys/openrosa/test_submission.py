@@ -10,6 +10,7 @@ from lxml import etree
 from enumerators.models import Device
 from surveys.models import Round, Submission, SubmissionAttachment
 from surveys.services.questionnaires import questionnaire_import
+from surveys.services.raw_store import open_chunks, raw_open
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.forms import simple_form
 from tests.submissions import PHOTO_FORM_ROWS, auth, instance_xml, multipart, new_instance_id
@@ -78,7 +79,8 @@ class TestNewAndResend:
         assert response.status_code == 201
         assert message(response) == ("submit_success", "Full submission upload was successful!")
         sub = Submission.objects.get()
-        assert bytes(sub.raw_body) == xml
+        assert raw_open(sub.raw_body) == xml
+        assert bytes(sub.raw_body) != xml  # encrypted at rest
         assert sub.raw_sha256 == hashlib.sha256(xml).hexdigest()
         assert (sub.form_id, sub.instance_id, sub.questionnaire, sub.submitted_by.username) == (
             "simple", "uuid:11111111-1111-1111-1111-111111111111", form, "enum01")
@@ -89,7 +91,7 @@ class TestNewAndResend:
         attachment = sub.attachments.get()
         assert (attachment.filename, attachment.size, attachment.sha256) == (
             "a.jpg", 7, hashlib.sha256(b"\xff\xd8photo").hexdigest())
-        assert attachment.file.read() == b"\xff\xd8photo"
+        assert b"".join(open_chunks(attachment.file.open("rb"))) == b"\xff\xd8photo"
 
     def test_identical_resend_is_202_and_merges_new_attachments(self, post, form):
         xml = instance_xml(photo="a.jpg", photo2="b.jpg")
@@ -118,7 +120,7 @@ class TestNewAndResend:
         assert response.status_code == 409
         assert message(response)[1] == f"Submission '{instance_id}' exists already with different content."
         assert snapshot() == before
-        assert b"<q1>first</q1>" in bytes(Submission.objects.get().raw_body)
+        assert b"<q1>first</q1>" in raw_open(Submission.objects.get().raw_body)
         assert SubmissionAttachment.objects.count() == 0
 
     def test_processing_twice_changes_nothing(self, post, form):
@@ -280,12 +282,12 @@ class TestKoboJson:
         assert response.json()["instanceID"] == "uuid:json-1"
         assert response.json()["message"] == "Successful submission."
         sub = Submission.objects.get()
-        assert (sub.raw_format, json.loads(bytes(sub.raw_body))) == ("json", body)
+        assert (sub.raw_format, json.loads(raw_open(sub.raw_body))) == ("json", body)
         assert sub.answers == {"resp/sex": "female", "resp/age": 29, "dependants": 2,
                                "member": [{"member/member_age": 4}, {"member/member_age": 7}],
                                "reasons": ["work", "family"], "meta/instanceID": "uuid:json-1"}
         assert sub.validation == "valid"
-        assert b'<data id="household" version="2024050101">' in bytes(sub.xml)
+        assert b'<data id="household" version="2024050101">' in raw_open(sub.xml)
 
         reordered = {"submission": {"meta": {"instanceID": "uuid:json-1"}, "reasons": "work family",
                                     "member": [{"member_age": 4}, {"member_age": 7}], "dependants": 2,
@@ -344,6 +346,11 @@ class TestAttachmentDownload:
         reviewer = UserFactory(username="reviewer")
         reviewer.user_permissions.add(Permission.objects.get(codename="view_submission"))
         client.force_login(reviewer)
+        assert client.get(url).status_code == 403  # photos are raw data: the data-protection role only
+        officer = UserFactory(username="dpo")
+        officer.user_permissions.add(*Permission.objects.filter(codename__in=["view_submission",
+                                                                             "view_raw_submission"]))
+        client.force_login(officer)
         response = client.get(url)
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == b"JPEGDATA"
