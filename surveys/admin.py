@@ -17,6 +17,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.selectors import answers_released, questionnaire_schema
+from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.review import submission_review
 
@@ -62,6 +63,16 @@ class RoundAdmin(admin.ModelAdmin):
     list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample"]
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
+    readonly_fields = ["disclosure_risk"]
+
+    @admin.display(description="Disclosure risk (quasi-identifiers)")
+    def disclosure_risk(self, obj: Round) -> str:
+        if obj.pk is None:
+            return "—"
+        risk = round_disclosure_risk(round_id=obj.pk).as_dict()
+        return (f"{risk['records_below_k']} of {risk['records']} records in classes smaller than k={risk['k']}; "
+                f"expected re-identifications {risk['expected_reidentifications']}; highest individual risk "
+                f"{risk['max_individual_risk']} over {', '.join(risk['quasi_fields']) or 'no quasi fields'}.")
 
 
 class XLSFormUploadForm(forms.ModelForm):
@@ -225,7 +236,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def problem_list(self, obj: Submission) -> str:
         return "\n".join(f"{p['path']}: {p['message']}" for p in obj.problems) or "—"
 
-    @admin.display(description="Answers (identifying answers withheld)")
+    @admin.display(description="Answers (anonymised record)")
     def released_answers(self, obj: Submission) -> str:
         schema = questionnaire_schema(pk=obj.questionnaire_id, md5=obj.questionnaire.md5)
         released = answers_released(answers=obj.answers, schema=schema)

@@ -136,9 +136,9 @@ def questionnaire_schema(*, pk: int, md5: str) -> dict[str, Any]:
     return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5)
 
 
-#: Privacy tags whose answers stay out of every API response (until the
-#: anonymisation step replaces them with their released form).
-WITHHELD_PRIVACY = {"identifier", "pseudonym", "location"}
+#: Privacy tags whose answers never leave the raw store. The anonymised record
+#: has none already; this is the last guard before any response.
+WITHHELD_PRIVACY = {"identifier"}
 
 
 def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
@@ -175,7 +175,7 @@ def submission_for_user(*, user, instance_id: str, form_id: str | None = None):
 
 
 def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any]) -> dict[str, Any]:
-    """Answers without the fields tagged identifier, pseudonym or location."""
+    """The anonymised record without any field tagged identifier."""
     if not answers:
         return {}
     withheld = {f["path"] for f in schema.get("fields", []) if f.get("privacy") in WITHHELD_PRIVACY}
@@ -190,3 +190,10 @@ def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any]) 
         return out
 
     return keep(answers)
+
+
+def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = None):
+    """A submission whose raw store the data-protection role may open."""
+    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission"))):
+        raise Forbidden("Only the data-protection role may open raw submissions.")
+    return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)

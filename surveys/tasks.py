@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 
 from surveys.services.processing import submission_process, submissions_unprocessed
+from surveys.services.retention import raw_purge
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     for submission_id in ids:
         submission_enqueue(submission_id)
     return len(ids)
+
+
+@shared_task(name="surveys.raw_purge", time_limit=3600, soft_time_limit=3500)
+def raw_purge_task() -> int:
+    """Daily: remove raw data past each round's retention period."""
+    return sum(p.submissions for p in raw_purge())
 
 
 def submission_enqueue(submission_id: int) -> bool:

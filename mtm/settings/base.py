@@ -133,6 +133,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
     "submissions-sweep": {"task": "surveys.submissions_sweep", "schedule": 300.0},
+    "raw-purge": {"task": "surveys.raw_purge", "schedule": 86400.0},
 }
 MTM_SWEEP_GRACE_SECONDS = 60
 

@@ -3,6 +3,7 @@ review state and released answers; the review PATCH."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -15,7 +16,9 @@ from rest_framework.views import APIView
 
 from mtm.errors import Forbidden, InvalidInput, NotFound
 from surveys import selectors
-from surveys.models import Submission
+from surveys.models import Round, Submission
+from surveys.services.disclosure import round_disclosure_risk, round_release
+from surveys.services.raw_store import raw_open
 from surveys.services.review import submission_review
 
 
@@ -102,3 +105,39 @@ class SubmissionReview(APIView):
                                           by=request.user, comment=body.validated_data["comment"]))
         fresh = selectors.submission_for_user(user=request.user, instance_id=instance_id, form_id=sub.form_id)
         return Response(SubmissionSerializer(fresh).data)
+
+
+class SubmissionRaw(APIView):
+    """``GET …/<instance_id>/raw``: the body exactly as received (data-protection role); 410 once purged."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, instance_id: str) -> HttpResponse:
+        sub = _domain(lambda: selectors.submission_raw_for_user(user=request.user, instance_id=instance_id,
+                                                                form_id=request.query_params.get("form")))
+        if sub.raw_purged_at is not None:
+            return Response({"detail": f"The raw data were purged on {sub.raw_purged_at:%Y-%m-%d}."}, status=410)
+        content_type = "application/json" if sub.raw_format == Submission.Format.JSON else "text/xml"
+        return HttpResponse(raw_open(sub.raw_body), content_type=f"{content_type}; charset=utf-8")
+
+
+class RoundRisk(APIView):
+    """``GET /api/v1/rounds/<id>/risk?k=3``: the round's disclosure risk over
+    its quasi-identifiers, and what the release step would change to reach k."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, round_id: int) -> Response:
+        _domain(lambda: selectors.submissions_for_user(user=request.user))
+        try:
+            k = int(request.query_params.get("k") or 0) or None
+        except ValueError:
+            raise ValidationError({"k": ["A whole number, 2 or more."]}) from None
+        if k is not None and k < 2:
+            raise ValidationError({"k": ["A whole number, 2 or more."]})
+        if not Round.objects.filter(pk=round_id).exists():
+            raise DRFNotFound(f"No round {round_id}.")
+        risk = round_disclosure_risk(round_id=round_id, k=k)
+        released = round_release(round_id=round_id, k=k)
+        return Response({"risk": risk.as_dict(),
+                         "release": {"changes": released.changes, "risk": released.risk.as_dict()}})

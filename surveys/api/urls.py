@@ -8,6 +8,8 @@ urlpatterns = [
     path("v1/submissions/<str:instance_id>/", submissions.SubmissionDetail.as_view(), name="api-submission"),
     path("v1/submissions/<str:instance_id>/review/", submissions.SubmissionReview.as_view(),
          name="api-submission-review"),
+    path("v1/submissions/<str:instance_id>/raw", submissions.SubmissionRaw.as_view(), name="api-submission-raw"),
+    path("v1/rounds/<int:round_id>/risk", submissions.RoundRisk.as_view(), name="api-round-risk"),
     path("v1/submissions/<str:instance_id>/attachments/<str:filename>", views.SubmissionAttachmentDownload.as_view(),
          name="api-submission-attachment"),
 ]

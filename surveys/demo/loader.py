@@ -74,7 +74,8 @@ def demo_load() -> DemoSummary:
     round4, _ = Round.objects.get_or_create(survey=survey, number=4, defaults={
         "title": "Round 4 (April–May 2024)", "start_date": dt.date(2024, 4, 1), "end_date": dt.date(2024, 5, 31),
         "status": Round.Status.OPEN, "target_sample": 1845,
-        "checks": {"location_field": "location/location", "ranges": {"age": [14, 80], "hours_day": [0, 16]}}})
+        "checks": {"location_field": "location/location", "ranges": {"age": [14, 80], "hours_day": [0, 16]}},
+        "privacy": {"consent_field": "consent", "gps": "displace", "k": 3, "retention_days": 365}})
     round3.locations.set(locations)
     round4.locations.set(locations)
 

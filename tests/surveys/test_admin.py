@@ -73,7 +73,7 @@ class TestSubmissionReviewInAdmin:
         assert b"age 92 is outside 14" in page.content
         assert b"has_issues" in page.content
         assert b"Aziz" not in page.content
-        assert b"76.9" not in page.content
+        assert b"43.2500 76.9000" not in page.content
 
     def test_supervisor_without_review_permission_has_no_review_actions(self, client, form):
         from django.contrib.auth.models import Permission

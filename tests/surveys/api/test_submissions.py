@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from surveys.models import ReviewEvent, Submission
+from surveys.services.geo import distance_km
 from tests.factories import UserFactory
 from tests.submissions import send_checks_instance as send
 
@@ -36,7 +37,10 @@ class TestSubmissionsApi:
         response = supervisor.get(f"/api/v1/submissions/{sub.instance_id}/")
 
         assert response.status_code == 200
-        assert response.json() == {
+        body = response.json()
+        lat, lon = (float(x) for x in body["answers"].pop("gps").split())
+        assert 0 < distance_km(lat, lon, 43.25, 76.90) <= 2.0  # displaced, within the urban limit
+        assert body == {
             "instance_id": sub.instance_id, "form_id": "checks", "version": "1", "round": 4,
             "received_at": sub.received_at.isoformat(), "submitted_by": "enum01",
             "validation": {"status": "valid", "problems": []},
@@ -47,7 +51,7 @@ class TestSubmissionsApi:
                         "meta/instanceID": sub.instance_id},
         }
         assert b"Aziz" not in response.content
-        assert b"76.9" not in response.content
+        assert b"43.2500 76.9000" not in response.content
 
     def test_list_filters(self, form, supervisor):
         clean = send()

@@ -1,0 +1,50 @@
+"""The retention purge: after a round's ``privacy.retention_days``, the raw
+store of its submissions (bodies and attachments) is removed; the
+anonymised records stay. Each purge is logged by counts, never by respondent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from surveys.models import RawPurge, Round, Submission, SubmissionAttachment
+from surveys.services.anonymise import round_privacy_settings
+
+log = logging.getLogger(__name__)
+
+
+def raw_purge(*, now: dt.datetime | None = None) -> list[RawPurge]:
+    """Purge every round whose retention period has passed for some of its
+    submissions. Running it again purges nothing more."""
+    now = now or timezone.now()
+    purges = []
+    for round_ in Round.objects.all():
+        days = round_privacy_settings(round_).get("retention_days")
+        if days is None:
+            continue
+        purge = round_raw_purge(round_id=round_.pk, received_before=now - dt.timedelta(days=int(days)))
+        if purge is not None:
+            purges.append(purge)
+    return purges
+
+
+@transaction.atomic
+def round_raw_purge(*, round_id: int, received_before: dt.datetime) -> RawPurge | None:
+    due = Submission.objects.select_for_update().filter(round_id=round_id, raw_purged_at__isnull=True,
+                                                        received_at__lt=received_before, complete=True)
+    ids = list(due.values_list("id", flat=True))
+    if not ids:
+        return None
+    attachments = list(SubmissionAttachment.objects.filter(submission_id__in=ids))
+    for attachment in attachments:
+        attachment.file.delete(save=False)
+    SubmissionAttachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
+    Submission.objects.filter(pk__in=ids).update(raw_body=b"", xml=None, raw_purged_at=timezone.now())
+    purge = RawPurge.objects.create(round_id=round_id, submissions=len(ids), attachments=len(attachments),
+                                    received_before=received_before)
+    log.info("raw store purged for round %s: %s submissions, %s attachments received before %s",
+             round_id, len(ids), len(attachments), received_before.isoformat())
+    return purge
