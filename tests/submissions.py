@@ -71,3 +71,21 @@ def household_xml(*, instance_id: str | None = None, age: str = "33") -> bytes:
             f"<sex>male</sex><age>{age}</age><gps/></resp><country>uz</country><region>tashkent</region>"
             f"<dependants>0</dependants><reasons/><income/><income_kzt/>"
             f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
+
+
+def send_privacy_instance(username="enum01", *, consent="yes", name="Aziz Karimov", phone="+998901234567",
+                          passport="AA1234567", place="kz_75", gps=ALMATY_CENTRE, sex="male", age="30",
+                          country="uz", comment="", form_id="privacy", instance_id=None):
+    """Ingest and process an instance of tests/fixtures/forms/privacy.md."""
+    from enumerators.models import User
+
+    xml = (f'<data id="{form_id}" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
+           f"<end>2024-05-02T10:40:00.000+05:00</end><deviceid>collect:DEVICE42</deviceid>"
+           f"<consent>{consent}</consent><resp><name>{name}</name><phone>{phone}</phone>"
+           f"<passport>{passport}</passport><place>{place}</place><gps>{gps}</gps><sex>{sex}</sex>"
+           f"<age>{age}</age><country>{country}</country><comment>{comment}</comment></resp>"
+           f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
+    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username=username),
+                                                       device_id="collect:DEVICE42")).submission
+    submission_process(submission_id=sub.pk)
+    return Submission.objects.get(pk=sub.pk)

@@ -6,7 +6,8 @@ metadata) is dropped; ``pseudonym`` becomes a keyed HMAC-SHA256 (key
 the DHS programme does (random direction and distance: 0–2 km in cities,
 0–5 km elsewhere, 1 % of rural points up to 10 km) without leaving the
 interview's area, or coarsened to the location code; free text is scrubbed
-of phone numbers, e-mail addresses and document numbers. A respondent who
+of phone numbers, e-mail addresses, document numbers and the respondent's
+own identifying answers where it repeats them. A respondent who
 refused consent keeps nothing but the consent answer and the metadata.
 Settings per round in ``Round.privacy`` over :data:`DEFAULTS`.
 """
@@ -66,7 +67,8 @@ def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], con
                 if path == config["consent_field"] or path.startswith("meta/")
                 or fields.get(path, {}).get("type") in METADATA_TYPES}
         return AnonymisedRecord(answers=kept, consent=False, respondent_key=_respondent_key(answers, fields))
-    released = _record(answers, fields, config=config, location=location, instance_id=instance_id)
+    released = _record(answers, fields, config=config, location=location, instance_id=instance_id,
+                       known=_identifying_words(answers, fields))
     return AnonymisedRecord(answers=released, consent=consent, respondent_key=_respondent_key(answers, fields))
 
 
@@ -80,14 +82,29 @@ def _consent(answers: dict[str, Any], config: dict[str, Any]) -> bool | None:
     return value == config["consent_value"]
 
 
+def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) -> re.Pattern | None:
+    """The respondent's own identifying answers (and their words of three
+    letters or more), to mask where free text repeats them."""
+    words: set[str] = set()
+    for path, value in answers.items():
+        if fields.get(path, {}).get("privacy") in ("identifier", "pseudonym") and isinstance(value, str):
+            words.add(value.strip())
+            words.update(w for w in re.split(r"\W+", value) if len(w) >= 3)
+    words.discard("")
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
 def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, config: dict[str, Any],
-            location: Location | None, instance_id: str) -> dict[str, Any]:
+            location: Location | None, instance_id: str, known: re.Pattern | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, value in answers.items():
         f = fields.get(path, {})
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            out[path] = [_record(item, fields, config=config, location=location, instance_id=f"{instance_id}/{n}")
-                         for n, item in enumerate(value)]
+            out[path] = [_record(item, fields, config=config, location=location, instance_id=f"{instance_id}/{n}",
+                                 known=known) for n, item in enumerate(value)]
             continue
         tag, ftype = f.get("privacy"), f.get("type")
         if tag == "identifier" or ftype in DEVICE_METADATA:
@@ -98,7 +115,7 @@ def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, confi
             out[path] = (location.code if location else None) if config["gps"] == "coarsen" else displace(
                 value, location=location, seed=f"{instance_id}:{path}")
         elif ftype in TEXT_TYPES and isinstance(value, str):
-            out[path] = scrub(value)
+            out[path] = scrub(known.sub("[identifier]", value) if known else value)
         else:
             out[path] = value
     return out

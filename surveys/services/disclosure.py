@@ -93,17 +93,21 @@ def release(records: list[dict[str, Any]], quasi: list[tuple[str, str]], k: int)
     paths = [p for p, _ in quasi]
     numeric = [p for p, t in quasi if t in ("integer", "decimal")]
     categorical = [p for p, t in quasi if t not in ("integer", "decimal")]
-    for width in (5, 10, 20):
-        if _below(out.records, paths, k) == 0:
+    # Global recoding first, coarser only while many records are at risk; a
+    # few unique records are better suppressed than everyone's age blurred.
+    steps = [("band", 5), ("recode", None), ("band", 10), ("band", 20)]
+    for step, (kind, width) in enumerate(steps):
+        offenders = _below(out.records, paths, k)
+        if offenders == 0 or (step >= 2 and offenders < 2 * k):
             break
-        for path in numeric:
-            if _band(out.records, path, width):
-                out.changes.append(f"{path}: generalised into bands of {width}")
-    if _below(out.records, paths, k):
-        for path in categorical:
-            rare = _recode_rare(out.records, path, k)
-            if rare:
-                out.changes.append(f"{path}: {len(rare)} rare value(s) recoded to '{OTHER}'")
+        if kind == "band":
+            out.changes += [f"{path}: generalised into bands of {width}" for path in numeric
+                            if _band(out.records, path, width)]
+        else:
+            for path in categorical:
+                rare = _recode_rare(out.records, path, k)
+                if rare:
+                    out.changes.append(f"{path}: {len(rare)} rare value(s) recoded to '{OTHER}'")
     suppressed: Counter = Counter()
     while True:
         offenders = _offenders(out.records, paths, k)
@@ -152,8 +156,12 @@ def _band(records: list[dict[str, Any]], path: str, width: int) -> bool:
 
 
 def _recode_rare(records: list[dict[str, Any]], path: str, k: int) -> list[Any]:
+    """Values held by fewer than k records become 'other' — when there are at
+    least two of them to merge (one value alone renamed stays as rare)."""
     counts = Counter(_hashable(r.get(path)) for r in records if r.get(path) is not None)
     rare = [value for value, n in counts.items() if n < k]
+    if len(rare) < 2:
+        return []
     for r in records:
         if _hashable(r.get(path)) in rare:
             r[path] = OTHER

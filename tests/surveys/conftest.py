@@ -20,3 +20,18 @@ def form(db):
     return q
 
 
+
+
+@pytest.fixture
+def privacy_form(db):
+    """The privacy form in round 4 (consent asked, location answered in resp/place); enum01 in Almaty."""
+    round_ = RoundFactory()
+    round_.checks = {"location_field": "resp/place"}
+    round_.privacy = {"consent_field": "consent"}
+    round_.save()
+    q = questionnaire_import(source=form_bytes("privacy.md"), filename="privacy.md", survey_slug="mtm-kz",
+                             round_number=4).questionnaire
+    assignment = AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")),
+                                   round=q.round)
+    assignment.locations.add(location("KZ-75"))
+    return q
