@@ -142,9 +142,11 @@ WITHHELD_PRIVACY = {"identifier"}
 
 
 def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
-                         flag: str | None = None, review: str | None = None) -> QuerySet:
+                         flag: str | None = None, review: str | None = None,
+                         current_only: bool = False) -> QuerySet:
     """The submissions ``user`` may see, newest first, filtered as asked.
-    ``review="none"`` selects those without a review state."""
+    ``review="none"`` selects those without a review state; ``current_only``
+    leaves out versions replaced by an edit."""
     from surveys.models import Submission
 
     if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
@@ -153,6 +155,8 @@ def submissions_for_user(*, user, form_id: str | None = None, validation: str | 
           .prefetch_related("flags").order_by("-received_at", "-id"))
     if form_id:
         qs = qs.filter(form_id=form_id)
+    if current_only:
+        qs = qs.filter(is_current=True)
     if validation:
         qs = qs.filter(validation=validation)
     if flag:

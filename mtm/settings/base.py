@@ -86,8 +86,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Uploaded XLSForms are read into memory by pyxform; cap what a request may carry.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies read into memory (KoBo JSON posts, form fields) may be as large
+# as a submission; files are streamed to disk past 2.5 MB. Collect sends up to
+# 100 attachments with each part of a split upload.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ENV.max_submission_bytes + 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 REST_FRAMEWORK = {

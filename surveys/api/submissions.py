@@ -63,7 +63,8 @@ def _domain(call):
 
 
 class SubmissionList(ListAPIView):
-    """``?form=<form_id>&status=valid|invalid|pending&flag=<check>&review=<state>|none``"""
+    """``?form=<form_id>&status=valid|invalid|pending&flag=<check>&review=<state>|none``; versions
+    replaced by an edit only with ``&history=true``."""
 
     serializer_class = SubmissionSerializer
     permission_classes = [IsAuthenticated]
@@ -79,7 +80,7 @@ class SubmissionList(ListAPIView):
             raise ValidationError({"review": [f"Must be one of {', '.join(Submission.Review.values)} or none."]})
         return _domain(lambda: selectors.submissions_for_user(
             user=self.request.user, form_id=params.get("form"), validation=status, flag=params.get("flag"),
-            review=review))
+            review=review, current_only=params.get("history", "").lower() not in ("1", "true", "yes")))
 
 
 class SubmissionDetail(APIView):

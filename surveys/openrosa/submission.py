@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -17,6 +17,7 @@ from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
 
 XML_PART = "xml_submission_file"
+MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 @openrosa_view(methods=("HEAD", "POST"))
@@ -24,7 +25,9 @@ def submission(request: HttpRequest) -> HttpResponse:
     if request.method == "HEAD":
         return openrosa_response(status=204)
     length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.OPENROSA_MAX_SUBMISSION_BYTES:
+    # Collect keeps the files of a part within the advertised size; the
+    # multipart envelope and the XML come on top of that.
+    if length > settings.OPENROSA_MAX_SUBMISSION_BYTES + MULTIPART_ALLOWANCE:
         raise TooLarge(f"The submission is larger than {settings.OPENROSA_MAX_SUBMISSION_BYTES} bytes.")
     sender = Sender(
         user=None if request.openrosa_anonymous else request.openrosa_user,
@@ -39,7 +42,7 @@ def submission(request: HttpRequest) -> HttpResponse:
         is_incomplete = request.POST.get("*isIncomplete*", "").lower() == "yes"
     except RequestDataTooBig:
         raise TooLarge("The submission's form fields are too large.") from None
-    except MultiPartParserError as err:
+    except (MultiPartParserError, SuspiciousOperation) as err:
         raise InvalidSubmission(f"The request is not valid multipart form data: {err}") from None
     xml_file = files.get(XML_PART)
     if xml_file is None:
@@ -64,7 +67,11 @@ def _message(result: IngestResult) -> str:
 def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
     """KoBo's JSON submission answer, in JSON, with OpenRosa's status codes."""
     try:
-        result = submission_ingest_json(body=request.body, sender=sender)
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise TooLarge("The submission is too large.") from None
+        result = submission_ingest_json(body=body, sender=sender)
     except MtmError as err:
         return JsonResponse({"error": err.message}, status=status_for(err))
     sub = result.submission

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
 DEVICE_METADATA = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email"}
 METADATA_TYPES = {"start", "end", "today"}
 TEXT_TYPES = {"text"}
+GEO_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint"}
 
 
 def round_privacy_settings(round_: Round) -> dict[str, Any]:
@@ -107,10 +108,14 @@ def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, confi
                                  known=known) for n, item in enumerate(value)]
             continue
         tag, ftype = f.get("privacy"), f.get("type")
+        if tag is None and ftype in GEO_TYPES:
+            tag = "location"  # an untagged GPS answer is still a place a person was
         if tag == "identifier" or ftype in DEVICE_METADATA:
             continue
         if tag == "pseudonym":
             out[path] = pseudonym(value)
+        elif tag == "location" and isinstance(value, str) and ";" in value:
+            out[path] = location.code if location else None  # traces and shapes: only where they were
         elif tag == "location" and isinstance(value, str):
             out[path] = (location.code if location else None) if config["gps"] == "coarsen" else displace(
                 value, location=location, seed=f"{instance_id}:{path}")

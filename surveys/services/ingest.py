@@ -37,6 +37,7 @@ from surveys.selectors import SubmissionTarget
 from surveys.services.instance import (
     expected_attachments,
     instance_header,
+    json_canonical,
     json_submission,
     json_to_instance_xml,
     json_version,
@@ -70,7 +71,7 @@ def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[U
     root = parse_instance(xml)
     header = instance_header(root)
     target = _target(form_id=header.form_id, version=header.version, sender=sender)
-    return _ingest(device=_device_pk(sender), target=target, instance_id=header.instance_id,
+    return _ingest(target=target, instance_id=header.instance_id,
                    deprecated_id=header.deprecated_id,
                    raw=xml, raw_format=Submission.Format.XML, xml=None, digest=_sha256(xml),
                    expected=len(expected_attachments(root, target.schema)), sender=sender,
@@ -83,10 +84,12 @@ def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
     xml = json_to_instance_xml(answers, schema=target.schema, form_id=target.form_id, version=target.version)
     root = parse_instance(xml)
     header = instance_header(root)
-    # The digest is of the instance, so a resend with its keys in another order is the same submission.
-    return _ingest(device=_device_pk(sender), target=target, instance_id=header.instance_id,
+    # The digest is of the canonical JSON: a resend with its keys in another order, or after a new
+    # version of the form was imported, is the same submission.
+    canonical = json_canonical(form_id, answers)
+    return _ingest(target=target, instance_id=header.instance_id,
                    deprecated_id=header.deprecated_id,
-                   raw=body, raw_format=Submission.Format.JSON, xml=xml, digest=_sha256(xml),
+                   raw=body, raw_format=Submission.Format.JSON, xml=xml, digest=_sha256(canonical),
                    expected=len(expected_attachments(root, target.schema)), sender=sender, attachments=(),
                    is_incomplete=False)
 
@@ -111,7 +114,6 @@ def _target(*, form_id: str, version: str | None, sender: Sender) -> SubmissionT
 
 
 def _device_pk(sender: Sender) -> int | None:
-    """Recorded before the ingest transaction, so tablets never wait on each other's row."""
     if not sender.device_id:
         return None
     return device_seen(device_id=sender.device_id, user_id=getattr(sender.user, "pk", None),
@@ -119,11 +121,13 @@ def _device_pk(sender: Sender) -> int | None:
 
 
 @transaction.atomic
-def _ingest(*, device: int | None, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
+def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
             raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
             attachments: Iterable[UploadedFile], is_incomplete: bool) -> IngestResult:
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id)
+    # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
+    device = _device_pk(sender)
     now = timezone.now()
     values = {
         "questionnaire": target.pk, "round": target.round_id, "form_id": target.form_id,
@@ -142,11 +146,12 @@ def _ingest(*, device: int | None, target: SubmissionTarget, instance_id: str, d
     if created and previous is not None:
         Submission.objects.filter(pk=previous.pk).update(is_current=False)
     added = _store_attachments(submission, attachments)
-    if not created and not is_incomplete and not submission.complete:
+    completed = not created and not is_incomplete and not submission.complete
+    if completed:
         submission.complete = True
         submission.processing = Submission.Processing.PENDING
         submission.save(update_fields=["complete", "processing", "updated_at"])
-    if submission.complete and (created or added) and submission.processing != Submission.Processing.RECEIVING:
+    if submission.complete and (created or added or completed):
         _enqueue_on_commit(submission.pk)
     return IngestResult(submission=submission, created=created, attachments_added=added)
 

@@ -13,7 +13,8 @@ from lxml import etree
 
 from surveys.errors import InvalidSubmission
 
-MAX_XML_BYTES = 5 * 1024 * 1024
+MAX_XML_BYTES = 10 * 1024 * 1024
+MAX_ID_LENGTH = 255
 BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio"}
 
 
@@ -53,8 +54,11 @@ def instance_header(root: etree._Element) -> InstanceHeader:
     instance_id = _meta_text(root, "instanceID")
     if not instance_id:
         raise InvalidSubmission("The submission has no meta/instanceID.")
+    deprecated_id = _meta_text(root, "deprecatedID") or None
+    if max(len(form_id), len(instance_id), len(deprecated_id or "")) > MAX_ID_LENGTH:
+        raise InvalidSubmission(f"The form id, instanceID or deprecatedID is longer than {MAX_ID_LENGTH} characters.")
     return InstanceHeader(form_id=form_id, version=(root.get("version") or "").strip() or None,
-                          instance_id=instance_id, deprecated_id=_meta_text(root, "deprecatedID") or None)
+                          instance_id=instance_id, deprecated_id=deprecated_id)
 
 
 def _meta_text(root: etree._Element, name: str) -> str:
@@ -115,11 +119,22 @@ def json_to_instance_xml(submission: dict[str, Any], *, schema: dict[str, Any], 
     children: dict[str | None, list[dict[str, Any]]] = {}
     for field in schema["fields"]:
         children.setdefault(field["parent"], []).append(field)
-    _fill(root, answers, parent=None, children=children)
+    try:
+        _fill(root, answers, parent=None, children=children)
+    except ValueError as err:  # lxml: a control character in a value, or a key that is no XML name
+        raise InvalidSubmission(f"The submission cannot be written as XML: {err}") from None
     unknown = _unknown_keys(answers, parent=None, children=children)
     if unknown:
         raise InvalidSubmission(f"The submission has answers for fields not in the form: {', '.join(unknown)}.")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def json_canonical(form_id: str, submission: dict[str, Any]) -> bytes:
+    """The submission in one canonical form (groups nested, repeat keys
+    relative, keys sorted, version left out): equal for equal answers however
+    a client wrote them."""
+    return json.dumps({"id": form_id, "submission": _nest(submission)}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), default=str).encode()
 
 
 _IGNORED_JSON_KEYS = {"__version__", "version", "formhub", "_id", "_uuid", "_submission_time", "_xform_id_string"}

@@ -57,6 +57,10 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
         result = submission_validate(xml=instance_xml(submission), rules=rules, now=submission.received_at)
     except MtmError as err:
         return _finish(submission, {"processing": Submission.Processing.FAILED, "processing_error": err.message})
+    except Exception as err:  # noqa: BLE001 - one unreadable interview must not stop the queue
+        log.error("submission %s: validation failed with %s", submission.pk, type(err).__name__)
+        return _finish(submission, {"processing": Submission.Processing.FAILED,
+                                    "processing_error": f"Validation failed ({type(err).__name__}); see the log."})
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
     privacy = round_privacy_settings(submission.round)

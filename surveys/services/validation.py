@@ -27,6 +27,8 @@ from surveys.services.xpath import ExpressionError, date_number, evaluate, time_
 AUTOMATIC_TYPES = {"start", "end", "today", "deviceid", "phonenumber", "simserial", "subscriberid", "username",
                    "email", "audit", "start-geopoint", "background-audio", "calculate", "hidden"}
 CONTAINER_TYPES = {"group", "repeat"}
+KEPT_META = {"meta/instanceID", "meta/deprecatedID"}
+INT_LIMIT = 2**31 - 1  # JavaRosa's integers
 SELECT_ONE_TYPES = {"select_one"}
 MULTI_TYPES = {"select_multiple", "rank"}
 
@@ -108,7 +110,8 @@ def _walk(element: etree._Element, *, parent: str | None, prefix: str, record: d
             if path.split("/")[0] != "meta":
                 result.problems.append(Problem(_where(prefix, name), "unknown_field",
                                                f"'{path}' is not a question of this form version."))
-            elif (child.text or "").strip():
+            elif path in KEPT_META and (child.text or "").strip():
+                # instanceName and the like are often built from names: they stay in the raw store.
                 record[path] = child.text.strip()
             continue
         present.add(name)
@@ -134,7 +137,11 @@ def _walk(element: etree._Element, *, parent: str | None, prefix: str, record: d
                   result=result)
     for f in rules.children.get(parent, []):
         if f["name"] not in present and f["type"] not in CONTAINER_TYPES and relevant:
-            if f.get("required") and _holds(f["required"], element, rules, now, result, _where(prefix, f["name"])):
+            # Collect leaves non-relevant questions out of the instance: absent is fine unless relevant.
+            where = _where(prefix, f["name"])
+            if f.get("relevant") and not _holds(f["relevant"], element, rules, now, result, where):
+                continue
+            if f.get("required") and _holds(f["required"], element, rules, now, result, where):
                 result.problems.append(Problem(_where(prefix, f["name"]), "required",
                                                f"{rules.label(f)}: the answer is required but missing."))
 
@@ -206,9 +213,10 @@ def _numeric_for_comparison(node: etree._Element, f: dict[str, Any], value: str)
         node.text = repr(number)
 
 
-_INT = re.compile(r"[+-]?\d+")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_INT = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?")
 
 
 def typed_value(f: dict[str, Any], value: str, rules: FormRules) -> tuple[Any, str | None]:
@@ -216,15 +224,14 @@ def typed_value(f: dict[str, Any], value: str, rules: FormRules) -> tuple[Any, s
     data_type, ftype = f.get("data_type"), f["type"]
     if data_type == "int":
         if not _INT.fullmatch(value):
-            return None, f"'{value}' is not a whole number."
+            return None, f"'{value[:20]}' is not a whole number."
+        if len(value) > 11 or abs(int(value)) > INT_LIMIT:
+            return None, f"'{value[:20]}' is too large a whole number."
         return int(value), None
     if data_type == "decimal":
-        try:
-            number = float(value)
-        except ValueError:
-            return None, f"'{value}' is not a number."
+        number = float(value) if _DECIMAL.fullmatch(value) and len(value) <= 40 else math.nan
         if not math.isfinite(number):
-            return None, f"'{value}' is not a number."
+            return None, f"'{value[:20]}' is not a number."
         return number, None
     if data_type == "date":
         try:

@@ -17,7 +17,9 @@ import uuid as uuidlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from lxml import etree
 
 from mtm.errors import InvalidInput
@@ -112,8 +114,17 @@ def _format_date(_ctx, value, fmt) -> str:
     return out
 
 
+def _indexed_repeat(_ctx, nodes, _repeat, index, *more):
+    """ODK's indexed-repeat(node, repeat, n): the node in the n-th repeat instance (one level)."""
+    values = nodes if isinstance(nodes, list) else [nodes]
+    position = int(_number(index)) - 1
+    return _string([values[position]]) if 0 <= position < len(values) else ""
+
+
 def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], Callable]:
-    today = float((now.date() - dt.date(1970, 1, 1)).days)
+    # today() is the date where the survey runs (settings.TIME_ZONE), not in UTC.
+    local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
+    today = float((local.date() - dt.date(1970, 1, 1)).days)
     now_days = (now - EPOCH).total_seconds() / 86400
     functions: dict[str, Callable] = {
         "selected": lambda _c, values, choice: _string(choice).strip() in _tokens(values),
@@ -149,6 +160,11 @@ def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], Callable]:
         "join": lambda _c, separator, values: _string(separator).join(
             _string([v]) for v in (values if isinstance(values, list) else [values])),
         "uuid": lambda _c, *args: str(uuidlib.uuid4()),
+        "count-non-empty": lambda _c, nodes: float(sum(1 for n in (nodes if isinstance(nodes, list) else [nodes])
+                                                       if _string([n]).strip() != "")),
+        "indexed-repeat": _indexed_repeat,
+        "decimal-time": lambda _c, value: time_number(_string(value)) if time_number(_string(value)) is not None
+        else math.nan,
         "once": lambda _c, value: value,
         "random": lambda _c: 0.5,
         "true": lambda _c: True,
