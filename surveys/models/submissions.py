@@ -80,6 +80,8 @@ class Submission(models.Model):
     raw_purged_at = models.DateTimeField(null=True, blank=True)
     validation = models.CharField(max_length=8, choices=Validation.choices, default=Validation.PENDING)
     problems = models.JSONField(default=list, blank=True)
+    unanswered = models.JSONField(default=list, blank=True,
+                                  help_text="Questions that were asked (relevant) but left empty.")
     started_at = models.DateTimeField(null=True, blank=True)
     interview_date = models.DateField(null=True, blank=True, help_text="Local date the interview started.")
     ended_at = models.DateTimeField(null=True, blank=True)

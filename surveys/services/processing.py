@@ -70,7 +70,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
                                  consent=record.consent, round_id=submission.round_id)
     changed = _finish(submission, {
         "answers": record.answers, "consent": record.consent, "respondent": respondent,
-        "validation": result.status,
+        "validation": result.status, "unanswered": [] if record.consent is False else result.unanswered,
         "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
         "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
         "fingerprint": facts.fingerprint,

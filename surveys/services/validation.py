@@ -47,6 +47,9 @@ class Problem:
 class ValidationResult:
     answers: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    #: Questions (outside repeats) that were relevant — asked — but left empty:
+    #: with the answered ones they make a question's "asked" in the round report.
+    unanswered: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -141,6 +144,8 @@ def _walk(element: etree._Element, *, parent: str | None, prefix: str, record: d
             where = _where(prefix, f["name"])
             if f.get("relevant") and not _holds(f["relevant"], element, rules, now, result, where):
                 continue
+            if f["type"] not in AUTOMATIC_TYPES and f["type"] != "note" and not f.get("repeat"):
+                result.unanswered.append(f["path"])
             if f.get("required") and _holds(f["required"], element, rules, now, result, where):
                 result.problems.append(Problem(_where(prefix, f["name"]), "required",
                                                f"{rules.label(f)}: the answer is required but missing."))
@@ -176,6 +181,8 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
                                            f"{label}: answered{shown} although it was not relevant."))
         return
     if not value:
+        if f["type"] not in AUTOMATIC_TYPES and f["type"] != "note" and not f.get("repeat"):
+            result.unanswered.append(f["path"])
         if f.get("required") and _holds(f["required"], node, rules, now, result, where):
             result.problems.append(Problem(where, "required", f"{label}: the answer is required but missing."))
         return
