@@ -201,3 +201,13 @@ def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = Non
     if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission"))):
         raise Forbidden("Only the data-protection role may open raw submissions.")
     return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)
+
+
+def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet:
+    """The submissions a round's tables and risk figures count: current (not
+    replaced by an edit), processed, not rejected, not a refused interview."""
+    from surveys.models import Submission
+
+    qs = (Submission.objects.filter(round_id=round_id, is_current=True, answers__isnull=False)
+          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False))
+    return qs.filter(form_id=form_id) if form_id else qs

@@ -161,5 +161,6 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

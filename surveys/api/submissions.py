@@ -20,6 +20,7 @@ from surveys.models import Round, Submission
 from surveys.services.disclosure import round_disclosure_risk, round_release
 from surveys.services.raw_store import raw_open
 from surveys.services.review import submission_review
+from surveys.services.tabulate import round_tabulate
 
 
 class SubmissionSerializer(serializers.Serializer):
@@ -142,3 +143,25 @@ class RoundRisk(APIView):
         released = round_release(round_id=round_id, k=k)
         return Response({"risk": risk.as_dict(),
                          "release": {"changes": released.changes, "risk": released.risk.as_dict()}})
+
+
+class RoundReport(APIView):
+    """``GET /api/v1/rounds/<id>/report?form=&by=&compare=&lang=``: the round tables (INTERFACES.md schema)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, round_id: int) -> Response:
+        _domain(lambda: selectors.submissions_for_user(user=request.user))
+        round_ = Round.objects.filter(pk=round_id).first()
+        if round_ is None:
+            raise DRFNotFound(f"No round {round_id}.")
+        params = request.query_params
+        form_id = params.get("form") or round_.questionnaires.order_by("-created_at").values_list(
+            "form_id", flat=True).first()
+        try:
+            compare = int(params["compare"]) if params.get("compare") else None
+        except ValueError:
+            raise ValidationError({"compare": ["A round number."]}) from None
+        report = _domain(lambda: round_tabulate(form_id=form_id or "", round_number=round_.number,
+                                                by=params.get("by"), compare=compare, lang=params.get("lang")))
+        return Response(report)

@@ -10,6 +10,7 @@ urlpatterns = [
          name="api-submission-review"),
     path("v1/submissions/<str:instance_id>/raw", submissions.SubmissionRaw.as_view(), name="api-submission-raw"),
     path("v1/rounds/<int:round_id>/risk", submissions.RoundRisk.as_view(), name="api-round-risk"),
+    path("v1/rounds/<int:round_id>/report", submissions.RoundReport.as_view(), name="api-round-report"),
     path("v1/submissions/<str:instance_id>/attachments/<str:filename>", views.SubmissionAttachmentDownload.as_view(),
          name="api-submission-attachment"),
 ]

@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from surveys.models import Questionnaire, Round, Submission
+from surveys.models import Questionnaire, Round
+from surveys.selectors import counted_submissions
 from surveys.services.anonymise import round_privacy_settings
 
 OTHER = "other"
@@ -52,8 +53,7 @@ def round_quasi_fields(round_: Round) -> list[tuple[str, str]]:
 
 
 def round_records(round_: Round) -> list[dict[str, Any]]:
-    qs = (Submission.objects.filter(round=round_, is_current=True, answers__isnull=False)
-          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False))
+    qs = counted_submissions(round_id=round_.pk)
     return list(qs.values_list("answers", flat=True).iterator(chunk_size=2000))
 
 

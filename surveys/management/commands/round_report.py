@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mtm.errors import MtmError
+from surveys.services.report_formats import FORMATS, render_report
+from surveys.services.tabulate import round_tabulate
+
+
+class Command(BaseCommand):
+    help = "The round's tabulation (INTERFACES.md schema); --compare M adds round M of the same survey."
+
+    def add_arguments(self, parser):
+        parser.add_argument("form_id")
+        parser.add_argument("--round", type=int, dest="round_number")
+        parser.add_argument("--by", metavar="FIELD")
+        parser.add_argument("--compare", type=int, metavar="M")
+        parser.add_argument("--lang", metavar="CODE")
+        parser.add_argument("--format", choices=sorted(FORMATS), default="json")
+        parser.add_argument("--out", type=Path, metavar="PATH")
+
+    def handle(self, *args, form_id, round_number, by, compare, lang, format, out, **options):
+        try:
+            report = round_tabulate(form_id=form_id, round_number=round_number, by=by, compare=compare, lang=lang)
+        except MtmError as err:
+            raise CommandError(err.message, returncode=2) from err
+        body = render_report(report, format)
+        if out is not None:
+            out.write_bytes(body)
+            self.stderr.write(f"wrote {out}")
+        else:
+            self.stdout.write(body.decode("utf-8"), ending="")
+
+

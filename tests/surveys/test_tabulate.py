@@ -1,0 +1,148 @@
+"""The round report on a hand-computed fixture, cell by cell."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.management import call_command
+
+from enumerators.models import User
+from surveys.models import Round
+from surveys.services.ingest import Sender, submission_ingest_xml
+from surveys.services.processing import submission_process
+from surveys.services.questionnaires import questionnaire_import
+from surveys.services.review import submission_review
+from surveys.services.tabulate import round_tabulate, wilson
+from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
+from tests.forms import form_bytes
+from tests.submissions import new_instance_id
+
+ROUND4 = [  # sex, age, marital, reasons, pregnant, remit, share
+    ("male", 30, "married", "work family", "", "yes", "low"),
+    ("male", 40, "single", "work", "", "yes", ""),
+    ("male", 50, "married", "work", "", "no", ""),
+    ("female", 20, "single", "family study", "no", "yes", "high"),
+    ("female", 36, "married", "study", "yes", "no", ""),
+    ("male", 28, "divorced", "work", "", "yes", "high"),
+    ("female", 33, "married", "family", "no", "no", ""),  # rejected below: never counted
+    ("male", 36, "married", "", "", "no", ""),
+]
+ROUND3 = [("male", 30, "married", "work", "", "no", ""), ("male", 40, "single", "work", "", "no", ""),
+          ("female", 20, "single", "family", "no", "no", ""), ("male", 50, "married", "work", "", "no", "")]
+
+
+def send(form_id, row):
+    sex, age, marital, reasons, pregnant, remit, share = row
+    xml = (f'<data id="{form_id}" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
+           f"<end>2024-05-02T10:30:00.000+05:00</end><sex>{sex}</sex><age>{age}</age><marital>{marital}</marital>"
+           f"<reasons>{reasons}</reasons><pregnant>{pregnant}</pregnant><remit>{remit}</remit><share>{share}</share>"
+           f"<meta><instanceID>{new_instance_id()}</instanceID></meta></data>").encode()
+    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
+    submission_process(submission_id=sub.pk)
+    return sub
+
+
+@pytest.fixture
+def rounds(db):
+    enumerator = EnumeratorFactory(user=UserFactory(username="enum01"))
+    for number, form_id, rows in ((3, "report3", ROUND3), (4, "report", ROUND4)):
+        round_ = RoundFactory(number=number)
+        round_.privacy = {"small_cell": 2}
+        round_.save()
+        source = form_bytes("report.md").replace(b"| | report | 1 |", f"| | {form_id} | 1 |".encode())
+        questionnaire_import(source=source, filename=f"{form_id}.md", survey_slug="mtm-kz", round_number=number)
+        AssignmentFactory(enumerator=enumerator, round=round_)
+        subs = [send(form_id, row) for row in rows]
+    reviewer = UserFactory(username="sup1", is_superuser=True)
+    submission_review(submission_id=subs[6].pk, status="not_approved", by=reviewer)
+    return Round.objects.get(number=4)
+
+
+def question(report, name):
+    return next(q for q in report["questions"] if q["name"] == name)
+
+
+def cells(q):
+    return [(r["value"], r["count"], r["percent"]) for r in q["rows"]]
+
+
+def test_wilson_interval():
+    assert wilson(5, 7) == [35.9, 91.8]
+    assert wilson(0, 10) == [0.0, 27.8]
+    assert wilson(3, 0) is None
+
+
+@pytest.mark.django_db
+class TestRoundReport:
+    def test_counts_bases_and_percentages(self, rounds):
+        report = round_tabulate(form_id="report")
+
+        assert (report["form_id"], report["round"], report["submissions"]) == ("report", 4, 7)
+        sex = question(report, "sex")
+        assert (sex["asked"], sex["base"], cells(sex)) == (7, 7, [("male", 5, 71.4), ("female", 2, 28.6)])
+        assert sex["rows"][0]["ci"] == [35.9, 91.8]
+        marital = question(report, "marital")
+        assert cells(marital) == [("married", 4, 57.1), ("single", 2, 28.6), ("divorced", 1, 14.3)]
+        assert [r.get("small", False) for r in marital["rows"]] == [False, False, True]
+
+    def test_multi_answer_question(self, rounds):
+        reasons = question(round_tabulate(form_id="report"), "reasons")
+        assert (reasons["asked"], reasons["base"], reasons["mean_selected"]) == (7, 6, 1.33)
+        assert cells(reasons) == [("work", 4, 66.7), ("family", 2, 33.3), ("study", 2, 33.3)]
+
+    def test_numbers(self, rounds):
+        age = question(round_tabulate(form_id="report"), "age")
+        assert {k: age[k] for k in ("asked", "base", "mean", "median", "min", "max", "sd")} == {
+            "asked": 7, "base": 7, "mean": 34.29, "median": 36, "min": 20, "max": 50, "sd": 9.55}
+
+    def test_follow_up_bases_and_a_question_asked_of_women_only(self, rounds):
+        report = round_tabulate(form_id="report")
+        pregnant, share = question(report, "pregnant"), question(report, "share")
+        assert (pregnant["asked"], pregnant["base"], cells(pregnant)) == (2, 2, [("yes", 1, 50.0), ("no", 1, 50.0)])
+        assert (share["asked"], share["base"], cells(share)) == (4, 3, [("low", 1, 33.3), ("high", 2, 66.7)])
+
+    def test_disaggregation_by_sex(self, rounds):
+        marital = question(round_tabulate(form_id="report", by="sex"), "marital")
+        assert marital["by"]["male"]["base"] == 5
+        assert cells(marital["by"]["male"]) == [("married", 3, 60.0), ("single", 1, 20.0), ("divorced", 1, 20.0)]
+        assert cells(marital["by"]["female"]) == [("married", 1, 50.0), ("single", 1, 50.0), ("divorced", 0, 0.0)]
+        age = question(round_tabulate(form_id="report", by="sex"), "age")
+        assert (age["by"]["female"]["mean"], age["by"]["male"]["max"]) == (28.0, 50)
+
+    def test_round_over_round(self, rounds):
+        report = round_tabulate(form_id="report", compare=3)
+        sex, age = question(report, "sex"), question(report, "age")
+        assert sex["compare"] == {"round": 3, "base": 4, "rows": [
+            {"value": "male", "count": 3, "percent": 75.0, "change_pp": -3.6},
+            {"value": "female", "count": 1, "percent": 25.0, "change_pp": 3.6}]}
+        assert age["compare"] == {"round": 3, "base": 4, "mean": 35.0, "change": -0.71}
+
+    def test_labels_in_the_chosen_language(self, rounds):
+        report = round_tabulate(form_id="report", lang="ru")
+        assert question(report, "sex")["label"] == "Пол"
+        assert question(report, "sex")["rows"][1]["label"] == "Женский"
+
+    def test_bad_options_are_clear_errors(self, rounds):
+        from mtm.errors import InvalidInput, NotFound
+
+        with pytest.raises(InvalidInput, match="'age' is not a select_one question"):
+            round_tabulate(form_id="report", by="age")
+        with pytest.raises(NotFound, match="has no round 9"):
+            round_tabulate(form_id="report", compare=9)
+        with pytest.raises(InvalidInput, match="no language 'kk'"):
+            round_tabulate(form_id="report", lang="kk")
+
+    def test_command_and_api(self, rounds, capsys, client):
+        call_command("round_report", "report", "--by", "sex", "--compare", "3")
+        printed = json.loads(capsys.readouterr().out)
+        assert printed == round_tabulate(form_id="report", by="sex", compare=3)
+        call_command("round_report", "report", "--format", "md")
+        assert "| Married | 4 | 57.1 |" in capsys.readouterr().out
+
+        analyst = UserFactory(username="analyst")
+        analyst.user_permissions.add(Permission.objects.get(codename="view_submission"))
+        client.force_login(analyst)
+        response = client.get(f"/api/v1/rounds/{rounds.pk}/report?form=report&by=sex")
+        assert response.status_code == 200
+        assert response.json() == round_tabulate(form_id="report", round_number=4, by="sex")
+        assert client.get(f"/api/v1/rounds/{rounds.pk}/report?form=report&by=age").status_code == 400
