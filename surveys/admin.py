@@ -1,6 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from mtm.errors import MtmError
 from surveys.models import (
@@ -19,7 +24,11 @@ from surveys.models import (
 from surveys.selectors import answers_released, questionnaire_schema
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.questionnaires import questionnaire_import
+from surveys.services.report_formats import render_report
 from surveys.services.review import submission_review
+from surveys.services.tabulate import round_tabulate
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @admin.register(Location)
@@ -60,10 +69,46 @@ class SurveyAdmin(admin.ModelAdmin):
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample"]
+    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "report_link"]
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
-    readonly_fields = ["disclosure_risk"]
+    readonly_fields = ["disclosure_risk", "report_link"]
+
+    def get_urls(self):
+        return [path("<int:round_id>/report/", self.admin_site.admin_view(self.report_view),
+                     name="surveys_round_report"), *super().get_urls()]
+
+    @admin.display(description="Report")
+    def report_link(self, obj: Round) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">Round tables</a>', reverse("admin:surveys_round_report", args=[obj.pk]))
+
+    def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
+        """The round's tables for supervisors, with a bar chart per question; ``?format=xlsx`` downloads them."""
+        round_ = get_object_or_404(Round, pk=round_id)
+        if not (request.user.is_superuser or request.user.has_perm("surveys.view_submission")):
+            raise PermissionDenied
+        forms = list(round_.questionnaires.order_by("form_id").values_list("form_id", flat=True).distinct())
+        form_id = request.GET.get("form") or (forms[0] if forms else "")
+        compare = request.GET.get("compare") or None
+        context = {**self.admin_site.each_context(request), "title": f"{round_} — round tables", "forms": forms,
+                   "form_id": form_id, "compare": compare, "opts": self.model._meta, "report": None, "error": None}
+        try:
+            report = round_tabulate(form_id=form_id, round_number=round_.number, by=request.GET.get("by") or None,
+                                    compare=int(compare) if compare else None, lang=request.GET.get("lang") or None)
+        except (MtmError, ValueError) as err:
+            context["error"] = getattr(err, "message", str(err))
+            return TemplateResponse(request, "surveys/round_report_admin.html", context)
+        if request.GET.get("format") == "xlsx":
+            response = HttpResponse(render_report(report, "xlsx"), content_type=XLSX)
+            response["Content-Disposition"] = f'attachment; filename="{form_id}-round{round_.number}.xlsx"'
+            return response
+        schema = round_.questionnaires.filter(form_id=form_id).order_by("-created_at").first().schema
+        context.update(report=report, languages=schema.get("languages", []),
+                       by_options=["location"] + [f["name"] for f in schema["fields"] if f["type"] == "select_one"
+                                                  and f.get("privacy") not in ("identifier", "pseudonym")])
+        return TemplateResponse(request, "surveys/round_report_admin.html", context)
 
     @admin.display(description="Disclosure risk (quasi-identifiers)")
     def disclosure_risk(self, obj: Round) -> str:

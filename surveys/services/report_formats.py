@@ -1,6 +1,7 @@
-"""The round report rendered as JSON (the schema), CSV or Markdown — one
-block per question as in the seed appendix: options, frequency, % by column,
-total. (XLSX and the HTML page come with the aggregation issue.)"""
+"""The round report rendered as JSON (the schema), CSV, Markdown, XLSX (one
+block per question as in the seed appendix: label, options, frequency,
+% by column, total — with a column pair per group when disaggregated) and
+the HTML page supervisors read (a bar chart per question)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,52 @@ def _md(report: dict[str, Any]) -> bytes:
     return "\n".join(out).encode("utf-8")
 
 
-FORMATS = {"json": _json, "csv": _csv, "md": _md}
+def _xlsx(report: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"Round {report['round']}"
+    bold = Font(bold=True)
+    groups = list((report["questions"][0].get("by") or {}).keys()) if report["questions"] else []
+    sheet.append([f"{report['form_id']} — round {report['round']}: {report['submissions']} submissions"
+                  + (f", by {report['by']}" if report["by"] else "")])
+    sheet["A1"].font = bold
+    for q in report["questions"]:
+        sheet.append([])
+        sheet.append([q["label"], f"asked {q['asked']}", f"answered {q['base']}"])
+        sheet.cell(row=sheet.max_row, column=1).font = bold
+        heading = ["", "Frequency", "% by column"] + [h for g in groups for h in (f"{g}: n", f"{g}: %")]
+        sheet.append(heading)
+        if "rows" in q:
+            for n, row in enumerate(q["rows"]):
+                cells = [row["label"], row["count"], row["percent"]]
+                for g in groups:
+                    sub = q["by"][g]["rows"][n]
+                    cells += [sub["count"], sub["percent"]]
+                sheet.append(cells)
+            total = ["Total", q["base"], 100.0 if q["type"] == "select_one" and q["base"] else None]
+            for g in groups:
+                total += [q["by"][g]["base"], 100.0 if q["type"] == "select_one" and q["by"][g]["base"] else None]
+            sheet.append(total)
+            sheet.cell(row=sheet.max_row, column=1).font = bold
+        else:
+            for stat in ("mean", "median", "min", "max", "sd"):
+                sheet.append([stat.capitalize(), q[stat], None] + [v for g in groups for v in (q["by"][g][stat], None)])
+    sheet.column_dimensions["A"].width = 60
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _html(report: dict[str, Any]) -> bytes:
+    from django.template.loader import render_to_string
+
+    return render_to_string("surveys/round_report_standalone.html", {"report": report}).encode("utf-8")
+
+
+FORMATS = {"json": _json, "csv": _csv, "md": _md, "xlsx": _xlsx, "html": _html}
 
 
 def render_report(report: dict[str, Any], fmt: str) -> bytes:

@@ -146,3 +146,27 @@ class TestRoundReport:
         assert response.status_code == 200
         assert response.json() == round_tabulate(form_id="report", round_number=4, by="sex")
         assert client.get(f"/api/v1/rounds/{rounds.pk}/report?form=report&by=age").status_code == 400
+
+
+@pytest.mark.django_db
+def test_report_in_the_admin_and_as_xlsx(rounds, client, tmp_path):
+    from openpyxl import load_workbook
+
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/surveys/round/{rounds.pk}/report/?form=report&by=sex")
+    assert page.status_code == 200
+    assert b"Married" in page.content and b"57.1" in page.content and b"mtm-bar" in page.content
+    download = client.get(f"/admin/surveys/round/{rounds.pk}/report/?form=report&format=xlsx")
+    assert download["Content-Type"].startswith("application/vnd.openxmlformats")
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(download.content)
+    rows = [tuple(c for c in row if c is not None) for row in load_workbook(path).active.iter_rows(values_only=True)]
+    block = rows.index(("Marital status", "asked 7", "answered 7"))
+    assert rows[block + 1: block + 6] == [("Frequency", "% by column"), ("Married", 4, 57.1), ("Single", 2, 28.6),
+                                          ("Divorced", 1, 14.3), ("Total", 7, 100.0)]
+    assert client.get(f"/admin/surveys/round/{rounds.pk}/report/?form=report&by=age").status_code == 200
+
+    call_command("round_report", "report", "--format", "xlsx", "--out", str(tmp_path / "c.xlsx"))
+    assert load_workbook(tmp_path / "c.xlsx").active["A1"].value == "report — round 4: 7 submissions"
+    call_command("round_report", "report", "--format", "html", "--out", str(tmp_path / "r.html"))
+    assert "<h3>Sex</h3>" in (tmp_path / "r.html").read_text()

@@ -24,6 +24,8 @@ class Command(BaseCommand):
             report = round_tabulate(form_id=form_id, round_number=round_number, by=by, compare=compare, lang=lang)
         except MtmError as err:
             raise CommandError(err.message, returncode=2) from err
+        if format == "xlsx" and out is None:
+            raise CommandError("--format xlsx needs --out PATH.", returncode=2)
         body = render_report(report, format)
         if out is not None:
             out.write_bytes(body)
