@@ -24,7 +24,7 @@ from surveys.models import (
 from surveys.selectors import answers_released, questionnaire_schema
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.questionnaires import questionnaire_import
-from surveys.services.report_formats import render_report
+from surveys.services.report_formats import for_page, render_report
 from surveys.services.review import submission_review
 from surveys.services.tabulate import round_tabulate
 
@@ -105,7 +105,7 @@ class RoundAdmin(admin.ModelAdmin):
             response["Content-Disposition"] = f'attachment; filename="{form_id}-round{round_.number}.xlsx"'
             return response
         schema = round_.questionnaires.filter(form_id=form_id).order_by("-created_at").first().schema
-        context.update(report=report, languages=schema.get("languages", []),
+        context.update(report=for_page(report), languages=schema.get("languages", []),
                        by_options=["location"] + [f["name"] for f in schema["fields"] if f["type"] == "select_one"
                                                   and f.get("privacy") not in ("identifier", "pseudonym")])
         return TemplateResponse(request, "surveys/round_report_admin.html", context)

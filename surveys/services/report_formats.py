@@ -94,10 +94,25 @@ def _xlsx(report: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+def for_page(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with each row's percentage per group beside it, for templates."""
+    questions = []
+    for q in report["questions"]:
+        groups = list((q.get("by") or {}).items())
+        page_q = {**q, "groups": [name for name, _ in groups]}
+        if "rows" in q:
+            page_q["rows"] = [{**row, "by": [g["rows"][n]["percent"] for _, g in groups]}
+                              for n, row in enumerate(q["rows"])]
+        else:
+            page_q["group_means"] = [(name, g["mean"]) for name, g in groups]
+        questions.append(page_q)
+    return {**report, "questions": questions}
+
+
 def _html(report: dict[str, Any]) -> bytes:
     from django.template.loader import render_to_string
 
-    return render_to_string("surveys/round_report_standalone.html", {"report": report}).encode("utf-8")
+    return render_to_string("surveys/round_report_standalone.html", {"report": for_page(report)}).encode("utf-8")
 
 
 FORMATS = {"json": _json, "csv": _csv, "md": _md, "xlsx": _xlsx, "html": _html}

@@ -156,6 +156,7 @@ def test_report_in_the_admin_and_as_xlsx(rounds, client, tmp_path):
     page = client.get(f"/admin/surveys/round/{rounds.pk}/report/?form=report&by=sex")
     assert page.status_code == 200
     assert b"Married" in page.content and b"57.1" in page.content and b"mtm-bar" in page.content
+    assert b"<th>male %</th>" in page.content and b"<td>60.0</td>" in page.content
     download = client.get(f"/admin/surveys/round/{rounds.pk}/report/?form=report&format=xlsx")
     assert download["Content-Type"].startswith("application/vnd.openxmlformats")
     path = tmp_path / "r.xlsx"
