@@ -38,7 +38,8 @@ DEFAULTS: dict[str, Any] = {
 }
 DEVICE_METADATA = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email"}
 METADATA_TYPES = {"start", "end", "today"}
-TEXT_TYPES = {"text"}
+#: String answers kept as they are: choice names, dates and times.
+VERBATIM_TYPES = {"select_one", "select_multiple", "rank", "date", "dateTime", "time", "start", "end", "today"}
 GEO_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint"}
 
 
@@ -60,27 +61,30 @@ def pseudonym(value: Any) -> str:
 
 
 def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any],
-                         location: Location | None, instance_id: str) -> AnonymisedRecord:
+                         areas: list[Location], instance_id: str) -> AnonymisedRecord:
+    """``areas``: where the interview may have been — its answered location,
+    else the enumerator's assigned ones; GPS stays inside the one holding it."""
     fields = {f["path"]: f for f in schema.get("fields", [])}
-    consent = _consent(answers, config)
+    consent = interview_consent(answers, fields, config)
     if consent is False:
+        # Nothing derived from the answers either: no respondent key.
         kept = {path: value for path, value in answers.items()
                 if path == config["consent_field"] or path.startswith("meta/")
                 or fields.get(path, {}).get("type") in METADATA_TYPES}
-        return AnonymisedRecord(answers=kept, consent=False, respondent_key=_respondent_key(answers, fields))
-    released = _record(answers, fields, config=config, location=location, instance_id=instance_id,
+        return AnonymisedRecord(answers=kept, consent=False, respondent_key=None)
+    released = _record(answers, fields, config=config, areas=areas, instance_id=instance_id,
                        known=_identifying_words(answers, fields))
     return AnonymisedRecord(answers=released, consent=consent, respondent_key=_respondent_key(answers, fields))
 
 
-def _consent(answers: dict[str, Any], config: dict[str, Any]) -> bool | None:
+def interview_consent(answers: dict[str, Any], fields: dict[str, dict[str, Any]],
+                      config: dict[str, Any]) -> bool | None:
+    """True or False where the round's consent question was answered; None
+    where the round names none, the form has no such question, or it is blank."""
     path = config.get("consent_field")
-    if not path:
+    if not path or path not in fields or answers.get(path) in (None, ""):
         return None
-    value = answers.get(path)
-    if value is None:
-        return False
-    return value == config["consent_value"]
+    return answers[path] == config["consent_value"]
 
 
 def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) -> re.Pattern | None:
@@ -99,27 +103,29 @@ def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]
 
 
 def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, config: dict[str, Any],
-            location: Location | None, instance_id: str, known: re.Pattern | None) -> dict[str, Any]:
+            areas: list[Location], instance_id: str, known: re.Pattern | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, value in answers.items():
         f = fields.get(path, {})
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            out[path] = [_record(item, fields, config=config, location=location, instance_id=f"{instance_id}/{n}",
+            out[path] = [_record(item, fields, config=config, areas=areas, instance_id=f"{instance_id}/{n}",
                                  known=known) for n, item in enumerate(value)]
             continue
         tag, ftype = f.get("privacy"), f.get("type")
-        if tag is None and ftype in GEO_TYPES:
-            tag = "location"  # an untagged GPS answer is still a place a person was
+        if ftype in GEO_TYPES and tag != "identifier":
+            tag = "location"  # any GPS answer is a place a person was
         if tag == "identifier" or ftype in DEVICE_METADATA:
             continue
         if tag == "pseudonym":
             out[path] = pseudonym(value)
-        elif tag == "location" and isinstance(value, str) and ";" in value:
-            out[path] = location.code if location else None  # traces and shapes: only where they were
         elif tag == "location" and isinstance(value, str):
-            out[path] = (location.code if location else None) if config["gps"] == "coarsen" else displace(
-                value, location=location, seed=f"{instance_id}:{path}")
-        elif ftype in TEXT_TYPES and isinstance(value, str):
+            area = _area_of(value, areas)
+            if ";" in value or config["gps"] == "coarsen":  # traces and shapes: only where they were
+                out[path] = area.code if area else None
+            else:
+                out[path] = displace(value, location=area, seed=f"{instance_id}:{path}")
+        elif isinstance(value, str) and ftype not in VERBATIM_TYPES and not path.startswith("meta/"):
+            # Text, barcodes, calculations, hidden values: anything a person or a formula may have written.
             out[path] = scrub(known.sub("[identifier]", value) if known else value)
         else:
             out[path] = value
@@ -138,6 +144,16 @@ def _respondent_key(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) 
 
 
 # --- GPS --------------------------------------------------------------------------------------
+
+def _area_of(value: str, areas: list[Location]) -> Location | None:
+    """The candidate area holding the (first) point, else the first candidate."""
+    try:
+        lat, lon = (float(x) for x in value.split(";")[0].split()[:2])
+    except ValueError:
+        return areas[0] if areas else None
+    holding = [a for a in areas if geo.has_area(a) and geo.inside(a, lat, lon)]
+    return (holding or areas or [None])[0]
+
 
 def displace(point: str, *, location: Location | None, seed: str) -> str:
     """The point moved in a random direction by a random distance (DHS rules),
@@ -161,14 +177,18 @@ def displace(point: str, *, location: Location | None, seed: str) -> str:
 # --- free text --------------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Passports and ID cards: KZ N1234567, UZ AA1234567, KG AN1234567 / ID1234567, RU "45 12 345678" (digits below).
-_DOCUMENT = re.compile(r"(?<![\w])[A-ZА-ЯЁ]{1,2}[ -]?\d{7,9}(?![\w])", re.IGNORECASE)
+# Passports and ID cards: KZ N1234567, UZ AA1234567, KG AN1234567 / ID1234567, "паспорт № 1234567";
+# RU "45 12 345678" is caught as a digit run below.
+_DOCUMENT = re.compile(r"(?<![\w])[A-ZА-ЯЁ]{1,2}[ -]?\d{7,9}(?!\d)|(?:№|No\.?|#)\s*\d{5,}", re.IGNORECASE)
 # Phone numbers and long digit runs (IIN/PIN, passport series): 9 to 15 digits with separators.
-_NUMBER = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]*\d){8,14}(?![\w])")
+_NUMBER = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]*\d){8,14}(?!\d)")
+# Local numbers written in groups: 272-12-34, 2 72 12 34.
+_LOCAL = re.compile(r"(?<![\w])\d{1,3}(?:[ -]\d{2}){2,3}(?!\d)")
 
 
 def scrub(text: str) -> str:
     """Mask e-mail addresses, document numbers and phone numbers in free text."""
     text = _EMAIL.sub("[email]", text)
     text = _DOCUMENT.sub("[document]", text)
-    return _NUMBER.sub("[number]", text)
+    text = _NUMBER.sub("[number]", text)
+    return _LOCAL.sub("[number]", text)

@@ -149,8 +149,11 @@ def _gps(*, submission: Submission, answers: dict[str, Any], schema: dict[str, A
     point = answers.get(path) if path else None
     if not isinstance(point, str):
         return None
-    lat, lon = (float(x) for x in point.split()[:2])
-    areas = [facts.location] if facts.location is not None else _assigned_locations(submission)
+    try:
+        lat, lon = (float(x) for x in point.split(";")[0].split()[:2])
+    except ValueError:
+        return None
+    areas = [facts.location] if facts.location is not None else assigned_locations(submission)
     areas = [a for a in areas if geo.has_area(a)]
     if not areas or any(geo.inside(a, lat, lon) for a in areas):
         return None
@@ -158,7 +161,8 @@ def _gps(*, submission: Submission, answers: dict[str, Any], schema: dict[str, A
     return f"The GPS point is outside the interview's area ({names})."
 
 
-def _assigned_locations(submission: Submission) -> list[Location]:
+def assigned_locations(submission: Submission) -> list[Location]:
+    """The locations of the sender's assignment in the submission's round."""
     if submission.submitted_by_id is None:
         return []
     return list(Location.objects.filter(assignments__enumerator__user_id=submission.submitted_by_id,

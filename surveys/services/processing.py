@@ -18,7 +18,13 @@ from mtm.errors import MtmError
 from surveys.models import Submission, SubmissionFlag
 from surveys.selectors import questionnaire_schema
 from surveys.services.anonymise import round_privacy_settings, submission_anonymise
-from surveys.services.checks import Flag, interview_facts, round_check_settings, submission_checks
+from surveys.services.checks import (
+    Flag,
+    assigned_locations,
+    interview_facts,
+    round_check_settings,
+    submission_checks,
+)
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
@@ -64,8 +70,9 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
     privacy = round_privacy_settings(submission.round)
-    record = submission_anonymise(answers=result.answers, schema=rules.schema, config=privacy,
-                                  location=facts.location, instance_id=submission.instance_id)
+    areas = [facts.location] if facts.location else assigned_locations(submission)
+    record = submission_anonymise(answers=result.answers, schema=rules.schema, config=privacy, areas=areas,
+                                  instance_id=submission.instance_id)
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
     changed = _finish(submission, {
@@ -73,7 +80,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
         "validation": result.status, "unanswered": [] if record.consent is False else result.unanswered,
         "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
         "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
-        "fingerprint": facts.fingerprint,
+        "fingerprint": "" if record.consent is False else facts.fingerprint,
         "processing": Submission.Processing.PROCESSED, "processing_error": "",
     }).changed
     # Checks read the answers in memory (raw); a refusal is not an interview to check.

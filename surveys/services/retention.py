@@ -33,11 +33,18 @@ def raw_purge(*, now: dt.datetime | None = None) -> list[RawPurge]:
 
 @transaction.atomic
 def round_raw_purge(*, round_id: int, received_before: dt.datetime) -> RawPurge | None:
-    due = Submission.objects.select_for_update().filter(round_id=round_id, raw_purged_at__isnull=True,
-                                                        received_at__lt=received_before, complete=True)
+    # Processed ones keep their anonymised record; failed ones and uploads that
+    # never completed have none to keep, but their raw data may not stay either.
+    # Pending ones wait for processing, and are purged at the next run after it.
+    due = Submission.objects.select_for_update().filter(
+        round_id=round_id, raw_purged_at__isnull=True, received_at__lt=received_before,
+        processing__in=[Submission.Processing.PROCESSED, Submission.Processing.FAILED,
+                        Submission.Processing.RECEIVING])
     ids = list(due.values_list("id", flat=True))
     if not ids:
         return None
+    Submission.objects.filter(pk__in=ids, processing=Submission.Processing.RECEIVING).update(
+        processing=Submission.Processing.FAILED, processing_error="Never completed; raw data purged.")
     attachments = list(SubmissionAttachment.objects.filter(submission_id__in=ids))
     for attachment in attachments:
         attachment.file.delete(save=False)

@@ -20,6 +20,7 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from mtm.errors import InvalidInput, NotFound
@@ -149,9 +150,16 @@ def _table(f: dict[str, Any], records: list[Record], schema: dict[str, Any], lan
     return out
 
 
+def percent(count: int, base: int) -> float | None:
+    """100·count/base to one decimal, halves rounded up (6.25 → 6.3), from the exact fraction."""
+    if not base:
+        return None
+    return float((Decimal(100 * count) / Decimal(base)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def _row(value: str, label: str, count: int, base: int, small: int) -> dict[str, Any]:
-    row = {"value": value, "label": label, "count": count,
-           "percent": round(100 * count / base, 1) if base else None, "ci": wilson(count, base)}
+    row = {"value": value, "label": label, "count": count, "percent": percent(count, base),
+           "ci": wilson(count, base)}
     if count < small:
         row["small"] = True
     return row
@@ -191,8 +199,9 @@ def _compare(now: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
             old = before.get(row["value"])
             if old is None:
                 continue
-            change = (round(row["percent"] - old["percent"], 1)
-                      if row["percent"] is not None and old["percent"] is not None else None)
+            change = (float((Decimal(100 * row["count"]) / now["base"] - Decimal(100 * old["count"]) / then["base"])
+                            .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+                      if now["base"] and then["base"] else None)
             out["rows"].append({"value": row["value"], "count": old["count"], "percent": old["percent"],
                                 "change_pp": change})
     elif "mean" in now and "mean" in then:

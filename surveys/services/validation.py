@@ -188,8 +188,8 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
         return
     typed, error = typed_value(f, value, rules)
     if error:
-        if f.get("privacy") in ("identifier", "pseudonym", "location") or f["type"] == "text":
-            error = "the answer is not of the expected form."
+        if not _quotable(f, value):
+            error = re.sub(r"'[^']*'", "the answer", error)  # say what is wrong without repeating it
         result.problems.append(Problem(where, "type", f"{label}: {error}"))
         node.text = ""  # other expressions see no answer rather than a malformed one
         return
@@ -202,13 +202,16 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
         result.problems.append(Problem(where, "constraint", f"{label}: {text}{shown}."))
 
 
+#: Answers a message may quote: choices, numbers and dates. Never text,
+#: barcodes, calculations, GPS or anything tagged identifier/pseudonym/location
+#: (problems are stored outside the raw store).
+QUOTABLE_TYPES = {"select_one", "select_multiple", "rank", "integer", "decimal", "range", "date", "dateTime", "time"}
+
+
 def _quotable(f: dict[str, Any], value: str) -> str:
-    """The answer as a message may quote it: never an identifying, located,
-    pseudonymised or free-text answer (problems are outside the raw store)."""
-    if not value or f.get("privacy") in ("identifier", "pseudonym", "location") or f["type"] in (
-            "text", "barcode") or f["type"] in AUTOMATIC_TYPES:
+    if not value or f["type"] not in QUOTABLE_TYPES or f.get("privacy") in ("identifier", "pseudonym", "location"):
         return ""
-    return f" ('{value}')"
+    return f" ('{value[:40]}')"
 
 
 def _numeric_for_comparison(node: etree._Element, f: dict[str, Any], value: str) -> None:

@@ -146,6 +146,9 @@ def _check_privacy_column(survey_rows: list[dict[str, Any]]) -> None:
             raise XLSFormError(f"{prefix} is invalid. It must be one of: {', '.join(PRIVACY_TAGS)}.")
         if qtype.lower() in _CONTAINER_ROWS:
             raise XLSFormError(f"{prefix} is invalid on a '{qtype}' row. Tag the questions inside it.")
+        if qtype.split(" ")[0] in GEO_TYPES and tag in ("quasi", "pseudonym"):
+            raise XLSFormError(f"{prefix} is invalid on a '{qtype}' question. A GPS answer is tagged 'location' "
+                               "(displaced or coarsened) or 'identifier' (dropped).")
         if tag == "location" and qtype.split(" ")[0] not in GEO_TYPES:
             raise XLSFormError(f"{prefix} is invalid on a '{qtype}' question. 'location' tags geopoint, "
                                "geotrace and geoshape questions.")
