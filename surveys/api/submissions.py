@@ -18,7 +18,7 @@ from mtm.errors import Forbidden, InvalidInput, NotFound
 from surveys import selectors
 from surveys.models import Round, Submission
 from surveys.services.disclosure import round_disclosure_risk, round_release
-from surveys.services.raw_store import raw_open
+from surveys.services.raw_store import RawStoreLocked, raw_open
 from surveys.services.review import submission_review
 from surveys.services.tabulate import round_tabulate
 
@@ -120,7 +120,11 @@ class SubmissionRaw(APIView):
         if sub.raw_purged_at is not None:
             return Response({"detail": f"The raw data were purged on {sub.raw_purged_at:%Y-%m-%d}."}, status=410)
         content_type = "application/json" if sub.raw_format == Submission.Format.JSON else "text/xml"
-        return HttpResponse(raw_open(sub.raw_body), content_type=f"{content_type}; charset=utf-8")
+        try:
+            body = raw_open(sub.raw_body)
+        except RawStoreLocked as err:
+            return Response({"detail": err.message}, status=503)
+        return HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
 
 
 class RoundRisk(APIView):

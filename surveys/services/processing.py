@@ -72,7 +72,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     privacy = round_privacy_settings(submission.round)
     areas = [facts.location] if facts.location else assigned_locations(submission)
     record = submission_anonymise(answers=result.answers, schema=rules.schema, config=privacy, areas=areas,
-                                  instance_id=submission.instance_id)
+                                  instance_id=_first_version(submission))
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
     changed = _finish(submission, {
@@ -90,6 +90,15 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
     changed |= review_after_checks(submission=submission, issues=issues)
     return ProcessOutcome(submission.pk, submission.processing, changed)
+
+
+def _first_version(submission: Submission) -> str:
+    """The instanceID an edit chain started with: every version of an
+    interview gets the same GPS displacement, so versions cannot be averaged."""
+    root = submission
+    while root.previous_id is not None:
+        root = Submission.objects.only("instance_id", "previous_id").get(pk=root.previous_id)
+    return root.instance_id
 
 
 def instance_xml(submission: Submission) -> bytes:

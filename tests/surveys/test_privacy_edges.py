@@ -109,3 +109,23 @@ class TestThroughProcessing:
         assert purge.submissions == 3
         assert states == {done.pk: ("processed", True), pending.pk: ("pending", False),
                           failed.pk: ("failed", True), unfinished.pk: ("failed", True)}
+
+
+@pytest.mark.django_db
+def test_every_version_of_an_edited_interview_gets_the_same_displacement(privacy_form, client):
+    from surveys.services.processing import instance_xml
+    from tests.submissions import auth, multipart
+
+    first = send_privacy_instance(age="30")
+    edited_xml = instance_xml(first).replace(b"<age>30</age>", b"<age>31</age>").replace(
+        first.instance_id.encode(), b"uuid:edit-1").replace(b"</instanceID>",
+                                                            f"</instanceID><deprecatedID>{first.instance_id}"
+                                                            f"</deprecatedID>".encode())
+    from surveys.services.processing import submission_process
+
+    assert client.post("/submission", multipart(edited_xml), **auth()).status_code == 201
+    edit = Submission.objects.get(instance_id="uuid:edit-1")
+    submission_process(submission_id=edit.pk)
+    edit.refresh_from_db()
+    assert edit.answers["resp/age"] == 31
+    assert edit.answers["resp/gps"] == first.answers["resp/gps"]
