@@ -21,7 +21,12 @@ from surveys.models import (
     SubmissionFlag,
     Survey,
 )
-from surveys.selectors import answers_released, questionnaire_schema
+from surveys.selectors import (
+    answers_released,
+    ensure_submission_viewer,
+    questionnaire_schema,
+    round_report_choices,
+)
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.report_formats import for_page, render_report
@@ -87,13 +92,15 @@ class RoundAdmin(admin.ModelAdmin):
     def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
         """The round's tables for supervisors, with a bar chart per question; ``?format=xlsx`` downloads them."""
         round_ = get_object_or_404(Round, pk=round_id)
-        if not (request.user.is_superuser or request.user.has_perm("surveys.view_submission")):
-            raise PermissionDenied
-        forms = list(round_.questionnaires.order_by("form_id").values_list("form_id", flat=True).distinct())
-        form_id = request.GET.get("form") or (forms[0] if forms else "")
-        compare = request.GET.get("compare") or None
-        context = {**self.admin_site.each_context(request), "title": f"{round_} — round tables", "forms": forms,
-                   "form_id": form_id, "compare": compare, "opts": self.model._meta, "report": None, "error": None}
+        try:
+            ensure_submission_viewer(request.user)
+        except MtmError as err:
+            raise PermissionDenied(err.message) from err
+        choices = round_report_choices(round_=round_, form_id=request.GET.get("form") or None)
+        form_id, compare = choices.form_id, request.GET.get("compare") or None
+        context = {**self.admin_site.each_context(request), "title": f"{round_} — round tables",
+                   "forms": choices.forms, "form_id": form_id, "compare": compare, "opts": self.model._meta,
+                   "report": None, "error": None, "languages": choices.languages, "by_options": choices.by_options}
         try:
             report = round_tabulate(form_id=form_id, round_number=round_.number, by=request.GET.get("by") or None,
                                     compare=int(compare) if compare else None, lang=request.GET.get("lang") or None)
@@ -104,10 +111,7 @@ class RoundAdmin(admin.ModelAdmin):
             response = HttpResponse(render_report(report, "xlsx"), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="{form_id}-round{round_.number}.xlsx"'
             return response
-        schema = round_.questionnaires.filter(form_id=form_id).order_by("-created_at").first().schema
-        context.update(report=for_page(report), languages=schema.get("languages", []),
-                       by_options=["location"] + [f["name"] for f in schema["fields"] if f["type"] == "select_one"
-                                                  and f.get("privacy") not in ("identifier", "pseudonym")])
+        context["report"] = for_page(report)
         return TemplateResponse(request, "surveys/round_report_admin.html", context)
 
     @admin.display(description="Disclosure risk (quasi-identifiers)")

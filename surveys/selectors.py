@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from mtm.errors import Forbidden, NotFound
 from surveys.models import Questionnaire, QuestionnaireMedia, Round
@@ -67,9 +69,7 @@ def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> 
 def submission_attachment_for_user(*, user, form_id: str, instance_id: str, filename: str):
     """An attachment, for the data-protection role: attachments (photos,
     recordings) belong to the raw store."""
-    if not (user.is_superuser or user.has_perm("surveys.view_raw_submission")):
-        raise Forbidden("Attachments are raw data: only the data-protection role may open them.")
-    submission = submission_for_user(user=user, instance_id=instance_id, form_id=form_id or None)
+    submission = submission_raw_for_user(user=user, instance_id=instance_id, form_id=form_id or None)
     attachment = submission.attachments.filter(filename=filename).first()
     if attachment is None:
         raise NotFound("No such attachment.")
@@ -141,6 +141,12 @@ def questionnaire_schema(*, pk: int, md5: str) -> dict[str, Any]:
 WITHHELD_PRIVACY = {"identifier"}
 
 
+def ensure_submission_viewer(user) -> None:
+    """:class:`Forbidden` unless ``user`` may see submissions and what is made of them."""
+    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
+        raise Forbidden("This account may not see submissions.")
+
+
 def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
                          flag: str | None = None, review: str | None = None,
                          current_only: bool = False) -> QuerySet:
@@ -149,8 +155,7 @@ def submissions_for_user(*, user, form_id: str | None = None, validation: str | 
     leaves out versions replaced by an edit."""
     from surveys.models import Submission
 
-    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
-        raise Forbidden("This account may not see submissions.")
+    ensure_submission_viewer(user)
     qs = (Submission.objects.select_related("questionnaire__round", "submitted_by", "reviewed_by")
           .prefetch_related("flags").order_by("-received_at", "-id"))
     if form_id:
@@ -199,7 +204,7 @@ def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any]) 
 def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = None):
     """A submission whose raw store the data-protection role may open."""
     if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission"))):
-        raise Forbidden("Only the data-protection role may open raw submissions.")
+        raise Forbidden("Raw data (bodies, attachments): only the data-protection role may open them.")
     return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)
 
 
@@ -211,3 +216,35 @@ def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySe
     qs = (Submission.objects.filter(round_id=round_id, is_current=True, answers__isnull=False)
           .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False))
     return qs.filter(form_id=form_id) if form_id else qs
+
+
+def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:
+    """Ids of complete submissions still waiting, oldest first."""
+    from surveys.models import Submission
+
+    qs = Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
+                                   received_at__lte=timezone.now() - older_than)
+    if form_id:
+        qs = qs.filter(form_id=form_id)
+    return list(qs.order_by("received_at", "id").values_list("id", flat=True))
+
+
+@dataclass(frozen=True)
+class ReportChoices:
+    """What a round's report can be asked for: its forms, and for one form its languages and groupings."""
+
+    forms: list[str]
+    form_id: str
+    languages: list[str]
+    by_options: list[str]
+
+
+def round_report_choices(*, round_: Round, form_id: str | None = None) -> ReportChoices:
+    """The round's forms (the latest imported first when none is asked for)."""
+    versions = list(round_.questionnaires.order_by("-created_at", "-id").values_list("form_id", "schema"))
+    forms = sorted({f for f, _ in versions})
+    chosen = form_id or (versions[0][0] if versions else "")
+    schema = next((schema for f, schema in versions if f == chosen), {"fields": []})
+    by = ["location"] + [f["name"] for f in schema["fields"] if f["type"] == "select_one"
+                         and f.get("privacy") not in ("identifier", "pseudonym")]
+    return ReportChoices(forms=forms, form_id=chosen, languages=schema.get("languages", []), by_options=by)

@@ -9,7 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 
-from surveys.services.processing import submission_process, submissions_unprocessed
+from surveys.selectors import submissions_unprocessed
+from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
 log = logging.getLogger(__name__)

@@ -134,7 +134,7 @@ class RoundRisk(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, round_id: int) -> Response:
-        _domain(lambda: selectors.submissions_for_user(user=request.user))
+        _domain(lambda: selectors.ensure_submission_viewer(request.user))
         try:
             k = int(request.query_params.get("k") or 0) or None
         except ValueError:
@@ -155,13 +155,12 @@ class RoundReport(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, round_id: int) -> Response:
-        _domain(lambda: selectors.submissions_for_user(user=request.user))
+        _domain(lambda: selectors.ensure_submission_viewer(request.user))
         round_ = Round.objects.filter(pk=round_id).first()
         if round_ is None:
             raise DRFNotFound(f"No round {round_id}.")
         params = request.query_params
-        form_id = params.get("form") or round_.questionnaires.order_by("-created_at").values_list(
-            "form_id", flat=True).first()
+        form_id = selectors.round_report_choices(round_=round_, form_id=params.get("form")).form_id
         try:
             compare = int(params["compare"]) if params.get("compare") else None
         except ValueError:

@@ -54,10 +54,20 @@ class AnonymisedRecord:
     respondent_key: str | None
 
 
+def normal_text(value: Any) -> str:
+    """An answer as compared for pseudonyms and duplicates: lower case, single spaces."""
+    return " ".join(str(value).lower().split())
+
+
+def keyed_hash(message: str | bytes) -> str:
+    """HMAC-SHA256 with the pseudonym key (outside the database)."""
+    data = message.encode() if isinstance(message, str) else message
+    return hmac.new(settings.MTM_PSEUDONYM_KEY.encode(), data, hashlib.sha256).hexdigest()
+
+
 def pseudonym(value: Any) -> str:
-    """Keyed HMAC-SHA256 of a normalised answer: stable for one key, unlinkable without it."""
-    normal = " ".join(str(value).lower().split())
-    return hmac.new(settings.MTM_PSEUDONYM_KEY.encode(), normal.encode(), hashlib.sha256).hexdigest()
+    """Keyed hash of a normalised answer: stable for one key, unlinkable without it."""
+    return keyed_hash(normal_text(value))
 
 
 def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any],
@@ -135,12 +145,11 @@ def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, confi
 def _respondent_key(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) -> str | None:
     """HMAC of the pseudonym answers by question name, so one person's
     interviews link across rounds and form versions."""
-    values = sorted((fields[p]["name"], " ".join(str(v).lower().split())) for p, v in answers.items()
+    values = sorted((fields[p]["name"], normal_text(v)) for p, v in answers.items()
                     if fields.get(p, {}).get("privacy") == "pseudonym" and v not in (None, ""))
     if not values:
         return None
-    message = json.dumps(values, ensure_ascii=False).encode()
-    return hmac.new(settings.MTM_PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return keyed_hash(json.dumps(values, ensure_ascii=False))
 
 
 # --- GPS --------------------------------------------------------------------------------------
@@ -161,8 +170,7 @@ def displace(point: str, *, location: Location | None, seed: str) -> str:
     by a keyed hash of the submission, so reprocessing gives the same point."""
     parts = point.split()
     lat, lon = float(parts[0]), float(parts[1])
-    digest = hmac.new(settings.MTM_PSEUDONYM_KEY.encode(), seed.encode(), hashlib.sha256).digest()
-    rng = random.Random(digest)
+    rng = random.Random(keyed_hash(seed))
     urban = bool(location and location.is_urban)
     limit = 2.0 if urban else (10.0 if rng.random() < 0.01 else 5.0)
     started_inside = location is not None and geo.has_area(location) and geo.inside(location, lat, lon)

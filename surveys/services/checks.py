@@ -6,19 +6,17 @@ answers."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import statistics
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count
 
 from surveys.models import Location, Round, Submission
 from surveys.services import geo
+from surveys.services.anonymise import keyed_hash, normal_text
 
 CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
           "high_daily_count")
@@ -92,17 +90,11 @@ def _fingerprint(answers: dict[str, Any], fields: list[dict[str, Any]], config: 
         if f.get("privacy") in ("identifier", "pseudonym", "quasi") and f["type"] not in _NOT_RESPONDENT
         and not f.get("repeat")
     ]
-    values = [(p, _normal(answers[p])) for p in sorted(paths) if answers.get(p) not in (None, "", [])]
+    values = [(p, normal_text(answers[p]) if isinstance(answers[p], str) else answers[p])
+              for p in sorted(paths) if answers.get(p) not in (None, "", [])]
     if len(values) < 2:
         return ""
-    message = json.dumps(values, ensure_ascii=False, sort_keys=True).encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _normal(value: Any) -> Any:
-    if isinstance(value, str):
-        return " ".join(value.lower().split())
-    return value
+    return keyed_hash(json.dumps(values, ensure_ascii=False, sort_keys=True))
 
 
 def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 
 from django.db import transaction
@@ -133,12 +132,3 @@ def _sync_flags(submission: Submission, flags: list[Flag]) -> bool:
             SubmissionFlag.objects.filter(pk=stored[name].pk).update(reason=reason)
             changed = True
     return changed
-
-
-def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:
-    """Ids of complete submissions still waiting, oldest first."""
-    qs = Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
-                                   received_at__lte=timezone.now() - older_than)
-    if form_id:
-        qs = qs.filter(form_id=form_id)
-    return list(qs.order_by("received_at", "id").values_list("id", flat=True))

@@ -180,8 +180,11 @@ def _plain(value: float) -> float | int:
 def _previous_questions(round_: Round, small: int) -> dict[str, dict[str, Any]]:
     """Every question of the other round's forms, by name (latest version first)."""
     out: dict[str, dict[str, Any]] = {}
+    records_by_form: dict[str, list[Record]] = {}
     for questionnaire in Questionnaire.objects.filter(round=round_).order_by("-created_at", "-id"):
-        records = round_records(round_, questionnaire.form_id)
+        if questionnaire.form_id not in records_by_form:
+            records_by_form[questionnaire.form_id] = round_records(round_, questionnaire.form_id)
+        records = records_by_form[questionnaire.form_id]
         for f in _questions(questionnaire.schema):
             if f["name"] not in out:
                 table = _table(f, records, questionnaire.schema, questionnaire.schema.get("default_language")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from surveys.services.processing import submission_process, submissions_unprocessed
+from surveys.selectors import submissions_unprocessed
+from surveys.services.processing import submission_process
 
 
 class Command(BaseCommand):
