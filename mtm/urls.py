@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
 
 from mtm.views import healthz
 
@@ -11,6 +12,7 @@ admin.site.index_title = "Collection and review"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("surveys.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("surveys.openrosa.urls")),

@@ -183,11 +183,20 @@ def submission_for_user(*, user, instance_id: str, form_id: str | None = None):
     return found[0]
 
 
-def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any]) -> dict[str, Any]:
-    """The anonymised record without any field tagged identifier."""
+def withheld_paths(schema: dict[str, Any]) -> frozenset[str]:
+    """The paths of a version's fields that never leave the raw store."""
+    return frozenset(f["path"] for f in schema.get("fields", []) if f.get("privacy") in WITHHELD_PRIVACY)
+
+
+def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any],
+                     withheld: frozenset[str] | None = None) -> dict[str, Any]:
+    """The anonymised record without any field tagged identifier. ``withheld``
+    (:func:`withheld_paths` of ``schema``) may be given by callers that
+    release many records of one version."""
     if not answers:
         return {}
-    withheld = {f["path"] for f in schema.get("fields", []) if f.get("privacy") in WITHHELD_PRIVACY}
+    if withheld is None:
+        withheld = withheld_paths(schema)
 
     def keep(record: dict[str, Any]) -> dict[str, Any]:
         out = {}
@@ -201,9 +210,28 @@ def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any]) 
     return keep(answers)
 
 
+def questionnaires_visible_to(user) -> QuerySet[Questionnaire]:
+    """Every questionnaire version ``user`` may see with its (anonymised)
+    records: all of them for a superuser and for the roles that see
+    submissions (supervisors, analysts, data protection); none for anyone
+    else, enumerators included. Which *records* of them a user sees is
+    :func:`submissions_for_user`'s decision."""
+    qs = Questionnaire.objects.select_related("round__survey")
+    if user is None or not user.is_active:
+        return qs.none()
+    if user.is_superuser or user.has_perm("surveys.view_submission"):
+        return qs
+    return qs.none()
+
+
+def may_open_raw(user) -> bool:
+    """Whether ``user`` may open the raw store (bodies, attachments): the data-protection role."""
+    return bool(user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission")))
+
+
 def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = None):
     """A submission whose raw store the data-protection role may open."""
-    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission"))):
+    if not may_open_raw(user):
         raise Forbidden("Raw data (bodies, attachments): only the data-protection role may open them.")
     return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)
 

@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "import_export",
     "enumerators",
     "surveys",
@@ -100,11 +101,23 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
+}
+
+# The OpenAPI schema of the whole API (v1 and KoboToolbox's v2), at /api/schema/.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MTM Collect API",
+    "DESCRIPTION": "Our own API (/api/v1/) and KoboToolbox's API v2 (/api/v2/). Token auth: "
+                   "'Authorization: Token <key>' (manage.py drf_create_token USERNAME).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["surveys.api.schema.drop_format_suffixes"],
 }
 
 # Cache (Digest nonce counts, throttles): shared Redis with the services, per-process memory without.

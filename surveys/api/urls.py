@@ -1,8 +1,12 @@
-from django.urls import path
+from django.urls import include, path
 
 from surveys.api import submissions, views
+from surveys.api.schema import describe_v1
+
+describe_v1()
 
 urlpatterns = [
+    path("", include("surveys.api.kobo.urls")),
     path("v1/questionnaires/", views.QuestionnaireList.as_view(), name="api-questionnaires"),
     path("v1/submissions/", submissions.SubmissionList.as_view(), name="api-submissions"),
     path("v1/submissions/<str:instance_id>/", submissions.SubmissionDetail.as_view(), name="api-submission"),

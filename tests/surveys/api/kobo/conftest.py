@@ -1,0 +1,69 @@
+"""The household form with a few processed interviews, and API clients with tokens."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from enumerators.models import User
+from surveys.models import Submission
+from surveys.services.ingest import Sender, submission_ingest_xml
+from surveys.services.kobo.assets import asset_uid
+from surveys.services.processing import submission_process
+from tests.factories import UserFactory
+from tests.submissions import new_instance_id
+
+ALMATY = "43.2500 76.9000 800 5"
+
+
+def household_instance(*, sex: str = "male", age: str = "33", gps: str = ALMATY, members: tuple[str, ...] = (),
+                       reasons: str = "", income: str = "", country: str = "uz", region: str = "tashkent",
+                       name: str = "Ali Valiev", passport: str = "N123", instance_id: str | None = None) -> bytes:
+    member_xml = "".join(f"<member><member_age>{age}</member_age></member>" for age in members)
+    return (f'<data id="household" version="2024050101"><start>2024-05-02T10:00:00.000+05:00</start>'
+            f"<end>2024-05-02T10:40:00.000+05:00</end><deviceid>collect:ABC</deviceid>"
+            f"<resp><name>{name}</name><passport>{passport}</passport><sex>{sex}</sex><age>{age}</age>"
+            f"<gps>{gps}</gps></resp><country>{country}</country><region>{region}</region>"
+            f"<dependants>{len(members)}</dependants>{member_xml}<reasons>{reasons}</reasons><income>{income}</income>"
+            f"<income_kzt/><meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
+
+
+@pytest.fixture
+def send(enumerator):
+    """Ingest and process a household interview from enum01; the stored submission."""
+    user = User.objects.get(username="enum01")
+
+    def send(**answers) -> Submission:
+        sub = submission_ingest_xml(xml=household_instance(**answers), sender=Sender(user=user)).submission
+        submission_process(submission_id=sub.pk)
+        return Submission.objects.get(pk=sub.pk)
+
+    return send
+
+
+def token_client(username: str, *codenames: str, superuser: bool = False) -> APIClient:
+    user = UserFactory(username=username)
+    if superuser:
+        user.is_superuser = True
+        user.save()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def analyst(db):
+    return token_client("analyst1", "view_submission")
+
+
+@pytest.fixture
+def supervisor(db):
+    return token_client("sup1", "view_submission", "review_submission")
+
+
+@pytest.fixture
+def uid() -> str:
+    return asset_uid("household")
