@@ -171,6 +171,8 @@ def asset_content(*, questionnaire: Questionnaire) -> dict[str, Any]:
     survey: list[dict[str, Any]] = []
     open_containers: list[dict[str, Any]] = []
     for f in schema.get("fields", []):
+        if f["path"] == "meta" or f["path"].startswith("meta/"):
+            continue  # pyxform's own meta group (instanceID): KoboToolbox's content leaves it implicit
         while open_containers and open_containers[-1]["path"] != f.get("parent"):
             survey.append(_end_row(open_containers.pop(), questionnaire.form_id))
         survey.append(_survey_row(f, questionnaire.form_id, languages, root))

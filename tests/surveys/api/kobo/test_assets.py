@@ -1,0 +1,99 @@
+"""/api/v2/assets/: one asset per form, its content as KoboToolbox writes it, who sees it."""
+
+import pytest
+
+from surveys.services.kobo.assets import asset_uid, xlsform_expression
+from surveys.services.questionnaires import questionnaire_import
+from tests.forms import simple_form
+from tests.surveys.api.kobo.conftest import token_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_asset_uid_is_stable_and_kobo_shaped():
+    uid = asset_uid("household")
+
+    assert uid == asset_uid("household") != asset_uid("household2")
+    assert (len(uid), uid[0], uid.isalnum()) == (22, "a", True)
+
+
+def test_list_has_one_asset_per_form_with_its_versions(household, send, analyst, uid):
+    questionnaire_import(source=simple_form(form_id="household", version="2024060101"), filename="v2.md",
+                         survey_slug="mtm-kz", round_number=4)
+    send()
+
+    body = analyst.get("/api/v2/assets/?asset_type=survey").json()
+
+    assert (body["count"], body["next"], body["previous"]) == (1, None, None)
+    asset = body["results"][0]
+    assert (asset["uid"], asset["name"], asset["asset_type"], asset["has_deployment"]) == (
+        uid, "Simple form", "survey", True)
+    assert (asset["deployment__active"], asset["deployment__submission_count"]) == (True, 1)
+    assert asset["data"] == f"http://testserver/api/v2/assets/{uid}/data/"
+    assert [v["uid"] for v in asset["deployed_versions"]["results"]] == ["2024060101", "2024050101"]
+    assert "content" not in asset
+
+
+def test_search_and_paging(household, analyst, uid):
+    questionnaire_import(source=simple_form(form_id="other", title="Other form"), filename="o.md",
+                         survey_slug="mtm-kz", round_number=4)
+
+    def uids(query):
+        return [a["uid"] for a in analyst.get(f"/api/v2/assets/{query}").json()["results"]]
+
+    assert uids("") == [uid, asset_uid("other")]
+    assert uids("?q=asset_type:survey") == [uid, asset_uid("other")]
+    assert uids("?q=asset_type:block") == []
+    assert uids("?q=other") == [asset_uid("other")]
+    assert uids(f"?q=uid:{uid}") == [uid]
+    page = analyst.get("/api/v2/assets/?limit=1&offset=1").json()
+    assert (page["count"], [a["uid"] for a in page["results"]]) == (2, [asset_uid("other")])
+    assert page["previous"] == "http://testserver/api/v2/assets/?limit=1&offset=0"
+
+
+def test_detail_content_in_kobo_form(household, analyst, uid):
+    for url in (f"/api/v2/assets/{uid}/", f"/api/v2/assets/{uid}.json"):
+        response = analyst.get(url)
+        assert response.status_code == 200
+    content = response.json()["content"]
+    assert content == analyst.get(f"/api/v2/assets/{uid}/content/").json()["data"]
+
+    assert content["translations"] == ["English (en)", "Russian (ru)"]
+    assert content["settings"] == {"form_id": "household", "version": "2024050101", "form_title": "Household survey",
+                                   "default_language": "English (en)"}
+    rows = {row.get("$xpath", row["$kuid"]): row for row in content["survey"]}
+    assert [row["type"] for row in content["survey"]] == [
+        "start", "end", "deviceid", "begin_group", "text", "text", "select_one", "integer", "geopoint", "end_group",
+        "select_one", "select_one", "integer", "begin_repeat", "integer", "end_repeat", "select_multiple", "decimal",
+        "calculate"]
+    sex = rows["resp/sex"]
+    assert (sex["name"], sex["$autoname"], sex["label"], sex["select_from_list_name"], sex["required"]) == (
+        "sex", "sex", ["Sex", "Пол"], "sex", True)
+    assert rows["member"]["relevant"] == "${dependants} > 0"
+    assert rows["income_kzt"]["calculation"] == "${income} * 450"
+    assert rows["region"]["choice_filter"] == "country=${country}"
+    choices = [(c["list_name"], c["name"], c["label"]) for c in content["choices"]][:3]
+    assert choices == [("sex", "male", ["Male", "Мужской"]), ("sex", "female", ["Female", "Женский"]),
+                       ("country", "uz", ["Uzbekistan", "Узбекистан"])]
+
+
+def test_expressions_back_in_xlsform_references():
+    assert xlsform_expression("/data/resp/age >= 18 and /data/x != ''", "data") == "${age} >= 18 and ${x} != ''"
+    assert xlsform_expression(None, "data") is None
+
+
+def test_enumerators_and_anonymous_see_no_asset(household, enumerator, uid):
+    enum = token_client("enum01")
+
+    assert enum.get("/api/v2/assets/").json()["count"] == 0
+    assert enum.get(f"/api/v2/assets/{uid}/").status_code == 404
+    assert enum.get(f"/api/v2/assets/{uid}/data/").status_code == 404
+
+
+def test_token_is_required(household, client, uid):
+    assert client.get("/api/v2/assets/").status_code in (401, 403)
+    assert client.get(f"/api/v2/assets/{uid}/data/").status_code in (401, 403)
+
+
+def test_unknown_asset_is_404(household, analyst):
+    assert analyst.get("/api/v2/assets/aNoSuchAsset/").status_code == 404
