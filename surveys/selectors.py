@@ -203,8 +203,8 @@ def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any],
         for path, value in record.items():
             if path in withheld:
                 continue
-            out[path] = [keep(item) for item in value] if isinstance(value, list) and value and isinstance(
-                value[0], dict) else value
+            out[path] = [keep(item) for item in value] if type(value) is list and value and type(
+                value[0]) is dict else value
         return out
 
     return keep(answers)

@@ -67,8 +67,8 @@ def _page_url(request: Request, **changes: int) -> str:
 class KoboView(APIView):
     renderer_classes = [FastJSONRenderer]
 
-    def asset(self, request: Request, uid: str) -> Asset:
-        return domain(lambda: asset_for_user(user=request.user, uid=uid))
+    def asset(self, request: Request, uid: str, counted: bool = False) -> Asset:
+        return domain(lambda: asset_for_user(user=request.user, uid=uid, counted=counted))
 
 
 class AssetList(KoboView):
@@ -98,7 +98,7 @@ class AssetDetail(KoboView):
 
     @extend_schema(responses={200: OBJECT}, operation_id="kobo_asset_retrieve")
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
-        return Response(asset_summary(self.asset(request, uid), request, with_content=True))
+        return Response(asset_summary(self.asset(request, uid, counted=True), request, with_content=True))
 
 
 class AssetContent(KoboView):

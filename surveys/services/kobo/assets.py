@@ -74,11 +74,13 @@ class Asset:
         return self.current.created_at
 
 
-def assets_for_user(*, user, q: str | None = None, asset_type: str | None = None) -> list[Asset]:
+def assets_for_user(*, user, q: str | None = None, asset_type: str | None = None,
+                    counted: bool = True) -> list[Asset]:
     """The forms ``user`` may see as assets, ordered by form_id. ``q`` is
     KoboToolbox's search: ``asset_type:survey``, ``uid:…``, ``name:…``,
     ``name__icontains:…``, ``deployment__active:true`` terms and plain words
-    (matched in the title or form_id), ``AND``-ed."""
+    (matched in the title or form_id), ``AND``-ed. ``counted=False`` leaves
+    ``submission_count`` at 0 (one grouped count over the user's records less)."""
     if asset_type and asset_type != "survey":
         return []
     terms = _search_terms(q or "")
@@ -92,15 +94,15 @@ def assets_for_user(*, user, q: str | None = None, asset_type: str | None = None
         return []
     open_forms = set(Questionnaire.objects.filter(form_id__in=by_form, round__status=Round.Status.OPEN)
                      .values_list("form_id", flat=True))
-    counts = _submission_counts(user)
+    counts = _submission_counts(user) if counted else {}
     assets = [Asset(uid=asset_uid(form_id), form_id=form_id, versions=found, active=form_id in open_forms,
                     submission_count=counts.get(form_id, 0)) for form_id, found in by_form.items()]
     return [asset for asset in assets if _matches(asset, terms)]
 
 
-def asset_for_user(*, user, uid: str) -> Asset:
+def asset_for_user(*, user, uid: str, counted: bool = False) -> Asset:
     """One asset by uid; :class:`NotFound` when it does not exist or ``user`` may not see it."""
-    for asset in assets_for_user(user=user):
+    for asset in assets_for_user(user=user, counted=counted):
         if asset.uid == uid:
             return asset
     raise NotFound(f"No asset '{uid}'.")
