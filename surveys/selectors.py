@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from mtm.errors import Forbidden, NotFound
@@ -209,13 +209,26 @@ def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = Non
 
 
 def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet:
-    """The submissions a round's tables and risk figures count: current (not
-    replaced by an edit), processed, not rejected, not a refused interview."""
+    """The submissions a round's tables, exports and risk figures count:
+    current (not replaced by an edit), processed, not a refused interview,
+    not rejected, and valid — or approved by a supervisor despite its
+    problems. :func:`submission_counts` is the same rule for one row."""
     from surveys.models import Submission
 
     qs = (Submission.objects.filter(round_id=round_id, is_current=True, answers__isnull=False)
-          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False))
+          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False)
+          .filter(Q(validation=Submission.Validation.VALID) | Q(review_status=Submission.Review.APPROVED)))
     return qs.filter(form_id=form_id) if form_id else qs
+
+
+def submission_counts(submission) -> bool:
+    """Whether one submission counts in its round's tables (the rule of :func:`counted_submissions`)."""
+    from surveys.models import Submission
+
+    return bool(submission.is_current and submission.answers is not None and submission.consent is not False
+                and submission.review_status != Submission.Review.NOT_APPROVED
+                and (submission.validation == Submission.Validation.VALID
+                     or submission.review_status == Submission.Review.APPROVED))
 
 
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:
