@@ -231,6 +231,19 @@ def submission_counts(submission) -> bool:
                      or submission.review_status == Submission.Review.APPROVED))
 
 
+def record_export_for_user(*, user, uid: str):
+    """One record export, for the one who asked for it (or a superuser)."""
+    from surveys.models import RecordExport
+
+    ensure_submission_viewer(user)
+    export = RecordExport.objects.filter(uid=uid).select_related("round").first()
+    if export is None:
+        raise NotFound(f"No export '{uid}'.")
+    if export.requested_by_id != user.pk and not user.is_superuser:
+        raise Forbidden("This export belongs to someone else.")
+    return export
+
+
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:
     """Ids of complete submissions still waiting, oldest first."""
     from surveys.models import Submission

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 
 from surveys.selectors import submissions_unprocessed
+from surveys.services.exports import record_export_run
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
@@ -49,3 +50,10 @@ def submission_enqueue(submission_id: int) -> bool:
         log.exception("could not process submission %s now; the sweep will retry", submission_id)
         return False
     return True
+
+
+@shared_task(name="surveys.record_export", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,
+             max_retries=3, time_limit=1800, soft_time_limit=1750)
+def record_export_task(export_id: int) -> str:
+    """Write a record export's file (idempotent: a complete export is left alone)."""
+    return record_export_run(export_id=export_id).status
