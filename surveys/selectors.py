@@ -244,6 +244,15 @@ def record_export_for_user(*, user, uid: str):
     return export
 
 
+def exports_waiting(*, older_than: timedelta) -> list[int]:
+    """Ids of record exports still pending ``older_than`` after they were asked for (the broker was down)."""
+    from surveys.models import RecordExport
+
+    return list(RecordExport.objects.filter(status=RecordExport.Status.PENDING,
+                                            created_at__lte=timezone.now() - older_than)
+                .order_by("created_at").values_list("pk", flat=True))
+
+
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:
     """Ids of complete submissions still waiting, oldest first."""
     from surveys.models import Submission

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 
-from surveys.selectors import submissions_unprocessed
+from surveys.selectors import exports_waiting, submissions_unprocessed
 from surveys.services.exports import record_export_run
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
@@ -32,6 +32,8 @@ def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     ids = submissions_unprocessed(older_than=timedelta(seconds=grace))
     for submission_id in ids:
         submission_enqueue(submission_id)
+    for export_id in exports_waiting(older_than=timedelta(seconds=grace)):
+        record_export_task.delay(export_id)
     return len(ids)
 
 

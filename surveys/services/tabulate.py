@@ -19,20 +19,17 @@ or approved by a supervisor despite its problems.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from typing import Any
 
 from mtm.errors import InvalidInput, NotFound
 from surveys.models import Questionnaire, Round
 from surveys.selectors import counted_submissions
 from surveys.services.anonymise import round_privacy_settings
-from surveys.services.tallies import TOTAL, records_tallies, round_tallies, tabulated_questions
+from surveys.services.tallies import NUMERIC, TOTAL, Tallies, records_tallies, round_tallies, tabulated_questions
 
 Z95 = 1.959963984540054
-Cells = dict[str, Counter]
 
 
 def wilson(count: int, base: int, z: float = Z95) -> list[float] | None:
@@ -62,30 +59,32 @@ def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | N
     language = _language(schema, lang)
     small = int(round_privacy_settings(round_)["small_cell"])
     dimension, names = _breakdown(schema, by) if by else ("", [])
+    questions = tabulated_questions(schema)
+    numeric = [f["path"] for f in questions if f["type"] in NUMERIC]
     if not by or dimension == "location" or dimension in (round_.report_by or []):
-        cells = round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension])
+        tallies = round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension],
+                                numeric_paths=numeric)
     else:
-        cells = records_tallies(round_records(round_, form_id), schema=schema, by=dimension)
+        tallies = records_tallies(round_records(round_, form_id), schema=schema, by=dimension)
     if dimension == "location":
-        names = sorted(group for dim, group in cells if dim == "location")
-    total = cells.get(TOTAL, {})
+        names = sorted(group for dim, group in tallies.counts if dim == "location")
     previous = None
     if compare is not None:
         other = Round.objects.filter(survey=round_.survey, number=compare).first()
         if other is None:
             raise NotFound(f"Survey '{round_.survey.slug}' has no round {compare}.")
         previous = _previous_questions(other, small)
-    questions = []
-    for f in tabulated_questions(schema):
-        table = _table(f, total, schema, language, small)
+    tables = []
+    for f in questions:
+        table = _table(f, tallies, TOTAL, schema, language, small)
         if by:
-            table["by"] = {name: _table(f, cells.get((dimension, name), {}), schema, language, small, summary=True)
+            table["by"] = {name: _table(f, tallies, (dimension, name), schema, language, small, summary=True)
                            for name in names}
         if previous is not None and f["name"] in previous:
             table["compare"] = _compare(table, previous[f["name"]])
-        questions.append(table)
-    return {"form_id": form_id, "round": round_.number, "submissions": total.get("", Counter())["@n"], "by": by,
-            "language": language, "questions": questions}
+        tables.append(table)
+    return {"form_id": form_id, "round": round_.number, "submissions": tallies.counted(TOTAL, "")["@n"], "by": by,
+            "language": language, "questions": tables}
 
 
 def _questionnaire(form_id: str, round_number: int | None) -> Questionnaire:
@@ -125,10 +124,10 @@ def _breakdown(schema: dict[str, Any], by: str) -> tuple[str, list[str]]:
     return field["name"], [c["name"] for c in schema.get("choices", {}).get(field["list_name"], [])]
 
 
-def _table(f: dict[str, Any], cells: Cells, schema: dict[str, Any], language: str, small: int,
-           summary: bool = False) -> dict[str, Any]:
+def _table(f: dict[str, Any], tallies: Tallies, group: tuple[str, str], schema: dict[str, Any], language: str,
+           small: int, summary: bool = False) -> dict[str, Any]:
     path = f["path"]
-    counts = cells.get(path, Counter())
+    counts = tallies.counted(group, path)
     base = counts["@base"]
     out: dict[str, Any] = {} if summary else {
         "name": f["name"], "path": path, "label": _label(f.get("label"), language, f["name"]), "type": f["type"],
@@ -141,7 +140,7 @@ def _table(f: dict[str, Any], cells: Cells, schema: dict[str, Any], language: st
         if f["type"] == "select_multiple":
             out["mean_selected"] = round(counts["@chosen"] / base, 2) if base else None
     else:
-        out.update(_numbers({float(v): n for v, n in counts.items() if not v.startswith("@") and n}))
+        out.update(tallies.summary(group, path))
     return out
 
 
@@ -160,49 +159,21 @@ def _row(value: str, label: str, count: int, base: int, small: int) -> dict[str,
     return row
 
 
-def _numbers(histogram: dict[float, int]) -> dict[str, Any]:
-    """n-weighted mean, median, min, max and sample sd of a histogram of values (exact sums)."""
-    n = sum(histogram.values())
-    if not n:
-        return {"mean": None, "median": None, "min": None, "max": None, "sd": None}
-    values = sorted(histogram)
-    exact_mean = sum(Fraction(v) * k for v, k in histogram.items()) / n
-    sd = 0.0
-    if n > 1:
-        sd = round(math.sqrt(sum(k * (Fraction(v) - exact_mean) ** 2 for v, k in histogram.items()) / (n - 1)), 2)
-    return {"mean": round(float(exact_mean), 2), "median": _plain(_median(values, histogram, n)),
-            "min": _plain(values[0]), "max": _plain(values[-1]), "sd": sd}
-
-
-def _median(values: list[float], histogram: dict[float, int], n: int) -> float:
-    def nth(k: int) -> float:  # the k-th smallest (0-based)
-        seen = 0
-        for v in values:
-            seen += histogram[v]
-            if k < seen:
-                return v
-        return values[-1]
-
-    return nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
-
-
-def _plain(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 2)
-
-
 def _previous_questions(round_: Round, small: int) -> dict[str, dict[str, Any]]:
     """Every question of the other round's forms, by name (latest version first), from its tallies."""
     out: dict[str, dict[str, Any]] = {}
-    seen: dict[str, Cells] = {}
+    seen: dict[str, Tallies] = {}
     for questionnaire in Questionnaire.objects.filter(round=round_).order_by("-created_at", "-id"):
-        if questionnaire.form_id not in seen:
-            seen[questionnaire.form_id] = round_tallies(round_id=round_.pk,
-                                                        form_ids=[questionnaire.form_id]).get(TOTAL, {})
         schema = questionnaire.schema
-        for f in tabulated_questions(schema):
+        questions = tabulated_questions(schema)
+        if questionnaire.form_id not in seen:
+            seen[questionnaire.form_id] = round_tallies(
+                round_id=round_.pk, form_ids=[questionnaire.form_id],
+                numeric_paths=[f["path"] for f in questions if f["type"] in NUMERIC])
+        for f in questions:
             if f["name"] not in out:
-                table = _table(f, seen[questionnaire.form_id], schema, schema.get("default_language") or "default",
-                               small)
+                table = _table(f, seen[questionnaire.form_id], TOTAL, schema,
+                               schema.get("default_language") or "default", small)
                 out[f["name"]] = table | {"round": round_.number}
     return out
 

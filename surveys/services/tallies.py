@@ -18,13 +18,16 @@ processing a share lock (PostgreSQL), so neither sees the other half-done.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
 from surveys.selectors import counted_submissions, questionnaire_schema, submission_counts
@@ -71,25 +74,30 @@ def number_key(value: int | float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def record_cells(*, answers: dict[str, Any], unanswered: Iterable[str], location: str | None,
-                 plan: TallyPlan) -> Counter[Cell]:
-    """The cells one counted record adds, in every breakdown of ``plan``."""
-    own: list[tuple[str, str, int]] = [("", "@n", 1)]
+def record_items(answers: dict[str, Any], unanswered: Iterable[str], plan: TallyPlan) -> list[tuple[str, str]]:
+    """(path, value) of every cell one counted record adds to each of its
+    groups, once per count (``@chosen`` as often as options were chosen)."""
+    items: list[tuple[str, str]] = [("", "@n")]
     skipped = set(unanswered)
     for path, kind in plan.questions:
         if path in answers:
             value = answers[path]
-            own += [(path, "@asked", 1), (path, "@base", 1)]
+            items += [(path, "@asked"), (path, "@base")]
             if kind == "select_multiple":
                 chosen = value if isinstance(value, list) else [value]
-                own += [(path, str(option), 1) for option in chosen]
-                own.append((path, "@chosen", len(chosen)))
+                items += [(path, str(option)) for option in chosen]
+                items += [(path, "@chosen")] * len(chosen)
             elif kind == "select_one":
-                own.append((path, str(value), 1))
+                items.append((path, str(value)))
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                own.append((path, number_key(value), 1))
+                items.append((path, number_key(value)))
         elif path in skipped:
-            own.append((path, "@asked", 1))
+            items.append((path, "@asked"))
+    return items
+
+
+def record_groups(answers: dict[str, Any], location: str | None, plan: TallyPlan) -> tuple[tuple[str, str], ...]:
+    """The groups a record belongs to: the whole round, its location, its answer to each breakdown question."""
     groups = [TOTAL]
     if location:
         groups.append(("location", location))
@@ -97,9 +105,16 @@ def record_cells(*, answers: dict[str, Any], unanswered: Iterable[str], location
         value = answers.get(path)
         if isinstance(value, str):
             groups.append((dimension, value))
+    return tuple(groups)
+
+
+def record_cells(*, answers: dict[str, Any], unanswered: Iterable[str], location: str | None,
+                 plan: TallyPlan) -> Counter[Cell]:
+    """The cells one counted record adds, in every breakdown of ``plan``."""
+    items = Counter(record_items(answers, unanswered, plan))
     cells: Counter[Cell] = Counter()
-    for dimension, group in groups:
-        for path, value, n in own:
+    for dimension, group in record_groups(answers, location, plan):
+        for (path, value), n in items.items():
             cells[(dimension, group, path, value)] += n
     return cells
 
@@ -184,13 +199,25 @@ def round_tally_rebuild(*, round_id: int) -> int:
     for questionnaire in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id"):
         plans[questionnaire.pk] = _cached_plan(questionnaire.pk, questionnaire.md5, report_by)
     counted = 0
+    # Count each record's items once under its combination of groups (C-speed Counter.update), then
+    # spread the combinations over their groups: a million records in about a minute.
+    by_combination: dict[tuple[str, tuple], Counter] = {}
     rows = (counted_submissions(round_id=round_id)
             .values_list("questionnaire_id", "form_id", "answers", "unanswered", "location__code"))
-    for questionnaire_id, form_id, answers, unanswered, location in rows.iterator(chunk_size=2000):
-        cells = totals.setdefault(form_id, Counter())
-        cells.update(record_cells(answers=answers or {}, unanswered=unanswered or (), location=location,
-                                  plan=plans[questionnaire_id]))
+    for questionnaire_id, form_id, answers, unanswered, location in rows.iterator(chunk_size=5000):
+        plan = plans[questionnaire_id]
+        answers = answers or {}
+        key = (form_id, record_groups(answers, location, plan))
+        counter = by_combination.get(key)
+        if counter is None:
+            counter = by_combination[key] = Counter()
+        counter.update(record_items(answers, unanswered or (), plan))
         counted += 1
+    for (form_id, groups), items in by_combination.items():
+        cells = totals.setdefault(form_id, Counter())
+        for dimension, group in groups:
+            for (path, value), n in items.items():
+                cells[(dimension, group, path, value)] += n
     RoundTally.objects.filter(round=round_).delete()
     RoundTally.objects.bulk_create(
         (RoundTally(round=round_, form_id=form_id, dimension=d, group=g, path=p, value=v, count=n)
@@ -202,27 +229,134 @@ def round_tally_rebuild(*, round_id: int) -> int:
     return counted
 
 
-def round_tallies(*, round_id: int, form_ids: Iterable[str],
-                  dimensions: Iterable[str] = ("",)) -> dict[tuple[str, str], dict[str, Counter[str]]]:
-    """The stored cells of the round's forms in the asked dimensions, as
-    {(dimension, group): {path: Counter(value → count)}} (forms summed)."""
-    out: dict[tuple[str, str], dict[str, Counter[str]]] = {}
-    rows = RoundTally.objects.filter(round_id=round_id, form_id__in=list(form_ids),
-                                     dimension__in=list(dimensions)).values_list(
-        "dimension", "group", "path", "value", "count")
+@dataclass
+class Tallies:
+    """A round's cells as the report reads them: ``counts[(dimension, group)][path]``
+    (choices and the ``@`` counters) and ``numbers[(dimension, group)][path]``
+    (n, mean, median, min, max, sd of a number question)."""
+
+    counts: dict[tuple[str, str], dict[str, Counter[str]]] = field(default_factory=dict)
+    numbers: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def counted(self, group: tuple[str, str], path: str) -> Counter[str]:
+        return self.counts.get(group, {}).get(path) or Counter()
+
+    def summary(self, group: tuple[str, str], path: str) -> dict[str, Any]:
+        return self.numbers.get(group, {}).get(path) or dict(NO_NUMBERS)
+
+
+NO_NUMBERS = {"mean": None, "median": None, "min": None, "max": None, "sd": None}
+
+# The numbers' summaries are worked out by the database from the value cells
+# (a decimal question may have thousands of values in each group): sums for
+# the mean and sd, running counts for the median.
+_NUMBERS_SQL = """
+WITH h AS (
+  SELECT dimension, "group" AS grp, path, CAST(value AS {number}) AS v, SUM(count) AS c
+  FROM surveys_roundtally
+  WHERE round_id = %s AND form_id IN ({forms}) AND dimension IN ({dimensions}) AND path IN ({paths})
+    AND value NOT LIKE '@%%' AND count > 0
+  GROUP BY dimension, "group", path, value),
+w AS (
+  SELECT dimension, grp, path, v, c,
+    SUM(c) OVER (PARTITION BY dimension, grp, path ORDER BY v ROWS UNBOUNDED PRECEDING) AS cum,
+    SUM(c) OVER (PARTITION BY dimension, grp, path) AS n,
+    SUM(c * v) OVER (PARTITION BY dimension, grp, path) AS s,
+    SUM(c * v * v) OVER (PARTITION BY dimension, grp, path) AS ss,
+    MIN(v) OVER (PARTITION BY dimension, grp, path) AS lo,
+    MAX(v) OVER (PARTITION BY dimension, grp, path) AS hi
+  FROM h)
+SELECT dimension, grp, path, v, cum - c, cum, n, s, ss, lo, hi FROM w
+WHERE cum - c <= CAST(n AS BIGINT) / 2 AND cum > (CAST(n AS BIGINT) - 1) / 2
+"""
+
+
+def round_tallies(*, round_id: int, form_ids: Iterable[str], dimensions: Iterable[str] = ("",),
+                  numeric_paths: Iterable[str] = ()) -> Tallies:
+    """The stored cells of the round's forms in the asked dimensions (forms
+    summed); the number questions ``numeric_paths`` summarised by the database."""
+    form_ids, dimensions, numeric_paths = list(form_ids), list(dimensions), list(numeric_paths)
+    out = Tallies()
+    rows = (RoundTally.objects.filter(round_id=round_id, form_id__in=form_ids, dimension__in=dimensions)
+            .filter(Q(value__startswith="@") | ~Q(path__in=numeric_paths))
+            .values_list("dimension", "group", "path", "value", "count"))
     for dimension, group, path, value, count in rows.iterator(chunk_size=5000):
-        out.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += count
+        out.counts.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += count
+    if numeric_paths and form_ids and dimensions:
+        _database_numbers(out, round_id, form_ids, dimensions, numeric_paths)
     return out
 
 
+def _database_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensions: list[str],
+                      paths: list[str]) -> None:
+    sql = _NUMBERS_SQL.format(number="NUMERIC" if connection.vendor == "postgresql" else "REAL",
+                              forms=", ".join(["%s"] * len(form_ids)),
+                              dimensions=", ".join(["%s"] * len(dimensions)), paths=", ".join(["%s"] * len(paths)))
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [round_id, *form_ids, *dimensions, *paths])
+        for dimension, group, path, v, before, cum, n, s, ss, lo, hi in cursor.fetchall():
+            entry = found.setdefault((dimension, group, path), {"n": int(n), "s": s, "ss": ss, "lo": lo, "hi": hi,
+                                                                "at": []})
+            entry["at"].append((int(before), int(cum), v))
+    for (dimension, group, path), e in found.items():
+        n = e["n"]
+        median = (_at(e["at"], n // 2) if n % 2 else (Fraction(_at(e["at"], n // 2 - 1)) +
+                                                       Fraction(_at(e["at"], n // 2))) / 2)
+        out.numbers.setdefault((dimension, group), {})[path] = number_summary(
+            n=n, total=Fraction(e["s"]), squares=Fraction(e["ss"]), low=e["lo"], high=e["hi"], median=median)
+
+
+def _at(spans: list[tuple[int, int, Any]], k: int) -> Any:
+    return next(v for before, cum, v in spans if before <= k < cum)
+
+
+def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Any, high: Any, median: Any) -> dict[str, Any]:
+    """Mean, median, min, max and sample sd from exact sums (same figures whichever way they were counted)."""
+    if not n:
+        return dict(NO_NUMBERS)
+    mean = total / n
+    sd = 0.0
+    if n > 1:
+        sd = round(math.sqrt(max(Fraction(0), (squares - total * total / n) / (n - 1))), 2)
+    return {"mean": round(float(mean), 2), "median": _plain(median), "min": _plain(low), "max": _plain(high),
+            "sd": sd}
+
+
+def _plain(value: Any) -> float | int:
+    value = float(value)
+    return int(value) if value.is_integer() else round(value, 2)
+
+
 def records_tallies(records: Iterable[tuple[dict[str, Any], Iterable[str], str | None]], *, schema: dict[str, Any],
-                    by: str | None) -> dict[tuple[str, str], dict[str, Counter[str]]]:
-    """The same cells computed in memory from records (for a breakdown that is not kept current)."""
+                    by: str | None) -> Tallies:
+    """The same cells counted in memory from records (for a breakdown that is not kept current)."""
     plan = tally_plan(schema, [by] if by and by != "location" else [])
+    numeric = {path for path, kind in plan.questions if kind in NUMERIC}
     cells: Counter[Cell] = Counter()
     for answers, unanswered, location in records:
         cells.update(record_cells(answers=answers, unanswered=unanswered, location=location, plan=plan))
-    out: dict[tuple[str, str], dict[str, Counter[str]]] = {}
+    out = Tallies()
+    histograms: dict[tuple[str, str, str], dict[Fraction, int]] = {}
     for (dimension, group, path, value), n in cells.items():
-        out.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += n
+        if path in numeric and not value.startswith("@"):
+            histograms.setdefault((dimension, group, path), {})[Fraction(value)] = n
+        else:
+            out.counts.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += n
+    for (dimension, group, path), histogram in histograms.items():
+        values = sorted(histogram)
+        n = sum(histogram.values())
+
+        def nth(k: int, values=values, histogram=histogram) -> Fraction:
+            seen = 0
+            for v in values:
+                seen += histogram[v]
+                if k < seen:
+                    return v
+            return values[-1]
+
+        median = nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
+        out.numbers.setdefault((dimension, group), {})[path] = number_summary(
+            n=n, total=sum(v * k for v, k in histogram.items()), squares=sum(v * v * k for v, k in histogram.items()),
+            low=values[0], high=values[-1], median=median)
     return out

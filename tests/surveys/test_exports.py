@@ -219,3 +219,22 @@ def test_round_admin_action_starts_exports(household, client, django_capture_on_
     export = RecordExport.objects.get()
     assert (export.status, export.fmt, export.rows, export.round_id) == ("complete", "xlsx", 2, round_.pk)
     assert Round.objects.count() == 1
+
+
+def test_the_sweep_sends_exports_the_broker_missed(household):
+    import datetime as dt
+
+    from surveys.tasks import submissions_sweep_task
+
+    round_, _, _ = household
+    waiting = RecordExport.objects.create(requested_by=User.objects.get(username="boss"), form_id="household",
+                                          round=round_, fmt="csv")
+    RecordExport.objects.filter(pk=waiting.pk).update(created_at=waiting.created_at - dt.timedelta(hours=1))
+    fresh = RecordExport.objects.create(requested_by=User.objects.get(username="boss"), form_id="household",
+                                        round=round_, fmt="csv")
+
+    submissions_sweep_task.delay(grace_seconds=600).get()
+
+    waiting.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (waiting.status, waiting.rows, fresh.status) == ("complete", 2, "pending")

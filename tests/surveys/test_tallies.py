@@ -126,7 +126,11 @@ def test_tallies_equal_the_same_cells_counted_from_the_records(rounds):
                for s in counted_submissions(round_id=rounds.pk)]
     in_memory = records_tallies(records, schema=schema, by="sex")
 
-    assert round_tallies(round_id=rounds.pk, form_ids=["report"], dimensions=["", "location", "sex"]) == in_memory
+    stored = round_tallies(round_id=rounds.pk, form_ids=["report"], dimensions=["", "location", "sex"],
+                           numeric_paths=["age"])
+    assert stored == in_memory
+    assert stored.numbers[("sex", "female")]["age"] == {"mean": 28.0, "median": 28, "min": 20, "max": 36, "sd": 11.31}
+    assert stored.numbers[("", "")]["age"] == {"mean": 34.29, "median": 36, "min": 20, "max": 50, "sd": 9.55}
 
 
 def test_a_breakdown_not_kept_current_is_counted_from_the_records(rounds):
