@@ -38,14 +38,16 @@ META = ["_id", "_uuid", "_submission_time", "_version", "_round", "_location", "
 REPEAT_META = ["_submission_id", "_index"]
 LEAF_EXCLUDED = {"group", "repeat", "note"}
 MAIN_SHEET = "records"
+_MULTIPLE, _ONE, _OTHER = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class Column:
-    header: str
+    """A question's column, and for a select_multiple its 0/1 columns (``options``)."""
+
     path: str
     field: dict[str, Any]
-    option: str | None = None  # a select_multiple's 0/1 column
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,22 @@ class Sheet:
     columns: tuple[Column, ...]
 
     @property
+    def plan(self) -> tuple[tuple[str, int, dict[str, Any], tuple[str, ...]], ...]:
+        """The columns as the inner loop reads them (worked out once per sheet)."""
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            kinds = {"select_multiple": _MULTIPLE, "select_one": _ONE}
+            plan = tuple((c.path, kinds.get(c.field["type"], _OTHER), c.field, c.options) for c in self.columns)
+            object.__setattr__(self, "_plan", plan)
+        return plan
+
+    @property
     def headers(self) -> list[str]:
-        return (REPEAT_META if self.repeat else META) + [c.header for c in self.columns]
+        headers = list(REPEAT_META if self.repeat else META)
+        for c in self.columns:
+            headers.append(c.path)
+            headers += [f"{c.path}/{option}" for option in c.options]
+        return headers
 
 
 @dataclass(frozen=True)
@@ -75,11 +91,9 @@ def export_sheets(schema: dict[str, Any]) -> list[Sheet]:
             continue
         if f["type"] in LEAF_EXCLUDED or f.get("privacy") in WITHHELD_PRIVACY or f["path"].startswith("meta/"):
             continue
-        columns = by_repeat.setdefault(f.get("repeat"), [])
-        columns.append(Column(f["path"], f["path"], f))
-        if f["type"] == "select_multiple":
-            columns += [Column(f"{f['path']}/{c['name']}", f["path"], f, c["name"])
-                        for c in choices.get(f.get("list_name") or "", [])]
+        options = tuple(c["name"] for c in choices.get(f.get("list_name") or "", [])) \
+            if f["type"] == "select_multiple" else ()
+        by_repeat.setdefault(f.get("repeat"), []).append(Column(f["path"], f, options))
     sheets = [Sheet(MAIN_SHEET, None, tuple(by_repeat.pop(None)))]
     used = {MAIN_SHEET}
     for repeat, columns in by_repeat.items():
@@ -122,21 +136,29 @@ class _Labels:
         return texts.get(self.language) or texts.get("default") or next(iter(texts.values()), value)
 
 
-def _cell(column: Column, record: dict[str, Any], labels: _Labels) -> Any:
-    value = record.get(column.path)
-    kind = column.field["type"]
-    if kind == "select_multiple":
-        chosen = value if isinstance(value, list) else ([] if value is None else str(value).split())
-        if column.option is not None:
-            return None if value is None else int(column.option in chosen)
+def _values(plan: tuple, record: dict[str, Any], labels: _Labels) -> list[Any]:
+    """One record's cells, column by column (the export's inner loop: kept plain)."""
+    out: list[Any] = []
+    get = record.get
+    labelled = labels.on
+    for path, kind, field, options in plan:
+        value = get(path)
         if value is None:
-            return None
-        return ("; " if labels.on else " ").join(labels.choice(column.field, str(v)) for v in chosen)
-    if kind == "select_one" and isinstance(value, str):
-        return labels.choice(column.field, value)
-    if isinstance(value, (list, dict)):
-        return " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    return value
+            out.append(None)
+            if options:
+                out += [None] * len(options)
+        elif kind == _OTHER:
+            cls = value.__class__
+            out.append(" ".join(map(str, value)) if cls is list else str(value) if cls is dict else value)
+        elif kind == _ONE:
+            out.append(labels.choice(field, value) if labelled and isinstance(value, str) else value)
+        else:
+            chosen = value if isinstance(value, list) else str(value).split()
+            out.append("; ".join(labels.choice(field, str(v)) for v in chosen) if labelled
+                       else " ".join(map(str, chosen)))
+            picked = set(chosen)
+            out += [1 if option in picked else 0 for option in options]
+    return out
 
 
 def _meta(row: dict[str, Any]) -> list[Any]:
@@ -158,7 +180,7 @@ def _repeat_rows(sheet: Sheet, record: dict[str, Any], submission_id: int, label
                         continue
                     here = f"{index}.{n}" if index else str(n)
                     if cut == len(parts):
-                        yield [submission_id, here] + [_cell(c, item, labels) for c in sheet.columns]
+                        yield [submission_id, here, *_values(sheet.plan, item, labels)]
                     else:
                         yield from walk(item, cut, here)
                 return
@@ -180,7 +202,7 @@ def sheet_rows(sheet: Sheet, records: Iterable[tuple[dict[str, Any], dict[str, A
                labels: _Labels) -> Iterator[list]:
     for row, answers in records:
         if sheet.repeat is None:
-            yield _meta(row) + [_cell(c, answers, labels) for c in sheet.columns]
+            yield _meta(row) + _values(sheet.plan, answers, labels)
         else:
             yield from _repeat_rows(sheet, answers, row["id"], labels)
 
@@ -241,7 +263,7 @@ def _write_xlsx(sheets: list[Sheet], records: Iterator, labels: _Labels, out: IO
     count = 0
     for row, answers in records:
         count += 1
-        pages[0].append(_meta(row) + [_cell(c, answers, labels) for c in sheets[0].columns])
+        pages[0].append(_meta(row) + _values(sheets[0].plan, answers, labels))
         for page, sheet in zip(pages[1:], sheets[1:], strict=True):
             for line in _repeat_rows(sheet, answers, row["id"], labels):
                 page.append(line)
