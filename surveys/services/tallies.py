@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
+from itertools import groupby
 from typing import Any
 
 from django.db import connection, transaction
@@ -219,17 +220,21 @@ _DROP = f"DELETE FROM surveys_roundtally WHERE {_WHERE} AND count = 0"  # noqa: 
 
 
 def _apply(round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
-    ups = sorted((key, n) for key, n in delta.items() if n > 0)
-    downs = sorted((key, -n) for key, n in delta.items() if n < 0)
+    """Add ``delta`` to the stored cells, touching rows in key order (one
+    order for every writer: concurrent workers cannot deadlock on them)."""
+    changes = sorted((key, n) for key, n in delta.items() if n)
     with connection.cursor() as cursor:
-        for start in range(0, len(ups), 100):
-            batch = ups[start:start + 100]
-            cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
-                           [v for (d, g, p, val), n in batch for v in (round_id, form_id, d, g, p, val, n)])
-        if downs:
-            cursor.executemany(_TAKE, [(n, round_id, form_id, *key) for key, n in downs])
-            cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in downs])
-    return bool(ups or downs)
+        for sign, run in groupby(changes, key=lambda item: item[1] > 0):
+            run = list(run)
+            if sign:
+                for start in range(0, len(run), 100):
+                    batch = run[start:start + 100]
+                    cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
+                                   [v for (d, g, p, val), n in batch for v in (round_id, form_id, d, g, p, val, n)])
+            else:
+                cursor.executemany(_TAKE, [(-n, round_id, form_id, *key) for key, n in run])
+                cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in run])
+    return bool(changes)
 
 
 @transaction.atomic
