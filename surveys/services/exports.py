@@ -263,12 +263,19 @@ def _write_xlsx(sheets: list[Sheet], records: Iterator, labels: _Labels, out: IO
     count = 0
     for row, answers in records:
         count += 1
-        pages[0].append(_meta(row) + _values(sheets[0].plan, answers, labels))
+        pages[0].append(_excel_safe(_meta(row) + _values(sheets[0].plan, answers, labels)))
         for page, sheet in zip(pages[1:], sheets[1:], strict=True):
             for line in _repeat_rows(sheet, answers, row["id"], labels):
-                page.append(line)
+                page.append(_excel_safe(line))
     book.save(out)
     return count
+
+
+def _excel_safe(line: list[Any]) -> list[Any]:
+    """Control characters (a tablet's free text may hold them) are not allowed in a workbook."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line]
 
 
 def export_table(*, submissions: QuerySet, labels: bool = False, lang: str | None = None) -> tuple[list[str],
