@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from mtm.errors import Forbidden, NotFound
@@ -237,13 +237,48 @@ def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = Non
 
 
 def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet:
-    """The submissions a round's tables and risk figures count: current (not
-    replaced by an edit), processed, not rejected, not a refused interview."""
+    """The submissions a round's tables, exports and risk figures count:
+    current (not replaced by an edit), processed, not a refused interview,
+    not rejected, and valid — or approved by a supervisor despite its
+    problems. :func:`submission_counts` is the same rule for one row."""
     from surveys.models import Submission
 
     qs = (Submission.objects.filter(round_id=round_id, is_current=True, answers__isnull=False)
-          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False))
+          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False)
+          .filter(Q(validation=Submission.Validation.VALID) | Q(review_status=Submission.Review.APPROVED)))
     return qs.filter(form_id=form_id) if form_id else qs
+
+
+def submission_counts(submission) -> bool:
+    """Whether one submission counts in its round's tables (the rule of :func:`counted_submissions`)."""
+    from surveys.models import Submission
+
+    return bool(submission.is_current and submission.answers is not None and submission.consent is not False
+                and submission.review_status != Submission.Review.NOT_APPROVED
+                and (submission.validation == Submission.Validation.VALID
+                     or submission.review_status == Submission.Review.APPROVED))
+
+
+def record_export_for_user(*, user, uid: str):
+    """One record export, for the one who asked for it (or a superuser)."""
+    from surveys.models import RecordExport
+
+    ensure_submission_viewer(user)
+    export = RecordExport.objects.filter(uid=uid).select_related("round").first()
+    if export is None:
+        raise NotFound(f"No export '{uid}'.")
+    if export.requested_by_id != user.pk and not user.is_superuser:
+        raise Forbidden("This export belongs to someone else.")
+    return export
+
+
+def exports_waiting(*, older_than: timedelta) -> list[int]:
+    """Ids of record exports still pending ``older_than`` after they were asked for (the broker was down)."""
+    from surveys.models import RecordExport
+
+    return list(RecordExport.objects.filter(status=RecordExport.Status.PENDING,
+                                            created_at__lte=timezone.now() - older_than)
+                .order_by("created_at").values_list("pk", flat=True))
 
 
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:

@@ -93,6 +93,7 @@ class Submission(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    tallied = models.BooleanField(default=False, help_text="Counted in its round's tallies (report tables).")
 
     class Meta:
         ordering = ["-received_at", "-id"]
