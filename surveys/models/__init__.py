@@ -2,6 +2,7 @@
 submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
+from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
@@ -24,6 +25,8 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
+    "KoboExportSetting",
+    "KoboRecord",
     "Location",
     "Questionnaire",
     "QuestionnaireMedia",

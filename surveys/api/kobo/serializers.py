@@ -75,7 +75,7 @@ def asset_summary(asset: Asset, request: Request, *, with_content: bool) -> dict
         "name": asset.name,
         "assignable_permissions": [],
         "permissions": [],
-        "exports": _url(request, "kobo-asset", uid=uid) + "exports/",
+        "exports": _url(request, "kobo-exports", uid=uid),
         "export_settings": [],
         "data": data_url,
         "reports": _url(request, "kobo-reports", uid=uid),

@@ -5,11 +5,11 @@ KoboToolbox's clients call them."""
 from django.urls import path
 from rest_framework.urlpatterns import format_suffix_patterns
 
-from surveys.api.kobo import views
+from surveys.api.kobo import exports, views
 
 A = "v2/assets/<slug:uid>"
 
-urlpatterns = format_suffix_patterns([
+suffixed = format_suffix_patterns([
     path("v2/assets/", views.AssetList.as_view(), name="kobo-assets"),
     path(f"{A}/", views.AssetDetail.as_view(), name="kobo-asset"),
     path(f"{A}/content/", views.AssetContent.as_view(), name="kobo-asset-content"),
@@ -19,4 +19,17 @@ urlpatterns = format_suffix_patterns([
     path(f"{A}/data/<int:submission_id>/validation_status/", views.ValidationStatus.as_view(),
          name="kobo-validation-status"),
     path(f"{A}/reports/", views.Reports.as_view(), name="kobo-reports"),
+    path(f"{A}/export-settings/", exports.ExportSettingList.as_view(), name="kobo-export-settings"),
+    path(f"{A}/export-settings/<slug:setting_uid>/", exports.ExportSettingDetail.as_view(),
+         name="kobo-export-setting"),
+    path(f"{A}/exports/", exports.ExportList.as_view(), name="kobo-exports"),
+    path(f"{A}/exports/<slug:export_uid>/", exports.ExportDetail.as_view(), name="kobo-export"),
 ], allowed=["json", "xml", "geojson"])
+
+urlpatterns = [
+    *suffixed,
+    path(f"{A}/export-settings/<slug:setting_uid>/data.csv", exports.ExportSettingData.as_view(),
+         {"fmt": "csv"}, name="kobo-export-setting-csv"),
+    path(f"{A}/export-settings/<slug:setting_uid>/data.xlsx", exports.ExportSettingData.as_view(),
+         {"fmt": "xlsx"}, name="kobo-export-setting-xlsx"),
+]

@@ -88,3 +88,21 @@ def test_kobo_api_v2_lists_and_reads_content(live_server, interviews, token, uid
     assert (survey["deployment__submission_count"], survey["deployment__active"]) == (3, True)
     assert content["data"]["survey"][0] == survey["content"]["survey"][0]
     assert client.get_surveys(search="no such form") == []
+
+
+def test_kobo_api_v2_downloads_an_xlsx_export(live_server, interviews, token, uid, tmp_path):
+    from openpyxl import load_workbook
+
+    early, later, june = interviews
+    client = KoboClient(token, base_url=live_server.url)
+
+    saved = client.get_excel(uid, path=tmp_path / "data.xlsx", poll_interval=0.2, timeout=30)
+
+    sheet = load_workbook(saved).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    headers = rows[0]
+    assert headers[0] == "_id"
+    assert sorted(row[0] for row in rows[1:]) == sorted([early.pk, later.pk, june.pk])
+    assert "resp/name" not in headers
+    assert [s["name"] for s in client.list_export_settings(uid)] == ["python-client"]
+    assert client.get_or_create_export_setting(uid, name="python-client")[1] is False
