@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='KoboRecord',
             fields=[
-                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='surveys.submission')),
+                ('submission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='kobo_record', serialize=False, to='surveys.submission')),
                 ('source_updated_at', models.DateTimeField()),
                 ('answers_json', models.TextField()),
             ],

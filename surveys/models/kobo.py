@@ -43,7 +43,7 @@ class KoboRecord(models.Model):
     saved since (processed again, reviewed) is rendered again on its next read."""
 
     submission = models.OneToOneField("surveys.Submission", on_delete=models.CASCADE, primary_key=True,
-                                      related_name="+")
+                                      related_name="kobo_record")
     source_updated_at = models.DateTimeField()
     answers_json = models.TextField()
 

@@ -134,7 +134,7 @@ class AssetData(KoboView):
                                                                                        dict),
                                  sort=parse_json_param(params.get("sort"), "sort", dict),
                                  fields=parse_json_param(params.get("fields"), "fields", list),
-                                 start=start, limit=limit)
+                                 start=start, limit=limit, as_json=request.accepted_renderer.format == "json")
 
         page = domain(read)
         return Response({

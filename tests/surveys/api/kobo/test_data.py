@@ -152,3 +152,22 @@ def test_submission_time_bounds_without_zone_are_utc(household, send, analyst, u
     after = data(analyst, uid, query={"_submission_time": {"$gt": (when + dt.timedelta(minutes=5)).isoformat()}})
 
     assert ([r["_id"] for r in before["results"]], after["count"]) == ([sub.pk], 0)
+
+
+def test_released_answers_are_cached_until_the_submission_is_saved(household, send, analyst, uid):
+    from surveys.models import KoboRecord
+
+    sub = send()
+    first = data(analyst, uid)["results"][0]
+    cached = KoboRecord.objects.get(submission=sub)
+    assert cached.source_updated_at == sub.updated_at
+    KoboRecord.objects.filter(pk=sub.pk).update(answers_json='{"resp/age":"cached"}')
+
+    assert data(analyst, uid)["results"][0]["resp/age"] == "cached"
+    assert data(analyst, uid, fields=["resp/age"])["results"][0] == {"resp/age": "cached"}
+
+    sub.save()  # processed again, reviewed…: updated_at moves
+    again = data(analyst, uid)["results"][0]
+
+    assert again == first
+    assert KoboRecord.objects.get(submission=sub).source_updated_at == Submission.objects.get(pk=sub.pk).updated_at
