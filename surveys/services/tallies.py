@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
-from surveys.selectors import counted_submissions, questionnaire_schema, submission_counts
+from surveys.selectors import COUNTED, counted_submissions, questionnaire_schema, submission_counts
 
 TABULATED = {"select_one", "select_multiple", "integer", "decimal", "range"}
 NUMERIC = {"integer", "decimal", "range"}
@@ -280,8 +280,7 @@ def round_tally_rebuild(*, round_id: int) -> int:
     else:
         RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
                                                    count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
-    Submission.objects.filter(round=round_).exclude(pk__in=counted_submissions(round_id=round_id).values("pk")) \
-        .filter(tallied=True).update(tallied=False)
+    Submission.objects.filter(round=round_, tallied=True).exclude(COUNTED).update(tallied=False)
     counted_submissions(round_id=round_id).filter(tallied=False).update(tallied=True)
     return counted
 
