@@ -8,7 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from mtm.errors import Forbidden, NotFound
@@ -206,6 +207,13 @@ def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = Non
     if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission"))):
         raise Forbidden("Raw data (bodies, attachments): only the data-protection role may open them.")
     return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)
+
+
+class JsonText(Cast):
+    """A JSON column as its text, for reads of many rows that decode it with orjson (several times faster)."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column, output_field=TextField())
 
 
 #: The rule a submission counts by in its round's tables (see :func:`counted_submissions`).

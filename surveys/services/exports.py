@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from mtm.errors import InvalidInput, MtmError, NotFound
 from surveys.models import Questionnaire, RecordExport, Round
-from surveys.selectors import WITHHELD_PRIVACY, counted_submissions, ensure_submission_viewer
+from surveys.selectors import WITHHELD_PRIVACY, JsonText, counted_submissions, ensure_submission_viewer
 from surveys.services.disclosure import ReleaseMap, round_release_map
 
 log = logging.getLogger(__name__)
@@ -189,12 +190,13 @@ def _repeat_rows(sheet: Sheet, record: dict[str, Any], submission_id: int, label
 
 
 EXPORT_FIELDS = ("id", "instance_id", "received_at", "questionnaire__version", "round__number", "location__code",
-                 "submitted_by__username", "validation", "review_status", "answers")
+                 "submitted_by__username", "validation", "review_status", "answers_text")
 
 
 def _records(submissions: QuerySet, release: ReleaseMap | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for row in submissions.order_by("id").values(*EXPORT_FIELDS).iterator(chunk_size=2000):
-        answers = row["answers"] or {}
+    rows = submissions.order_by("id").annotate(answers_text=JsonText("answers")).values(*EXPORT_FIELDS)
+    for row in rows.iterator(chunk_size=2000):
+        answers = orjson.loads(row["answers_text"]) if row["answers_text"] else {}
         yield row, (release.apply(answers) if release else answers)
 
 

@@ -27,11 +27,12 @@ from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Q
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
-from surveys.selectors import COUNTED, counted_submissions, questionnaire_schema, submission_counts
+from surveys.selectors import COUNTED, JsonText, counted_submissions, questionnaire_schema, submission_counts
 
 TABULATED = {"select_one", "select_multiple", "integer", "decimal", "range"}
 NUMERIC = {"integer", "decimal", "range"}
@@ -252,10 +253,10 @@ def round_tally_rebuild(*, round_id: int) -> int:
     # combinations over their groups.
     by_combination: dict[tuple[int, str, tuple], Counter[int]] = {}
     rows = (counted_submissions(round_id=round_id)
-            .values_list("questionnaire_id", "form_id", "answers", "unanswered", "location__code"))
-    for questionnaire_id, form_id, answers, unanswered, location in rows.iterator(chunk_size=5000):
+            .values_list("questionnaire_id", "form_id", JsonText("answers"), "unanswered", "location__code"))
+    for questionnaire_id, form_id, text, unanswered, location in rows.iterator(chunk_size=5000):
         plan = plans[questionnaire_id]
-        answers = answers or {}
+        answers = orjson.loads(text) if text else {}
         key = (questionnaire_id, form_id, record_groups(answers, location, plan))
         counter = by_combination.get(key)
         if counter is None:
