@@ -176,3 +176,9 @@ def test_the_counting_rule_is_the_same_in_sql_and_in_python(rounds):
     assert {s.pk for s in rows.filter(COUNTED)} == expected
     assert {s.pk for s in rows.exclude(COUNTED)} == {s.pk for s in rows} - expected
     assert len(expected) == 1 * 1 * 4 * 2 * 1 + 1 * 1 * 1 * 2 * 2  # valid and not rejected, or approved
+    Submission.objects.filter(form_id="rule").update(tallied=True)
+    Submission.objects.filter(form_id="rule", pk__in=list(expected)[:3]).update(tallied=False)
+
+    round_tally_rebuild(round_id=rounds.pk)
+
+    assert set(rows.filter(tallied=True).values_list("pk", flat=True)) == expected
