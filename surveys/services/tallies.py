@@ -291,6 +291,9 @@ def round_tally_rebuild(*, round_id: int) -> int:
     else:
         RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
                                                    count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics for the report's queries over the new rows
+            cursor.execute("ANALYZE surveys_roundtally")
     # One pass over the round's rows: the flag follows the rule where it does not already.
     (Submission.objects.filter(round=round_).filter((Q(tallied=True) & ~COUNTED) | (Q(tallied=False) & COUNTED))
      .update(tallied=Case(When(COUNTED, then=Value(True)), default=Value(False))))
