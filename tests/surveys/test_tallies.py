@@ -4,13 +4,11 @@ import pytest
 
 from enumerators.models import User
 from surveys.models import Round, RoundTally, Submission
-from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
 from surveys.services.review import submission_review
 from surveys.services.tabulate import round_tabulate
 from surveys.services.tallies import records_tallies, round_tallies, round_tally_rebuild
-from tests.reports import ROUND4
-from tests.submissions import new_instance_id
+from tests.reports import ROUND4, send_report_row
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +25,8 @@ def assert_equals_rebuild(round_: Round) -> dict:
     return incremental
 
 
-def send(row, *, instance_id=None, deprecated=None):
-    sex, age, marital, reasons, pregnant, remit, share = row
-    meta = f"<instanceID>{instance_id or new_instance_id()}</instanceID>"
-    if deprecated:
-        meta += f"<deprecatedID>{deprecated}</deprecatedID>"
-    xml = (f'<data id="report" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
-           f"<end>2024-05-02T10:30:00.000+05:00</end><sex>{sex}</sex><age>{age}</age><marital>{marital}</marital>"
-           f"<reasons>{reasons}</reasons><pregnant>{pregnant}</pregnant><remit>{remit}</remit><share>{share}</share>"
-           f"<meta>{meta}</meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
-    submission_process(submission_id=sub.pk)
-    return Submission.objects.get(pk=sub.pk)
+def send(row, *, deprecated=None):
+    return send_report_row("report", row, deprecated=deprecated)
 
 
 def cell(round_, path, value, dimension="", group=""):
