@@ -80,6 +80,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
         "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
         "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
         "fingerprint": "" if record.consent is False else facts.fingerprint,
+        "respondent_sex": "" if record.consent is False else facts.respondent_sex,
         "processing": Submission.Processing.PROCESSED, "processing_error": "",
     }).changed
     # Checks read the answers in memory (raw); a refusal is not an interview to check.
