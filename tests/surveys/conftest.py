@@ -41,9 +41,9 @@ def privacy_form(db):
 def teams(form):
     """Round 4 of the checks form (10 days, half gone today, target 40) with two supervised teams:
     supA → enum01, enum02; supB → enum03, enum04; an analyst, a data-protection officer, a superuser;
-    another survey's round 1 (the household form) where only enum03 (team B) works. Submissions: enum01 3 men (one aged 92:
-    outlier) and 1 woman in Almaty; enum02 1 man in Astana with Almaty GPS (gps_outside_area); enum03 2 women
-    in Astana, one then not approved by supB."""
+    another survey's round 1 (the household form) where only enum03 (team B) works. Submissions: enum01
+    3 men (one aged 92: outlier) and 1 woman in Almaty; enum02 1 man in Astana with Almaty GPS
+    (gps_outside_area); enum03 2 women in Astana, one then not approved by supB."""
     import datetime as dt
     from types import SimpleNamespace
 
