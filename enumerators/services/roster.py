@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from enumerators.models import Assignment, AssignmentQuota
@@ -49,7 +50,7 @@ def roster_row_apply(*, row: RosterRow) -> Assignment | None:
     codes = list(dict.fromkeys([*row.locations, *row.quotas]))
     locations = _locations(codes)
     enumerator = enumerator_create_or_update(
-        username=row.username, password=row.password or None, sex=row.sex, phone=row.phone,
+        username=row.username, password=_new_password(row), sex=row.sex, phone=row.phone,
         supervisor_username=row.supervisor or None, first_name=row.first_name, last_name=row.last_name)
     if round_ is None:
         if codes or row.target_total:
@@ -66,6 +67,14 @@ def roster_row_apply(*, row: RosterRow) -> Assignment | None:
         AssignmentQuota.objects.update_or_create(assignment=assignment, location=by_code[code],
                                                  defaults={"target": target})
     return assignment
+
+
+def _new_password(row: RosterRow) -> str | None:
+    """The row's password unless the account already has it (a re-import must not re-hash it)."""
+    if not row.password:
+        return None
+    user = get_user_model().objects.filter(username=row.username).first()
+    return None if user is not None and user.check_password(row.password) else row.password
 
 
 def _round(row: RosterRow) -> Round | None:
