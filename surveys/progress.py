@@ -10,14 +10,14 @@ the page costs the same few queries at 300 or 1,000,000 interviews.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max
-from django.db.models.functions import TruncDate
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 
-from surveys.models import Round, Submission, SubmissionFlag
-from surveys.selectors import assignments_for_user, round_for_user, scoped_submissions
+from surveys.models import Round, Submission
+from surveys.selectors import assignments_for_user, round_for_user, scoped_flags, scoped_submissions
 
 #: Review states that still need a person: has issues (flagged or invalid) and never reviewed.
 WAITING = (Submission.Review.HAS_ISSUES,)
@@ -124,7 +124,9 @@ def round_progress(*, user, round_id: int, today: dt.date | None = None) -> Roun
     """The dashboard of one round as ``user`` may see it (:func:`round_for_user`:
     :class:`NotFound` outside a supervisor's team, :class:`Forbidden` for an
     account that may not see submissions). Counted towards quotas: current
-    versions, not rejected (not approved), not refused (consent)."""
+    versions, not rejected (not approved), not refused (consent). Three
+    queries read submissions: one GROUP BY for every count, one for the days,
+    one for the flags."""
     from surveys.selectors import team_scoped
 
     round_ = round_for_user(user=user, round_id=round_id)
@@ -133,61 +135,81 @@ def round_progress(*, user, round_id: int, today: dt.date | None = None) -> Roun
     assignments = list(assignments_for_user(user=user).filter(round_id=round_.pk)
                        .prefetch_related("quotas__location", "locations").order_by("enumerator__user__username"))
     fraction = _elapsed_fraction(round_, today)
-
-    timeline = _timeline(current)
-    week_start = today - dt.timedelta(days=today.weekday())
     enumerators = _enumerators(assignments, fraction)
     locations: dict[int | None, LocationProgress] = {}
     for assignment in assignments:
         for quota in assignment.quotas.all():
-            row = _location_row(locations, quota.location_id, quota.location)
-            row.quota.target += quota.target
+            _location_row(locations, quota.location_id, quota.location).quota.target += quota.target
         for location in assignment.locations.all():
             _location_row(locations, location.pk, location)
 
-    counted = (current.exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False)
-               .values_list("submitted_by_id", "submitted_by__username", "location_id", "respondent_sex")
-               .annotate(n=Count("id"), last=Max("received_at")).order_by())
-    missing_locations: set[int] = set()
-    for user_id, username, location_id, sex, n, last in counted:
-        row = enumerators.get(user_id) or enumerators.setdefault(
-            user_id, EnumeratorProgress(user_id=user_id or 0, username=username or "(anonymous)", name=""))
-        _add(row.quota, sex, n)
-        row.last_submission = max(filter(None, [row.last_submission, last]), default=None)
-        if location_id not in locations:
-            missing_locations.add(location_id)
-        _add(_location_row(locations, location_id, None).quota, sex, n)
-    _name_locations(locations, missing_locations)
-
-    for user_id, n in (current.filter(review_status__in=WAITING).values_list("submitted_by_id")
-                       .annotate(n=Count("id")).order_by()):
-        if user_id in enumerators:
-            enumerators[user_id].waiting_review = n
+    counts = _counts(current, today)
+    review: dict[str, int] = defaultdict(int)
+    received = {"today": 0, "week": 0, "total": 0}
+    for row in counts:
+        user_id, location_id, sex, status = row["submitted_by_id"], row["location_id"], row["respondent_sex"], \
+            row["review_status"]
+        review[status or "none"] += row["total"]
+        for key in received:
+            received[key] += row[key]
+        person = enumerators.get(user_id) or enumerators.setdefault(
+            user_id, EnumeratorProgress(user_id=user_id or 0, username="", name=""))
+        person.last_submission = max(filter(None, [person.last_submission, row["last"]]), default=None)
+        if status in WAITING:
+            person.waiting_review += row["total"]
+        if status == Submission.Review.NOT_APPROVED or row["refused"]:
+            continue
+        _add(person.quota, sex, row["total"])
+        _add(_location_row(locations, location_id, None).quota, sex, row["total"])
+    _name_people(enumerators)
+    _name_locations(locations)
     _last_sync(enumerators)
 
     total = Quota(target=round_.target_sample if not team_scoped(user) and round_.target_sample else
-                  sum(a.target_total for a in assignments))
-    for row in enumerators.values():
-        total.done += row.quota.done
-        total.male += row.quota.male
-        total.female += row.quota.female
-    total.male_target = sum(a.target_male for a in assignments)
-    total.female_target = sum(a.target_female for a in assignments)
-    review = {status or "none": n for status, n in current.values_list("review_status").annotate(n=Count("id"))
-              .order_by()}
-    flags = list(SubmissionFlag.objects.filter(submission__in=current.filter(review_status__in=WAITING))
+                  sum(a.target_total for a in assignments),
+                  male_target=sum(a.target_male for a in assignments),
+                  female_target=sum(a.target_female for a in assignments))
+    for person in enumerators.values():
+        total.done += person.quota.done
+        total.male += person.quota.male
+        total.female += person.quota.female
+    flags = list(scoped_flags(user=user).filter(submission__round_id=round_.pk, submission__is_current=True,
+                                                submission__review_status__in=WAITING)
                  .values_list("check_name").annotate(n=Count("id")).order_by("-n", "check_name"))
     return RoundProgress(
-        round=round_, today=today,
-        received_today=sum(n for day, n in timeline if day == today),
-        received_week=sum(n for day, n in timeline if week_start <= day <= today),
-        received_total=sum(n for _, n in timeline), quota=total,
+        round=round_, today=today, received_today=received["today"], received_week=received["week"],
+        received_total=received["total"], quota=total,
         expected=None if fraction is None else int(total.target * fraction),
-        review=review, flags=flags, timeline=_filled(timeline)[-TIMELINE_DAYS:],
+        review=dict(review), flags=flags, timeline=_filled(_timeline(current))[-TIMELINE_DAYS:],
         enumerators=sorted(enumerators.values(), key=lambda e: e.username),
         locations=sorted(locations.values(), key=lambda loc: (loc.location_id is None, loc.code)),
         team_only=team_scoped(user),
     )
+
+
+def _counts(current, today: dt.date) -> list[dict]:
+    """One GROUP BY over the round's current submissions: per enumerator, location, respondent's sex,
+    review state and refusal, how many (received today, this week, in all) and the latest received."""
+    zone = timezone.get_current_timezone()
+    midnight = dt.datetime.combine(today, dt.time(), tzinfo=zone)
+    monday = midnight - dt.timedelta(days=today.weekday())
+    return list(current.values("submitted_by_id", "location_id", "respondent_sex", "review_status")
+                .annotate(refused=ExpressionWrapper(Q(consent=False), output_field=BooleanField()))
+                .values("submitted_by_id", "location_id", "respondent_sex", "review_status", "refused")
+                .annotate(total=Count("id"), today=Count("id", filter=Q(received_at__gte=midnight)),
+                          week=Count("id", filter=Q(received_at__gte=monday)), last=Max("received_at"))
+                .order_by())
+
+
+def _name_people(rows: dict[int, EnumeratorProgress]) -> None:
+    """Usernames of those who submitted without an assignment here (read only for them)."""
+    from enumerators.models import User
+
+    nameless = [user_id for user_id, row in rows.items() if not row.username]
+    for user_id, username in User.objects.filter(pk__in=nameless).values_list("pk", "username"):
+        rows[user_id].username = username
+    for row in rows.values():
+        row.username = row.username or "(anonymous)"
 
 
 def _elapsed_fraction(round_: Round, today: dt.date) -> float | None:
@@ -200,9 +222,10 @@ def _elapsed_fraction(round_: Round, today: dt.date) -> float | None:
 
 
 def _timeline(current) -> list[tuple[dt.date, int]]:
-    """Interviews received per local day (the project's time zone)."""
-    rows = current.annotate(day=TruncDate("received_at")).values_list("day").annotate(n=Count("id")).order_by("day")
-    return [(day, n) for day, n in rows if day is not None]
+    """Interviews per day they were done (``interview_date``, the local date the interview started; set
+    by processing). A stored column, not a date computed from every row's time."""
+    rows = current.filter(interview_date__isnull=False).values_list("interview_date").annotate(n=Count("id"))
+    return list(rows.order_by("interview_date"))
 
 
 def _filled(timeline: list[tuple[dt.date, int]]) -> list[tuple[dt.date, int]]:
@@ -235,10 +258,11 @@ def _location_row(rows: dict, location_id: int | None, location) -> LocationProg
     return rows[location_id]
 
 
-def _name_locations(rows: dict, ids: set[int | None]) -> None:
+def _name_locations(rows: dict) -> None:
     from surveys.models import Location
 
-    for location in Location.objects.filter(pk__in=[i for i in ids if i is not None]):
+    nameless = [pk for pk, row in rows.items() if pk is not None and not row.code]
+    for location in Location.objects.filter(pk__in=nameless):
         rows[location.pk].code, rows[location.pk].name = location.code, location.name
 
 

@@ -222,8 +222,16 @@ def scoped_submissions(*, user) -> QuerySet:
     return _within_team(Submission.objects.all(), user)
 
 
-def _within_team(qs: QuerySet, user) -> QuerySet:
-    return qs.filter(submitted_by__enumerator__supervisor=user) if team_scoped(user) else qs
+def scoped_flags(*, user) -> QuerySet:
+    """The quality-check flags of the submissions ``user`` may see (a join, not a subquery)."""
+    from surveys.models import SubmissionFlag
+
+    ensure_submission_viewer(user)
+    return _within_team(SubmissionFlag.objects.all(), user, prefix="submission__")
+
+
+def _within_team(qs: QuerySet, user, prefix: str = "") -> QuerySet:
+    return qs.filter(**{f"{prefix}submitted_by__enumerator__supervisor": user}) if team_scoped(user) else qs
 
 
 def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
