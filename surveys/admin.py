@@ -5,13 +5,16 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from import_export.admin import ImportExportModelAdmin
+from import_export.admin import ExportActionMixin, ImportExportModelAdmin
+from import_export.formats import base_formats
+from import_export.forms import ExportForm
 
 from mtm.errors import MtmError, NotFound
 from surveys.models import (
     Location,
     Questionnaire,
     QuestionnaireMedia,
+    RecordExport,
     Respondent,
     ReviewEvent,
     Round,
@@ -22,7 +25,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.progress import round_progress
-from surveys.resources import LocationResource
+from surveys.resources import LocationResource, SubmissionRecordLabelResource, SubmissionRecordResource
 from surveys.selectors import (
     answers_released,
     questionnaire_schema,
@@ -33,10 +36,12 @@ from surveys.selectors import (
     viewable_rounds,
 )
 from surveys.services.disclosure import round_disclosure_risk
+from surveys.services.exports import record_export_create
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.report_formats import for_page, render_report
 from surveys.services.review import submission_comment_add, submission_review
 from surveys.services.tabulate import round_tabulate
+from surveys.services.tallies import round_tally_rebuild
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -100,9 +105,44 @@ class RoundAdmin(admin.ModelAdmin):
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
     readonly_fields = ["disclosure_risk", "dashboard_link", "report_link"]
+    actions = ["export_xlsx", "export_csv", "rebuild_tallies"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=viewable_rounds(user=request.user).values("pk"))
+
+    def save_model(self, request, obj: Round, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "report_by" in form.changed_data:
+            round_tally_rebuild(round_id=obj.pk)
+            messages.info(request, "The round's tallies were rebuilt for its new breakdowns.")
+
+    def _export(self, request, queryset, fmt: str) -> None:
+        made = 0
+        for round_ in queryset:
+            for form_id in sorted(set(round_.questionnaires.values_list("form_id", flat=True))):
+                try:
+                    record_export_create(user=request.user, form_id=form_id, round_id=round_.pk, fmt=fmt)
+                except MtmError as err:
+                    self.message_user(request, err.message, messages.ERROR)
+                    return
+                made += 1
+        link = reverse("admin:surveys_recordexport_changelist")
+        self.message_user(request, format_html('{} export(s) started; download them from <a href="{}">record '
+                                               'exports</a> when complete.', made, link))
+
+    @admin.action(description="Export the anonymised records (XLSX, in the background)")
+    def export_xlsx(self, request, queryset):
+        self._export(request, queryset, "xlsx")
+
+    @admin.action(description="Export the anonymised records (CSV, in the background)")
+    def export_csv(self, request, queryset):
+        self._export(request, queryset, "csv")
+
+    @admin.action(description="Rebuild the round tables from the records", permissions=["change"])
+    def rebuild_tallies(self, request, queryset):
+        for round_ in queryset:
+            counted = round_tally_rebuild(round_id=round_.pk)
+            self.message_user(request, f"{round_}: tables rebuilt from {counted} counted interviews.")
 
     def get_urls(self):
         return [path("<int:round_id>/report/", self.admin_site.admin_view(self.report_view),
@@ -162,6 +202,33 @@ class RoundAdmin(admin.ModelAdmin):
         return (f"{risk['records_below_k']} of {risk['records']} records in classes smaller than k={risk['k']}; "
                 f"expected re-identifications {risk['expected_reidentifications']}; highest individual risk "
                 f"{risk['max_individual_risk']} over {', '.join(risk['quasi_fields']) or 'no quasi fields'}.")
+
+
+@admin.register(RecordExport)
+class RecordExportAdmin(admin.ModelAdmin):
+    """Record exports: asked for from the round list (or the API), written by a Celery task."""
+
+    list_display = ["uid", "form_id", "round", "fmt", "status", "rows", "requested_by", "created_at", "download"]
+    list_filter = ["status", "fmt", "round"]
+    fields = ["uid", "form_id", "round", "fmt", "options", "status", "rows", "error", "requested_by", "created_at",
+              "finished_at", "download"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("round__survey", "requested_by")
+        return qs if request.user.is_superuser else qs.filter(requested_by=request.user)
+
+    @admin.display(description="File")
+    def download(self, obj: RecordExport) -> str:
+        if obj.status != RecordExport.Status.COMPLETE:
+            return obj.error or "—"
+        return format_html('<a href="{}">Download</a>', reverse("api-export-file", args=[obj.uid]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class XLSFormUploadForm(forms.ModelForm):
@@ -301,7 +368,7 @@ REVIEW_BUTTONS = [("approved", "Approve"), ("not_approved", "Not approved"), ("o
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     """Submissions as received, with their validation, flags and review.
     They change only through ingest, processing and the review service.
     Raw bodies and identifying answers are not shown here. Every queryset is
@@ -328,6 +395,14 @@ class SubmissionAdmin(admin.ModelAdmin):
     inlines = [FlagInline, ReviewEventInline, CommentInline, AttachmentInline]
     actions = [_review_action("approved", "Approved"), _review_action("not_approved", "Not approved"),
                _review_action("on_hold", "On hold")]
+    # "Export selected" (django-import-export): the anonymised records, for one form in one round.
+    resource_classes = [SubmissionRecordResource, SubmissionRecordLabelResource]
+    export_form_class = ExportForm
+    export_formats = [base_formats.CSV, base_formats.XLSX]
+
+    def get_valid_export_item_pks(self, request):
+        """Only what this admin's list may show can be exported."""
+        return self.get_queryset(request).values_list("pk", flat=True)
 
     def get_queryset(self, request):
         try:

@@ -1,12 +1,17 @@
-"""django-import-export resources of the survey side (locations; record exports come with issue 6)."""
+"""django-import-export resources of the surveys app: locations (import /
+export, all or nothing) and the anonymised submission records (export)."""
 
 from __future__ import annotations
 
+import tablib
+from import_export import resources
 from import_export.fields import Field
 from import_export.widgets import ForeignKeyWidget
 
+from mtm.errors import MtmError
 from mtm.resources import AtomicModelResource
-from surveys.models import Location
+from surveys.models import Location, Submission
+from surveys.services.exports import export_table
 
 
 class LocationResource(AtomicModelResource):
@@ -24,3 +29,35 @@ class LocationResource(AtomicModelResource):
         export_order = fields
         skip_unchanged = True
         report_skipped = True
+
+
+class SubmissionRecordResource(resources.ModelResource):
+    """The anonymised records of the submissions picked in the admin, laid out
+    as the record exports are (group paths as columns, select_multiple 0/1
+    columns, the round's release step); never raw answers or identifiers.
+    Only submissions of one form in one round go in one file."""
+
+    labels = False
+
+    class Meta:
+        model = Submission
+        fields = ()
+        name = "Anonymised records (values)"
+
+    def export(self, queryset=None, **kwargs) -> tablib.Dataset:
+        try:
+            headers, rows = export_table(submissions=queryset, labels=self.labels)
+        except MtmError as err:
+            dataset = tablib.Dataset(headers=["error"])
+            dataset.append([err.message])
+            return dataset
+        return tablib.Dataset(*rows, headers=headers)
+
+
+class SubmissionRecordLabelResource(SubmissionRecordResource):
+    labels = True
+
+    class Meta:
+        model = Submission
+        fields = ()
+        name = "Anonymised records (labels)"

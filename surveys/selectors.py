@@ -219,7 +219,7 @@ def scoped_submissions(*, user) -> QuerySet:
     from surveys.models import Submission
 
     ensure_submission_viewer(user)
-    return _within_team(Submission.objects.all(), user)
+    return within_scope(Submission.objects.all(), user=user)
 
 
 def scoped_flags(*, user) -> QuerySet:
@@ -227,11 +227,21 @@ def scoped_flags(*, user) -> QuerySet:
     from surveys.models import SubmissionFlag
 
     ensure_submission_viewer(user)
-    return _within_team(SubmissionFlag.objects.all(), user, prefix="submission__")
+    return within_scope(SubmissionFlag.objects.all(), user=user, prefix="submission__")
 
 
-def _within_team(qs: QuerySet, user, prefix: str = "") -> QuerySet:
-    return qs.filter(**{f"{prefix}submitted_by__enumerator__supervisor": user}) if team_scoped(user) else qs
+def within_scope(qs: QuerySet, *, user, prefix: str = "") -> QuerySet:
+    """``qs`` (of submissions, or of rows reaching them through ``prefix``) cut to ``user``'s scope: a
+    supervisor's team only. The team's user ids are read first (a short list) so that the filter uses
+    the submissions' own indexes instead of a join."""
+    if not team_scoped(user):
+        return qs
+    team = getattr(user, "_mtm_team_ids", None)
+    if team is None:
+        from enumerators.models import Enumerator
+
+        team = user._mtm_team_ids = list(Enumerator.objects.filter(supervisor=user).values_list("user_id", flat=True))
+    return qs.filter(**{f"{prefix}submitted_by_id__in": team})
 
 
 def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
@@ -262,7 +272,7 @@ def submission_in_scope(*, user, submission_id: int) -> bool:
     supervisor); what they may do with it is a matter of permissions."""
     from surveys.models import Submission
 
-    return _within_team(Submission.objects.filter(pk=submission_id), user).exists()
+    return within_scope(Submission.objects.filter(pk=submission_id), user=user).exists()
 
 
 def submission_for_user(*, user, instance_id: str, form_id: str | None = None):
@@ -301,13 +311,48 @@ def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = Non
 
 
 def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet:
-    """The submissions a round's tables and risk figures count: current (not
-    replaced by an edit), processed, not rejected, not a refused interview."""
+    """The submissions a round's tables, exports and risk figures count:
+    current (not replaced by an edit), processed, not a refused interview,
+    not rejected, and valid — or approved by a supervisor despite its
+    problems. :func:`submission_counts` is the same rule for one row."""
     from surveys.models import Submission
 
     qs = (Submission.objects.filter(round_id=round_id, is_current=True, answers__isnull=False)
-          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False))
+          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False)
+          .filter(Q(validation=Submission.Validation.VALID) | Q(review_status=Submission.Review.APPROVED)))
     return qs.filter(form_id=form_id) if form_id else qs
+
+
+def submission_counts(submission) -> bool:
+    """Whether one submission counts in its round's tables (the rule of :func:`counted_submissions`)."""
+    from surveys.models import Submission
+
+    return bool(submission.is_current and submission.answers is not None and submission.consent is not False
+                and submission.review_status != Submission.Review.NOT_APPROVED
+                and (submission.validation == Submission.Validation.VALID
+                     or submission.review_status == Submission.Review.APPROVED))
+
+
+def record_export_for_user(*, user, uid: str):
+    """One record export, for the one who asked for it (or a superuser)."""
+    from surveys.models import RecordExport
+
+    ensure_submission_viewer(user)
+    export = RecordExport.objects.filter(uid=uid).select_related("round").first()
+    if export is None:
+        raise NotFound(f"No export '{uid}'.")
+    if export.requested_by_id != user.pk and not user.is_superuser:
+        raise Forbidden("This export belongs to someone else.")
+    return export
+
+
+def exports_waiting(*, older_than: timedelta) -> list[int]:
+    """Ids of record exports still pending ``older_than`` after they were asked for (the broker was down)."""
+    from surveys.models import RecordExport
+
+    return list(RecordExport.objects.filter(status=RecordExport.Status.PENDING,
+                                            created_at__lte=timezone.now() - older_than)
+                .order_by("created_at").values_list("pk", flat=True))
 
 
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:

@@ -9,7 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 
-from surveys.selectors import submissions_unprocessed
+from surveys.selectors import exports_waiting, submissions_unprocessed
+from surveys.services.exports import record_export_run
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
@@ -31,6 +32,8 @@ def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     ids = submissions_unprocessed(older_than=timedelta(seconds=grace))
     for submission_id in ids:
         submission_enqueue(submission_id)
+    for export_id in exports_waiting(older_than=timedelta(seconds=grace)):
+        record_export_task.delay(export_id)
     return len(ids)
 
 
@@ -49,3 +52,10 @@ def submission_enqueue(submission_id: int) -> bool:
         log.exception("could not process submission %s now; the sweep will retry", submission_id)
         return False
     return True
+
+
+@shared_task(name="surveys.record_export", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,
+             max_retries=3, time_limit=1800, soft_time_limit=1750)
+def record_export_task(export_id: int) -> str:
+    """Write a record export's file (idempotent: a complete export is left alone)."""
+    return record_export_run(export_id=export_id).status

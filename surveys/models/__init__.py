@@ -3,6 +3,7 @@ submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
 from surveys.models.locations import Location
+from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
     RawPurge,
@@ -27,9 +28,11 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireMedia",
     "RawPurge",
+    "RecordExport",
     "Respondent",
     "ReviewEvent",
     "Round",
+    "RoundTally",
     "Submission",
     "SubmissionAttachment",
     "SubmissionComment",

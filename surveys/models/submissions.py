@@ -95,6 +95,7 @@ class Submission(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    tallied = models.BooleanField(default=False, help_text="Counted in its round's tallies (report tables).")
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -127,6 +128,7 @@ class Submission(models.Model):
             models.Index(fields=["questionnaire", "is_current"], name="submission_current"),
             models.Index(fields=["round", "is_current", "submitted_by", "location", "respondent_sex"],
                          name="submission_round_progress"),
+            models.Index(fields=["round", "review_status"], name="submission_round_review"),
         ]
 
     def __str__(self) -> str:

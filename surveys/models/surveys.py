@@ -24,6 +24,10 @@ class Survey(models.Model):
         return self.name
 
 
+def default_report_by() -> list[str]:
+    return ["sex"]
+
+
 class Round(models.Model):
     """One round of data collection of a survey."""
 
@@ -47,6 +51,11 @@ class Round(models.Model):
         default=dict, blank=True,
         help_text="Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
                   "take the defaults of surveys.services.anonymise.DEFAULTS.",
+    )
+    report_by = models.JSONField(
+        default=default_report_by, blank=True,
+        help_text="select_one questions (by name) whose breakdowns are kept current besides location; "
+                  "reports by any other question are computed from the records. Changing it rebuilds the tallies.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

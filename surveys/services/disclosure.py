@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models.fields.json import KeyTransform
+
 from surveys.models import Questionnaire, Round
 from surveys.selectors import counted_submissions
 from surveys.services.anonymise import round_privacy_settings
@@ -84,46 +86,146 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def release(records: list[dict[str, Any]], quasi: list[tuple[str, str]], k: int) -> Release:
+@dataclass
+class ReleaseMap:
+    """The release step as a function of a record's quasi values: ``paths``
+    and, for each combination found, the combination released (a value
+    generalised, recoded or ``None`` where suppressed). Records sharing a
+    combination are treated alike, so the step needs only the class sizes,
+    never the records themselves (a round of a million interviews fits)."""
+
+    paths: list[str]
+    mapping: dict[tuple, tuple]
+    changes: list[str]
+    risk: RiskReport
+
+    def apply(self, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` with its quasi values as released (a copy when any changes)."""
+        if not self.paths:
+            return record
+        key = _key(record, self.paths)
+        released = self.mapping.get(key, key)
+        if released == key:
+            return record
+        out = dict(record)
+        for path, value in zip(self.paths, released, strict=True):
+            out[path] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def release_classes(sizes: Counter, quasi: list[tuple[str, str]], k: int) -> ReleaseMap:
     """Generalise, then suppress, until no combination of quasi values is
-    shared by fewer than k records; say what was changed. A record whose
-    quasi values are all suppressed reveals nothing through them and counts
-    as safe."""
-    out = Release(records=[dict(r) for r in records])
+    shared by fewer than k records; say what was changed. ``sizes`` counts
+    the records of each combination. A record whose quasi values are all
+    suppressed reveals nothing through them and counts as safe."""
     paths = [p for p, _ in quasi]
-    numeric = [p for p, t in quasi if t in ("integer", "decimal")]
-    categorical = [p for p, t in quasi if t not in ("integer", "decimal")]
+    numeric = [i for i, (_, t) in enumerate(quasi) if t in ("integer", "decimal")]
+    categorical = [i for i, (_, t) in enumerate(quasi) if t not in ("integer", "decimal")]
+    state = _Classes(sizes)
+    changes: list[str] = []
     # Global recoding first, coarser only while many records are at risk; a
     # few unique records are better suppressed than everyone's age blurred.
     steps = [("band", 5), ("recode", None), ("band", 10), ("band", 20)]
     for step, (kind, width) in enumerate(steps):
-        offenders = _below(out.records, paths, k)
+        offenders = sum(n for _, n in state.offenders(k))
         if offenders == 0 or (step >= 2 and offenders < 2 * k):
             break
         if kind == "band":
-            out.changes += [f"{path}: generalised into bands of {width}" for path in numeric
-                            if _band(out.records, path, width)]
+            changes += [f"{paths[i]}: generalised into bands of {width}" for i in numeric if state.band(i, width)]
         else:
-            for path in categorical:
-                rare = _recode_rare(out.records, path, k)
+            for i in categorical:
+                rare = state.recode_rare(i, k)
                 if rare:
-                    out.changes.append(f"{path}: {len(rare)} rare value(s) recoded to '{OTHER}'")
+                    changes.append(f"{paths[i]}: {rare} rare value(s) recoded to '{OTHER}'")
     suppressed: Counter = Counter()
     while True:
-        offenders = _offenders(out.records, paths, k)
+        offenders = state.offenders(k)
         if not offenders:
             break
-        path = max(paths, key=lambda p: (len({_hashable(r.get(p)) for r in offenders if r.get(p) is not None}),
-                                         p))
-        hits = [r for r in offenders if r.get(path) is not None]
+        i = max(range(len(paths)), key=lambda j: (len({key[j] for key, _ in offenders if key[j] is not None}),
+                                                  paths[j]))
+        hits = [(key, n) for key, n in offenders if key[i] is not None]
         if not hits:
             break
-        for r in hits:
-            r[path] = None
-        suppressed[path] += len(hits)
-    out.changes += [f"{path}: {n} value(s) suppressed" for path, n in sorted(suppressed.items())]
-    out.risk = disclosure_risk([r for r in out.records if any(r.get(p) is not None for p in paths)], paths, k)
-    return out
+        state.suppress(i, {key for key, _ in hits})
+        suppressed[paths[i]] += sum(n for _, n in hits)
+    changes += [f"{path}: {n} value(s) suppressed" for path, n in sorted(suppressed.items())]
+    live = Counter({key: n for key, n in state.current().items() if any(v is not None for v in key)})
+    return ReleaseMap(paths=paths, mapping=state.mapping, changes=changes, risk=_risk(live, paths, k))
+
+
+class _Classes:
+    """Combinations of quasi values (original → current) with their record counts."""
+
+    def __init__(self, sizes: Counter) -> None:
+        self.sizes = sizes
+        self.mapping: dict[tuple, tuple] = {key: key for key in sizes}
+
+    def current(self) -> Counter:
+        out: Counter = Counter()
+        for key, n in self.sizes.items():
+            out[self.mapping[key]] += n
+        return out
+
+    def offenders(self, k: int) -> list[tuple[tuple, int]]:
+        return [(key, n) for key, n in self.current().items() if n < k and any(v is not None for v in key)]
+
+    def _recode(self, i: int, change) -> bool:
+        changed = False
+        for original, key in self.mapping.items():
+            value = change(key[i])
+            if value is not _SAME:
+                self.mapping[original] = (*key[:i], value, *key[i + 1:])
+                changed = True
+        return changed
+
+    def band(self, i: int, width: int) -> bool:
+        def change(value):
+            if isinstance(value, str) and "–" in value:
+                value = int(value.split("–")[0])
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                low = int(value // width * width)
+                return f"{low}–{low + width - 1}"
+            return _SAME
+
+        return self._recode(i, change)
+
+    def recode_rare(self, i: int, k: int) -> int:
+        """Values held by fewer than k records become 'other' — when there are at
+        least two of them to merge (one value alone renamed stays as rare)."""
+        counts: Counter = Counter()
+        for key, n in self.current().items():
+            if key[i] is not None:
+                counts[key[i]] += n
+        rare = {value for value, n in counts.items() if n < k}
+        if len(rare) < 2:
+            return 0
+        self._recode(i, lambda value: OTHER if value in rare else _SAME)
+        return len(rare)
+
+    def suppress(self, i: int, keys: set[tuple]) -> None:
+        for original, key in self.mapping.items():
+            if key in keys:
+                self.mapping[original] = (*key[:i], None, *key[i + 1:])
+
+
+_SAME = object()
+
+
+def _risk(sizes: Counter, paths: list[str], k: int) -> RiskReport:
+    records = sum(sizes.values())
+    return RiskReport(records=records, quasi_fields=list(paths), k=k,
+                      records_below_k=sum(n for n in sizes.values() if n < k),
+                      expected_reidentifications=float(len(sizes)),
+                      max_individual_risk=max((1 / n for n in sizes.values()), default=0.0), classes=len(sizes))
+
+
+def release(records: list[dict[str, Any]], quasi: list[tuple[str, str]], k: int) -> Release:
+    """The release step applied to ``records`` (see :func:`release_classes`)."""
+    paths = [p for p, _ in quasi]
+    released = release_classes(Counter(_key(r, paths) for r in records), quasi, k)
+    return Release(records=[dict(released.apply(r)) for r in records], changes=released.changes,
+                   risk=released.risk)
 
 
 def round_release(*, round_id: int, k: int | None = None) -> Release:
@@ -132,37 +234,26 @@ def round_release(*, round_id: int, k: int | None = None) -> Release:
     return release(round_records(round_), round_quasi_fields(round_), k)
 
 
-def _below(records: list[dict[str, Any]], paths: list[str], k: int) -> int:
-    return len(_offenders(records, paths, k))
+def round_release_map(*, round_id: int, k: int | None = None) -> ReleaseMap:
+    """The round's release step, from the quasi values alone (one query, no records in memory)."""
+    round_ = Round.objects.get(pk=round_id)
+    k = k or int(round_privacy_settings(round_)["k"])
+    quasi = round_quasi_fields(round_)
+    paths = [p for p, _ in quasi]
+    sizes: Counter = Counter()
+    if paths:
+        names = [f"q{i}" for i in range(len(paths))]
+        rows = (counted_submissions(round_id=round_id)
+                .annotate(**{name: KeyTransform(path, "answers") for name, path in zip(names, paths, strict=True)})
+                .values_list(*names))
+        for row in rows.iterator(chunk_size=5000):
+            sizes[tuple(_hashable(v) for v in row)] += 1
+    return release_classes(sizes, quasi, k)
 
 
-def _offenders(records: list[dict[str, Any]], paths: list[str], k: int) -> list[dict[str, Any]]:
-    live = [r for r in records if any(r.get(p) is not None for p in paths)]
-    sizes = Counter(_key(r, paths) for r in live)
-    return [r for r in live if sizes[_key(r, paths)] < k]
+def _key(record: dict[str, Any], paths: list[str]) -> tuple:
+    return tuple(_hashable(record.get(p)) for p in paths)
 
 
-def _band(records: list[dict[str, Any]], path: str, width: int) -> bool:
-    changed = False
-    for r in records:
-        value = r.get(path)
-        if isinstance(value, str) and "–" in value:
-            value = int(value.split("–")[0])
-        if isinstance(value, (int, float)):
-            low = int(value // width * width)
-            r[path] = f"{low}–{low + width - 1}"
-            changed = True
-    return changed
-
-
-def _recode_rare(records: list[dict[str, Any]], path: str, k: int) -> list[Any]:
-    """Values held by fewer than k records become 'other' — when there are at
-    least two of them to merge (one value alone renamed stays as rare)."""
-    counts = Counter(_hashable(r.get(path)) for r in records if r.get(path) is not None)
-    rare = [value for value, n in counts.items() if n < k]
-    if len(rare) < 2:
-        return []
-    for r in records:
-        if _hashable(r.get(path)) in rare:
-            r[path] = OTHER
-    return rare
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

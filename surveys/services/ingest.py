@@ -44,6 +44,7 @@ from surveys.services.instance import (
     parse_instance,
 )
 from surveys.services.raw_store import raw_seal, seal_chunks
+from surveys.services.tallies import tally_after, tally_before
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(f"Submission '{instance_id}' exists already with different content.")
     if created and previous is not None:
-        Submission.objects.filter(pk=previous.pk).update(is_current=False)
+        _retire(previous.pk)
     added = _store_attachments(submission, attachments)
     completed = not created and not is_incomplete and not submission.complete
     if completed:
@@ -154,6 +155,15 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
     if submission.complete and (created or added or completed):
         _enqueue_on_commit(submission.pk)
     return IngestResult(submission=submission, created=created, attachments_added=added)
+
+
+def _retire(pk: int) -> None:
+    """The version an edit replaces is no longer current: it leaves its round's tallies."""
+    old = Submission.objects.select_for_update().select_related("questionnaire", "round").get(pk=pk)
+    before = tally_before(old)
+    old.is_current = False
+    old.save(update_fields=["is_current", "updated_at"])
+    tally_after(old, before)
 
 
 def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:

@@ -27,6 +27,7 @@ from surveys.services.checks import (
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
+from surveys.services.tallies import tally_after, tally_before
 from surveys.services.validation import FormRules, submission_validate
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     if not submission.complete or submission.raw_purged_at is not None:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
         return ProcessOutcome(submission_id, submission.processing, changed=False)
+    tallied_before = tally_before(submission)
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.md5)
     try:
@@ -89,6 +91,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     changed |= _sync_flags(submission, flags)
     issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
     changed |= review_after_checks(submission=submission, issues=issues)
+    changed |= tally_after(submission, tallied_before)
     return ProcessOutcome(submission.pk, submission.processing, changed)
 
 

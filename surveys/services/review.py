@@ -13,6 +13,7 @@ from django.utils import timezone
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
 from surveys.selectors import submission_in_scope
+from surveys.services.tallies import tally_after, tally_before
 
 Review = Submission.Review
 #: What people may set; ``has_issues`` is the system's, ``None`` clears the state.
@@ -40,13 +41,16 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
     if status not in HUMAN_STATES:
         allowed = ", ".join(sorted(s for s in HUMAN_STATES if s))
         raise InvalidInput(f"'{status}' is not a review state; use one of: {allowed} (or null to clear).")
-    submission = Submission.objects.select_for_update().get(pk=submission_id)
+    submission = Submission.objects.select_for_update().select_related("questionnaire", "round").get(
+        pk=submission_id)
     comment = comment.strip()
     if comment:
         SubmissionComment.objects.create(submission=submission, author=by, text=comment)
     if submission.review_status == status:
         return ReviewResult(submission, changed=False)
+    before = tally_before(submission)
     _record(submission, status, actor=by, comment=comment)
+    tally_after(submission, before)
     return ReviewResult(submission, changed=True)
 
 

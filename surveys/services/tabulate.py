@@ -1,5 +1,6 @@
-"""Round tables: the round report of INTERFACES.md, computed from the
-anonymised records of a round.
+"""Round tables: the round report of INTERFACES.md, served from the round's
+tallies (:mod:`surveys.services.tallies`, kept current by processing and
+review), so that it costs the same for 300 or 1,000,000 interviews.
 
 For every question of the form (outside repeats): ``asked`` is the number of
 counted submissions where it was relevant, ``base`` those that answered it
@@ -10,16 +11,15 @@ the mean number chosen; integer/decimal: n, mean, median, min, max, sd.
 Optional disaggregation by a select_one question (or ``location``) and the
 same question in another round of the survey, matched by name.
 
-Counted submissions: current (not replaced by an edit), not rejected, and not
-a refused interview.
+Counted submissions (:func:`surveys.selectors.counted_submissions`): current
+(not replaced by an edit), not a refused interview, not rejected, and valid
+or approved by a supervisor despite its problems.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -27,16 +27,9 @@ from mtm.errors import InvalidInput, NotFound
 from surveys.models import Questionnaire, Round
 from surveys.selectors import counted_submissions
 from surveys.services.anonymise import round_privacy_settings
+from surveys.services.tallies import NUMERIC, TOTAL, Tallies, records_tallies, round_tallies, tabulated_questions
 
-TABULATED = {"select_one", "select_multiple", "integer", "decimal", "range"}
 Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class Record:
-    answers: dict[str, Any]
-    unanswered: frozenset[str]
-    location: str | None
 
 
 def wilson(count: int, base: int, z: float = Z95) -> list[float] | None:
@@ -49,38 +42,49 @@ def wilson(count: int, base: int, z: float = Z95) -> list[float] | None:
     return [round(100 * max(0.0, centre - half), 1), round(100 * min(1.0, centre + half), 1)]
 
 
-def round_records(round_: Round, form_id: str) -> list[Record]:
+def round_records(round_: Round, form_id: str) -> Iterator[tuple[dict[str, Any], list[str], str | None]]:
     qs = counted_submissions(round_id=round_.pk, form_id=form_id).values_list("answers", "unanswered",
                                                                               "location__code")
-    return [Record(answers or {}, frozenset(unanswered or ()), code) for answers, unanswered, code in qs.iterator()]
+    for answers, unanswered, code in qs.iterator(chunk_size=2000):
+        yield answers or {}, unanswered or [], code
 
 
 def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | None = None,
                    compare: int | None = None, lang: str | None = None) -> dict[str, Any]:
+    """The round report, read from the round's tallies (a breakdown the
+    round does not keep current is counted from the records)."""
     questionnaire = _questionnaire(form_id, round_number)
     round_ = questionnaire.round
     schema = questionnaire.schema
     language = _language(schema, lang)
     small = int(round_privacy_settings(round_)["small_cell"])
-    records = round_records(round_, form_id)
-    groups = _groups(records, schema, by, language) if by else None
+    dimension, names = _breakdown(schema, by) if by else ("", [])
+    questions = tabulated_questions(schema)
+    numeric = [f["path"] for f in questions if f["type"] in NUMERIC]
+    if not by or dimension == "location" or dimension in (round_.report_by or []):
+        tallies = round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension],
+                                numeric_paths=numeric)
+    else:
+        tallies = records_tallies(round_records(round_, form_id), schema=schema, by=dimension)
+    if dimension == "location":
+        names = sorted(group for dim, group in tallies.counts if dim == "location")
     previous = None
     if compare is not None:
         other = Round.objects.filter(survey=round_.survey, number=compare).first()
         if other is None:
             raise NotFound(f"Survey '{round_.survey.slug}' has no round {compare}.")
         previous = _previous_questions(other, small)
-    questions = []
-    for f in _questions(schema):
-        table = _table(f, records, schema, language, small)
-        if groups is not None:
-            table["by"] = {name: _table(f, members, schema, language, small, summary=True)
-                           for name, members in groups.items()}
+    tables = []
+    for f in questions:
+        table = _table(f, tallies, TOTAL, schema, language, small)
+        if by:
+            table["by"] = {name: _table(f, tallies, (dimension, name), schema, language, small, summary=True)
+                           for name in names}
         if previous is not None and f["name"] in previous:
             table["compare"] = _compare(table, previous[f["name"]])
-        questions.append(table)
-    return {"form_id": form_id, "round": round_.number, "submissions": len(records), "by": by,
-            "language": language, "questions": questions}
+        tables.append(table)
+    return {"form_id": form_id, "round": round_.number, "submissions": tallies.counted(TOTAL, "")["@n"], "by": by,
+            "language": language, "questions": tables}
 
 
 def _questionnaire(form_id: str, round_number: int | None) -> Questionnaire:
@@ -109,44 +113,34 @@ def _label(texts: dict[str, str] | None, language: str, fallback: str) -> str:
     return texts.get(language) or texts.get("default") or next(iter(texts.values()), fallback)
 
 
-def _questions(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return [f for f in schema.get("fields", []) if f["type"] in TABULATED and not f.get("repeat")
-            and f.get("privacy") not in ("identifier", "pseudonym", "location")]
-
-
-def _groups(records: list[Record], schema: dict[str, Any], by: str,
-            language: str) -> dict[str, list[Record]]:
+def _breakdown(schema: dict[str, Any], by: str) -> tuple[str, list[str]]:
+    """The tallies' dimension for ``by`` and its groups (every choice, for a question)."""
     if by == "location":
-        keys = sorted({r.location for r in records if r.location})
-        return {key: [r for r in records if r.location == key] for key in keys}
+        return "location", []
     field = next((f for f in schema.get("fields", []) if by in (f["name"], f["path"])
-                  and f["type"] == "select_one"), None)
+                  and f["type"] == "select_one" and not f.get("repeat")), None)
     if field is None:
         raise InvalidInput(f"'{by}' is not a select_one question of the form (or 'location').")
-    names = [c["name"] for c in schema.get("choices", {}).get(field["list_name"], [])]
-    return {name: [r for r in records if r.answers.get(field["path"]) == name] for name in names}
+    return field["name"], [c["name"] for c in schema.get("choices", {}).get(field["list_name"], [])]
 
 
-def _table(f: dict[str, Any], records: list[Record], schema: dict[str, Any], language: str, small: int,
-           summary: bool = False) -> dict[str, Any]:
+def _table(f: dict[str, Any], tallies: Tallies, group: tuple[str, str], schema: dict[str, Any], language: str,
+           small: int, summary: bool = False) -> dict[str, Any]:
     path = f["path"]
-    answered = [r.answers[path] for r in records if path in r.answers]
-    asked = len(answered) + sum(1 for r in records if path in r.unanswered)
+    counts = tallies.counted(group, path)
+    base = counts["@base"]
     out: dict[str, Any] = {} if summary else {
         "name": f["name"], "path": path, "label": _label(f.get("label"), language, f["name"]), "type": f["type"],
-        "asked": asked}
-    out["base"] = len(answered)
+        "asked": counts["@asked"]}
+    out["base"] = base
     if f["type"] in ("select_one", "select_multiple"):
         choices = schema.get("choices", {}).get(f.get("list_name") or "", [])
-        chosen = Counter()
-        for value in answered:
-            chosen.update(value if isinstance(value, list) else [value])
-        out["rows"] = [_row(c["name"], _label(c.get("label"), language, c["name"]), chosen[c["name"]], len(answered),
-                            small) for c in choices]
+        out["rows"] = [_row(c["name"], _label(c.get("label"), language, c["name"]), counts[c["name"]], base, small)
+                       for c in choices]
         if f["type"] == "select_multiple":
-            out["mean_selected"] = round(sum(len(v) for v in answered) / len(answered), 2) if answered else None
+            out["mean_selected"] = round(counts["@chosen"] / base, 2) if base else None
     else:
-        out.update(_numbers([float(v) for v in answered if isinstance(v, (int, float))]))
+        out.update(tallies.summary(group, path))
     return out
 
 
@@ -165,30 +159,21 @@ def _row(value: str, label: str, count: int, base: int, small: int) -> dict[str,
     return row
 
 
-def _numbers(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"mean": None, "median": None, "min": None, "max": None, "sd": None}
-    return {"mean": round(statistics.fmean(values), 2), "median": _plain(statistics.median(values)),
-            "min": _plain(min(values)), "max": _plain(max(values)),
-            "sd": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0}
-
-
-def _plain(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 2)
-
-
 def _previous_questions(round_: Round, small: int) -> dict[str, dict[str, Any]]:
-    """Every question of the other round's forms, by name (latest version first)."""
+    """Every question of the other round's forms, by name (latest version first), from its tallies."""
     out: dict[str, dict[str, Any]] = {}
-    records_by_form: dict[str, list[Record]] = {}
+    seen: dict[str, Tallies] = {}
     for questionnaire in Questionnaire.objects.filter(round=round_).order_by("-created_at", "-id"):
-        if questionnaire.form_id not in records_by_form:
-            records_by_form[questionnaire.form_id] = round_records(round_, questionnaire.form_id)
-        records = records_by_form[questionnaire.form_id]
-        for f in _questions(questionnaire.schema):
+        schema = questionnaire.schema
+        questions = tabulated_questions(schema)
+        if questionnaire.form_id not in seen:
+            seen[questionnaire.form_id] = round_tallies(
+                round_id=round_.pk, form_ids=[questionnaire.form_id],
+                numeric_paths=[f["path"] for f in questions if f["type"] in NUMERIC])
+        for f in questions:
             if f["name"] not in out:
-                table = _table(f, records, questionnaire.schema, questionnaire.schema.get("default_language")
-                               or "default", small)
+                table = _table(f, seen[questionnaire.form_id], TOTAL, schema,
+                               schema.get("default_language") or "default", small)
                 out[f["name"]] = table | {"round": round_.number}
     return out
 

@@ -261,3 +261,46 @@ class TestApi:
         client = login(role)
         assert client.get(f"/api/v1/rounds/{teams.round.pk}/{endpoint}").status_code == mine
         assert client.get(f"/api/v1/rounds/{teams.other_round.pk}/{endpoint}").status_code == other
+
+
+@pytest.mark.django_db
+class TestRecordExports:
+    """Issue 6's record exports keep to the requester's scope."""
+
+    @pytest.mark.parametrize(("role", "rows"), [("admin", 6), ("supA", 5), ("supB", 1), ("analyst", 6)])
+    def test_background_export_holds_the_requesters_records(self, teams, role, rows):
+        from surveys.services.exports import record_export_create, record_export_run
+
+        export = record_export_create(user=getattr(teams.users, role), form_id="checks", round_id=teams.round.pk,
+                                      fmt="csv")
+        assert record_export_run(export_id=export.pk).rows == rows
+
+    def test_a_supervisor_cannot_export_another_teams_round(self, teams):
+        from mtm.errors import NotFound
+        from surveys.models import RecordExport
+        from surveys.services.exports import record_export_create
+
+        with pytest.raises(NotFound):
+            record_export_create(user=teams.users.supA, form_id="household", round_id=teams.other_round.pk)
+        assert RecordExport.objects.count() == 0
+
+    def test_export_selected_refuses_another_teams_rows(self, login, teams):
+        import csv
+        import io
+
+        client = login("supB")
+        refused = client.post("/admin/surveys/submission/export/", {
+            "format": "0", "resource": "0", "export_items": [s.pk for s in teams.subs.a1 + teams.subs.b3]})
+        assert refused["Content-Type"].startswith("text/html")
+        assert "export_items" in refused.context["form"].errors
+
+        response = client.post("/admin/surveys/submission/export/", {
+            "format": "0", "resource": "0", "export_items": [s.pk for s in teams.subs.b3]})
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert [int(r[0]) for r in rows[1:]] == [s.pk for s in teams.subs.b3]
+
+    @pytest.mark.parametrize(("role", "status"), [("supA", 404), ("supB", 201)])
+    def test_api_export_of_the_other_surveys_form(self, login, teams, role, status):
+        response = login(role).post("/api/v1/exports/", {"form_id": "household", "format": "csv"},
+                                    content_type="application/json")
+        assert response.status_code == status

@@ -6,56 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from enumerators.models import User
-from surveys.models import Round
-from surveys.services.ingest import Sender, submission_ingest_xml
-from surveys.services.processing import submission_process
-from surveys.services.questionnaires import questionnaire_import
-from surveys.services.review import submission_review
 from surveys.services.tabulate import round_tabulate, wilson
-from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
-from tests.forms import form_bytes
-from tests.submissions import new_instance_id
-
-ROUND4 = [  # sex, age, marital, reasons, pregnant, remit, share
-    ("male", 30, "married", "work family", "", "yes", "low"),
-    ("male", 40, "single", "work", "", "yes", ""),
-    ("male", 50, "married", "work", "", "no", ""),
-    ("female", 20, "single", "family study", "no", "yes", "high"),
-    ("female", 36, "married", "study", "yes", "no", ""),
-    ("male", 28, "divorced", "work", "", "yes", "high"),
-    ("female", 33, "married", "family", "no", "no", ""),  # rejected below: never counted
-    ("male", 36, "married", "", "", "no", ""),
-]
-ROUND3 = [("male", 30, "married", "work", "", "no", ""), ("male", 40, "single", "work", "", "no", ""),
-          ("female", 20, "single", "family", "no", "no", ""), ("male", 50, "married", "work", "", "no", "")]
-
-
-def send(form_id, row):
-    sex, age, marital, reasons, pregnant, remit, share = row
-    xml = (f'<data id="{form_id}" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
-           f"<end>2024-05-02T10:30:00.000+05:00</end><sex>{sex}</sex><age>{age}</age><marital>{marital}</marital>"
-           f"<reasons>{reasons}</reasons><pregnant>{pregnant}</pregnant><remit>{remit}</remit><share>{share}</share>"
-           f"<meta><instanceID>{new_instance_id()}</instanceID></meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
-    submission_process(submission_id=sub.pk)
-    return sub
-
-
-@pytest.fixture
-def rounds(db):
-    enumerator = EnumeratorFactory(user=UserFactory(username="enum01"))
-    for number, form_id, rows in ((3, "report3", ROUND3), (4, "report", ROUND4)):
-        round_ = RoundFactory(number=number)
-        round_.privacy = {"small_cell": 2}
-        round_.save()
-        source = form_bytes("report.md").replace(b"| | report | 1 |", f"| | {form_id} | 1 |".encode())
-        questionnaire_import(source=source, filename=f"{form_id}.md", survey_slug="mtm-kz", round_number=number)
-        AssignmentFactory(enumerator=enumerator, round=round_)
-        subs = [send(form_id, row) for row in rows]
-    reviewer = UserFactory(username="sup1", is_superuser=True)
-    submission_review(submission_id=subs[6].pk, status="not_approved", by=reviewer)
-    return Round.objects.get(number=4)
+from tests.factories import UserFactory
 
 
 def question(report, name):

@@ -1,0 +1,92 @@
+"""Read models of a round's reports: the running tallies the round tables
+are served from, and record exports made in the background."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from surveys.models.surveys import Round
+
+
+class RoundTally(models.Model):
+    """One cell of a round's running tables: how many counted submissions of
+    ``form_id`` in ``group`` of ``dimension`` have ``value`` at ``path``.
+
+    ``dimension`` is ``""`` for the whole round (``group`` ``""``),
+    ``location`` (``group`` a location code) or a select_one question's name
+    (``group`` a choice). ``value`` is a choice, a number written as text, or
+    one of the counters ``@asked``, ``@base``, ``@chosen`` (options chosen
+    in a select_multiple) and ``@n`` (submissions, ``path`` ``""``).
+    Maintained by :mod:`surveys.services.tallies`; a rebuild from the
+    records gives the same rows.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tallies")
+    form_id = models.CharField(max_length=100)
+    dimension = models.CharField(max_length=100, blank=True)
+    group = models.CharField(max_length=255, blank=True)
+    path = models.CharField(max_length=255, blank=True)
+    value = models.CharField(max_length=255)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "form_id", "dimension", "group", "path", "value"],
+                                    name="round_tally_one_cell"),
+            models.CheckConstraint(condition=Q(count__gte=0), name="round_tally_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} {self.dimension}={self.group} {self.path}={self.value}: {self.count}"
+
+
+def export_uid() -> str:
+    return "e" + secrets.token_hex(11)
+
+
+def export_upload_to(instance: RecordExport, filename: str) -> str:
+    return f"exports/{instance.form_id}/{instance.uid}/{filename}"
+
+
+class RecordExport(models.Model):
+    """The anonymised records of a form in a round as a CSV or XLSX file,
+    written by a Celery task and downloaded when ``status`` is complete."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        COMPLETE = "complete", "Complete"
+        ERROR = "error", "Error"
+
+    uid = models.CharField(max_length=32, unique=True, default=export_uid, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exports")
+    form_id = models.CharField(max_length=100)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="exports")
+    fmt = models.CharField("format", max_length=4, choices=Format.choices, default=Format.XLSX)
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="labels (bool), lang, sheet (a repeat's path, CSV only).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to=export_upload_to, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(fmt__in=["csv", "xlsx"]), name="record_export_format_valid"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "processing", "complete", "error"]),
+                                   name="record_export_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} round {self.round.number} {self.fmt} ({self.status})"

@@ -1,0 +1,414 @@
+"""A round's running tallies: the counts the round tables are served from.
+
+Every counted submission (see :func:`surveys.selectors.submission_counts`)
+adds its *cells* to its round: for each tabulated question, ``@asked``
+(relevant), ``@base`` (answered) and one per value given (a choice, each
+option of a select_multiple plus ``@chosen`` for how many, or the number),
+once for the whole round and once more in each breakdown kept current (its
+location, and each of the round's ``report_by`` questions). Cells are plain
+integer counts, so adding and taking away is exact: the tallies after any
+sequence of processing, reviews and edits equal a rebuild from the records.
+
+Writers hold the submission's row lock and call :func:`tally_before` before
+they change it and :func:`tally_after` when done; the difference is applied
+in one statement for the increments and one for the decrements, in key
+order (no deadlocks between workers). A rebuild takes the round's row lock,
+processing a share lock (PostgreSQL), so neither sees the other half-done.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from surveys.models import Questionnaire, Round, RoundTally, Submission
+from surveys.selectors import counted_submissions, questionnaire_schema, submission_counts
+
+TABULATED = {"select_one", "select_multiple", "integer", "decimal", "range"}
+NUMERIC = {"integer", "decimal", "range"}
+NOT_TABULATED_PRIVACY = {"identifier", "pseudonym", "location"}
+TOTAL = ("", "")
+#: Cell key: (dimension, group, path, value).
+Cell = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class TallyPlan:
+    """What a questionnaire version's submissions add: its tabulated
+    questions (path, type) and the breakdowns (dimension, path) kept."""
+
+    questions: tuple[tuple[str, str], ...]
+    breakdowns: tuple[tuple[str, str], ...]
+
+
+def tabulated_questions(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions a round table shows: choices and numbers outside repeats, never identifying ones."""
+    return [f for f in schema.get("fields", []) if f["type"] in TABULATED and not f.get("repeat")
+            and f.get("privacy") not in NOT_TABULATED_PRIVACY]
+
+
+def tally_plan(schema: dict[str, Any], report_by: Iterable[str]) -> TallyPlan:
+    questions = tuple((f["path"], f["type"]) for f in tabulated_questions(schema))
+    by_name = {f["name"]: f["path"] for f in schema.get("fields", []) if f["type"] == "select_one"
+               and not f.get("repeat") and f.get("privacy") not in NOT_TABULATED_PRIVACY}
+    breakdowns = tuple((name, by_name[name]) for name in dict.fromkeys(report_by) if name in by_name)
+    return TallyPlan(questions, breakdowns)
+
+
+@lru_cache(maxsize=256)
+def _cached_plan(pk: int, md5: str, report_by: tuple[str, ...]) -> TallyPlan:
+    return tally_plan(questionnaire_schema(pk=pk, md5=md5), report_by)
+
+
+def number_key(value: int | float) -> str:
+    """A number as a cell value: 33 and 33.0 are the same cell."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+class CellIndex:
+    """Numbers the (path, value) cells of a plan, so that counting a record is
+    counting small integers (a rebuild of a million records in about a minute).
+    :meth:`ids` is the one definition of what a record adds."""
+
+    def __init__(self, plan: TallyPlan) -> None:
+        self.keys: list[tuple[str, str]] = []
+        self._ids: dict[tuple[str, str], int] = {}
+        self.submissions = self.id("", "@n")
+        self.questions = [(path, kind, self.id(path, "@asked"), self.id(path, "@base"),
+                           self.id(path, "@chosen") if kind == "select_multiple" else -1, {})
+                          for path, kind in plan.questions]
+
+    def id(self, path: str, value: str) -> int:
+        key = (path, value)
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self.keys)
+            self.keys.append(key)
+        return found
+
+    def _value(self, path: str, seen: dict, value: Any, text) -> int:
+        try:
+            found = seen.get(value)
+        except TypeError:  # an unhashable answer: counted by its text
+            return self.id(path, text(value))
+        if found is None:
+            found = seen[value] = self.id(path, text(value))
+        return found
+
+    def ids(self, answers: dict[str, Any], unanswered: Iterable[str]) -> list[int]:
+        """The cells one counted record adds to each of its groups, once per
+        count (``@chosen`` as often as options were chosen)."""
+        out = [self.submissions]
+        skipped = unanswered if isinstance(unanswered, (set, frozenset)) else set(unanswered)
+        for path, kind, asked, base, chosen_id, seen in self.questions:
+            if path not in answers:
+                if path in skipped:
+                    out.append(asked)
+                continue
+            value = answers[path]
+            out.append(asked)
+            out.append(base)
+            if kind == "select_multiple":
+                chosen = value if isinstance(value, list) else [value]
+                out += [self._value(path, seen, option, str) for option in chosen]
+                out += [chosen_id] * len(chosen)
+            elif kind == "select_one":
+                out.append(self._value(path, seen, value, str))
+            elif type(value) in (int, float):
+                out.append(self._value(path, seen, value, number_key))
+        return out
+
+
+@lru_cache(maxsize=256)
+def cell_index(plan: TallyPlan) -> CellIndex:
+    return CellIndex(plan)
+
+
+def record_items(answers: dict[str, Any], unanswered: Iterable[str], plan: TallyPlan) -> list[tuple[str, str]]:
+    """(path, value) of every cell one counted record adds to each of its groups (see :meth:`CellIndex.ids`)."""
+    index = cell_index(plan)
+    return [index.keys[i] for i in index.ids(answers, unanswered)]
+
+
+def record_groups(answers: dict[str, Any], location: str | None, plan: TallyPlan) -> tuple[tuple[str, str], ...]:
+    """The groups a record belongs to: the whole round, its location, its answer to each breakdown question."""
+    groups = [TOTAL]
+    if location:
+        groups.append(("location", location))
+    for dimension, path in plan.breakdowns:
+        value = answers.get(path)
+        if isinstance(value, str):
+            groups.append((dimension, value))
+    return tuple(groups)
+
+
+def record_cells(*, answers: dict[str, Any], unanswered: Iterable[str], location: str | None,
+                 plan: TallyPlan) -> Counter[Cell]:
+    """The cells one counted record adds, in every breakdown of ``plan``."""
+    items = Counter(record_items(answers, unanswered, plan))
+    cells: Counter[Cell] = Counter()
+    for dimension, group in record_groups(answers, location, plan):
+        for (path, value), n in items.items():
+            cells[(dimension, group, path, value)] += n
+    return cells
+
+
+def submission_cells(submission: Submission) -> Counter[Cell]:
+    """What ``submission`` adds to its round as it stands (nothing when it does not count)."""
+    if not submission_counts(submission):
+        return Counter()
+    questionnaire = submission.questionnaire
+    plan = _cached_plan(questionnaire.pk, questionnaire.md5, tuple(submission.round.report_by or ()))
+    return record_cells(answers=submission.answers or {}, unanswered=submission.unanswered or (),
+                        location=_location_code(submission.location_id), plan=plan)
+
+
+@lru_cache(maxsize=1024)
+def _location_code(location_id: int | None) -> str | None:
+    if location_id is None:
+        return None
+    from surveys.models import Location
+
+    return Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
+
+
+def tally_before(submission: Submission) -> Counter[Cell]:
+    """What ``submission`` (locked) has added so far; call before changing it."""
+    _share_round(submission.round_id)
+    return submission_cells(submission) if submission.tallied else Counter()
+
+
+def tally_after(submission: Submission, before: Counter[Cell]) -> bool:
+    """Correct the round's tallies for ``submission`` as it stands now
+    (inside the writer's transaction); returns whether anything changed."""
+    after = submission_cells(submission)
+    counts = bool(after) or submission_counts(submission)
+    delta = Counter(after)
+    delta.subtract(before)
+    changed = _apply(submission.round_id, submission.form_id, delta)
+    if submission.tallied != counts:
+        Submission.objects.filter(pk=submission.pk).update(tallied=counts)
+        submission.tallied = counts
+        changed = True
+    return changed
+
+
+def _share_round(round_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM surveys_round WHERE id = %s FOR SHARE", [round_id])
+
+
+# Fixed statements (only placeholders vary); "group" is quoted, a reserved word in both databases.
+_KEY = 'round_id, form_id, dimension, "group", path, value'
+_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count) '  # noqa: S608
+        f"VALUES {{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
+_WHERE = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s AND value = %s'
+_COPY = 'COPY surveys_roundtally (round_id, form_id, dimension, "group", path, value, count) FROM STDIN'
+_TAKE = f"UPDATE surveys_roundtally SET count = count - %s WHERE {_WHERE}"  # noqa: S608
+_DROP = f"DELETE FROM surveys_roundtally WHERE {_WHERE} AND count = 0"  # noqa: S608
+
+
+def _apply(round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
+    ups = sorted((key, n) for key, n in delta.items() if n > 0)
+    downs = sorted((key, -n) for key, n in delta.items() if n < 0)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ups), 100):
+            batch = ups[start:start + 100]
+            cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
+                           [v for (d, g, p, val), n in batch for v in (round_id, form_id, d, g, p, val, n)])
+        if downs:
+            cursor.executemany(_TAKE, [(n, round_id, form_id, *key) for key, n in downs])
+            cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in downs])
+    return bool(ups or downs)
+
+
+@transaction.atomic
+def round_tally_rebuild(*, round_id: int) -> int:
+    """Recount the round's tallies from its stored records; returns the
+    number of submissions counted. Running it twice gives the same rows."""
+    round_ = Round.objects.select_for_update().get(pk=round_id)
+    totals: dict[str, Counter[Cell]] = {}
+    plans: dict[int, TallyPlan] = {}
+    report_by = tuple(round_.report_by or ())
+    for questionnaire in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id"):
+        plans[questionnaire.pk] = _cached_plan(questionnaire.pk, questionnaire.md5, report_by)
+    counted = 0
+    # Count each record's cells (small integers) once under its combination of groups, then spread the
+    # combinations over their groups.
+    by_combination: dict[tuple[int, str, tuple], Counter[int]] = {}
+    rows = (counted_submissions(round_id=round_id)
+            .values_list("questionnaire_id", "form_id", "answers", "unanswered", "location__code"))
+    for questionnaire_id, form_id, answers, unanswered, location in rows.iterator(chunk_size=5000):
+        plan = plans[questionnaire_id]
+        answers = answers or {}
+        key = (questionnaire_id, form_id, record_groups(answers, location, plan))
+        counter = by_combination.get(key)
+        if counter is None:
+            counter = by_combination[key] = Counter()
+        counter.update(cell_index(plan).ids(answers, unanswered or ()))
+        counted += 1
+    for (questionnaire_id, form_id, groups), counts in by_combination.items():
+        keys = cell_index(plans[questionnaire_id]).keys
+        cells = totals.setdefault(form_id, Counter())
+        for dimension, group in groups:
+            for i, n in counts.items():
+                path, value = keys[i]
+                cells[(dimension, group, path, value)] += n
+    RoundTally.objects.filter(round=round_).delete()
+    rows = ((round_.pk, form_id, d, g, p, v, n) for form_id, cells in totals.items()
+            for (d, g, p, v), n in sorted(cells.items()) if n)
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor, cursor.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
+                                                   count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
+    Submission.objects.filter(round=round_).exclude(pk__in=counted_submissions(round_id=round_id).values("pk")) \
+        .filter(tallied=True).update(tallied=False)
+    counted_submissions(round_id=round_id).filter(tallied=False).update(tallied=True)
+    return counted
+
+
+@dataclass
+class Tallies:
+    """A round's cells as the report reads them: ``counts[(dimension, group)][path]``
+    (choices and the ``@`` counters) and ``numbers[(dimension, group)][path]``
+    (n, mean, median, min, max, sd of a number question)."""
+
+    counts: dict[tuple[str, str], dict[str, Counter[str]]] = field(default_factory=dict)
+    numbers: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def counted(self, group: tuple[str, str], path: str) -> Counter[str]:
+        return self.counts.get(group, {}).get(path) or Counter()
+
+    def summary(self, group: tuple[str, str], path: str) -> dict[str, Any]:
+        return self.numbers.get(group, {}).get(path) or dict(NO_NUMBERS)
+
+
+NO_NUMBERS = {"mean": None, "median": None, "min": None, "max": None, "sd": None}
+
+# The numbers' summaries are worked out by the database from the value cells
+# (a decimal question may have thousands of values in each group): sums for
+# the mean and sd, running counts for the median.
+_NUMBERS_SQL = """
+WITH h AS (
+  SELECT dimension, "group" AS grp, path, CAST(value AS {number}) AS v, SUM(count) AS c
+  FROM surveys_roundtally
+  WHERE round_id = %s AND form_id IN ({forms}) AND dimension IN ({dimensions}) AND path IN ({paths})
+    AND value NOT LIKE '@%%' AND count > 0
+  GROUP BY dimension, "group", path, value),
+w AS (
+  SELECT dimension, grp, path, v, c,
+    SUM(c) OVER (PARTITION BY dimension, grp, path ORDER BY v ROWS UNBOUNDED PRECEDING) AS cum,
+    SUM(c) OVER (PARTITION BY dimension, grp, path) AS n,
+    SUM(c * v) OVER (PARTITION BY dimension, grp, path) AS s,
+    SUM(c * v * v) OVER (PARTITION BY dimension, grp, path) AS ss,
+    MIN(v) OVER (PARTITION BY dimension, grp, path) AS lo,
+    MAX(v) OVER (PARTITION BY dimension, grp, path) AS hi
+  FROM h)
+SELECT dimension, grp, path, v, cum - c, cum, n, s, ss, lo, hi FROM w
+WHERE cum - c <= CAST(n AS BIGINT) / 2 AND cum > (CAST(n AS BIGINT) - 1) / 2
+"""
+
+
+def round_tallies(*, round_id: int, form_ids: Iterable[str], dimensions: Iterable[str] = ("",),
+                  numeric_paths: Iterable[str] = ()) -> Tallies:
+    """The stored cells of the round's forms in the asked dimensions (forms
+    summed); the number questions ``numeric_paths`` summarised by the database."""
+    form_ids, dimensions, numeric_paths = list(form_ids), list(dimensions), list(numeric_paths)
+    out = Tallies()
+    rows = (RoundTally.objects.filter(round_id=round_id, form_id__in=form_ids, dimension__in=dimensions)
+            .filter(Q(value__startswith="@") | ~Q(path__in=numeric_paths))
+            .values_list("dimension", "group", "path", "value", "count"))
+    for dimension, group, path, value, count in rows.iterator(chunk_size=5000):
+        out.counts.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += count
+    if numeric_paths and form_ids and dimensions:
+        _database_numbers(out, round_id, form_ids, dimensions, numeric_paths)
+    return out
+
+
+def _database_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensions: list[str],
+                      paths: list[str]) -> None:
+    sql = _NUMBERS_SQL.format(number="NUMERIC" if connection.vendor == "postgresql" else "REAL",
+                              forms=", ".join(["%s"] * len(form_ids)),
+                              dimensions=", ".join(["%s"] * len(dimensions)), paths=", ".join(["%s"] * len(paths)))
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [round_id, *form_ids, *dimensions, *paths])
+        for dimension, group, path, v, before, cum, n, s, ss, lo, hi in cursor.fetchall():
+            entry = found.setdefault((dimension, group, path), {"n": int(n), "s": s, "ss": ss, "lo": lo, "hi": hi,
+                                                                "at": []})
+            entry["at"].append((int(before), int(cum), v))
+    for (dimension, group, path), e in found.items():
+        n = e["n"]
+        median = (_at(e["at"], n // 2) if n % 2 else (Fraction(_at(e["at"], n // 2 - 1)) +
+                                                       Fraction(_at(e["at"], n // 2))) / 2)
+        out.numbers.setdefault((dimension, group), {})[path] = number_summary(
+            n=n, total=Fraction(e["s"]), squares=Fraction(e["ss"]), low=e["lo"], high=e["hi"], median=median)
+
+
+def _at(spans: list[tuple[int, int, Any]], k: int) -> Any:
+    return next(v for before, cum, v in spans if before <= k < cum)
+
+
+def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Any, high: Any, median: Any) -> dict[str, Any]:
+    """Mean, median, min, max and sample sd from exact sums (same figures whichever way they were counted)."""
+    if not n:
+        return dict(NO_NUMBERS)
+    mean = total / n
+    sd = 0.0
+    if n > 1:
+        sd = round(math.sqrt(max(Fraction(0), (squares - total * total / n) / (n - 1))), 2)
+    return {"mean": round(float(mean), 2), "median": _plain(median), "min": _plain(low), "max": _plain(high),
+            "sd": sd}
+
+
+def _plain(value: Any) -> float | int:
+    value = float(value)
+    return int(value) if value.is_integer() else round(value, 2)
+
+
+def records_tallies(records: Iterable[tuple[dict[str, Any], Iterable[str], str | None]], *, schema: dict[str, Any],
+                    by: str | None) -> Tallies:
+    """The same cells counted in memory from records (for a breakdown that is not kept current)."""
+    plan = tally_plan(schema, [by] if by and by != "location" else [])
+    numeric = {path for path, kind in plan.questions if kind in NUMERIC}
+    cells: Counter[Cell] = Counter()
+    for answers, unanswered, location in records:
+        cells.update(record_cells(answers=answers, unanswered=unanswered, location=location, plan=plan))
+    out = Tallies()
+    histograms: dict[tuple[str, str, str], dict[Fraction, int]] = {}
+    for (dimension, group, path, value), n in cells.items():
+        if path in numeric and not value.startswith("@"):
+            histograms.setdefault((dimension, group, path), {})[Fraction(value)] = n
+        else:
+            out.counts.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += n
+    for (dimension, group, path), histogram in histograms.items():
+        values = sorted(histogram)
+        n = sum(histogram.values())
+
+        def nth(k: int, values=values, histogram=histogram) -> Fraction:
+            seen = 0
+            for v in values:
+                seen += histogram[v]
+                if k < seen:
+                    return v
+            return values[-1]
+
+        median = nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
+        out.numbers.setdefault((dimension, group), {})[path] = number_summary(
+            n=n, total=sum(v * k for v, k in histogram.items()), squares=sum(v * v * k for v, k in histogram.items()),
+            low=values[0], high=values[-1], median=median)
+    return out
