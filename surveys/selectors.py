@@ -230,18 +230,32 @@ def scoped_flags(*, user) -> QuerySet:
     return within_scope(SubmissionFlag.objects.all(), user=user, prefix="submission__")
 
 
-def within_scope(qs: QuerySet, *, user, prefix: str = "") -> QuerySet:
-    """``qs`` (of submissions, or of rows reaching them through ``prefix``) cut to ``user``'s scope: a
-    supervisor's team only. The team's user ids are read first (a short list) so that the filter uses
-    the submissions' own indexes instead of a join."""
+def team_user_ids(user) -> list[int] | None:
+    """The accounts of a supervisor's team (read once per request); None for a user not limited to a team."""
     if not team_scoped(user):
-        return qs
+        return None
     team = getattr(user, "_mtm_team_ids", None)
     if team is None:
         from enumerators.models import Enumerator
 
         team = user._mtm_team_ids = list(Enumerator.objects.filter(supervisor=user).values_list("user_id", flat=True))
-    return qs.filter(**{f"{prefix}submitted_by_id__in": team})
+    return team
+
+
+def within_scope(qs: QuerySet, *, user, prefix: str = "", field: str = "submitted_by_id") -> QuerySet:
+    """``qs`` (of submissions, or of rows reaching them through ``prefix``) cut to ``user``'s scope: a
+    supervisor's team only, filtered by the team's user ids (a short list) so that the query uses the
+    submissions' own indexes instead of a join."""
+    team = team_user_ids(user)
+    return qs if team is None else qs.filter(**{f"{prefix}{field}__in": team})
+
+
+def scoped_progress_counts(*, user) -> QuerySet:
+    """The dashboard's running counts (:class:`ProgressCount`) within ``user``'s scope."""
+    from surveys.models import ProgressCount
+
+    ensure_submission_viewer(user)
+    return within_scope(ProgressCount.objects.all(), user=user, field="user_id")
 
 
 def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,

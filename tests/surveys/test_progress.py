@@ -106,3 +106,60 @@ class TestRespondentSex:
 
         assert send_privacy_instance(consent="no").respondent_sex == ""
         assert Submission.objects.get().consent is False
+
+
+def cells(round_id):
+    """The counts, and each enumerator's latest arrival (a cell keeps the latest arrival it ever counted;
+    per enumerator that is the latest of their submissions)."""
+    from django.db.models import Max
+
+    from surveys.models import ProgressCount
+
+    rows = ProgressCount.objects.filter(round_id=round_id)
+    return (sorted(rows.values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
+                                    "interview_day", "received_day", "count")),
+            sorted(rows.values_list("user_id").annotate(last=Max("last_received")).order_by()))
+
+
+@pytest.mark.django_db
+class TestProgressCounts:
+    """The running counts the dashboard reads equal a recount from the submissions, whatever happened."""
+
+    def test_after_ingest_processing_and_reviews(self, teams):
+        from surveys.services.progress import round_progress_rebuild
+
+        kept = cells(teams.round.pk)
+        assert sum(c[7] for c in kept[0]) == 7
+        assert round_progress_rebuild(round_id=teams.round.pk) == 7
+        assert cells(teams.round.pk) == kept
+
+    def test_after_an_edit_a_rejection_and_a_clear(self, teams):
+        from enumerators.models import User
+        from surveys.services.ingest import Sender, submission_ingest_xml
+        from surveys.services.processing import submission_process
+        from surveys.services.progress import round_progress_rebuild
+
+        old = teams.subs.a1[3]
+        xml = (f'<data id="checks" version="1"><start>2024-05-03T10:00:00.000+05:00</start>'
+               f"<end>2024-05-03T10:40:00.000+05:00</end><place>kz_71</place><gps>51.1500 71.4500 350 5</gps>"
+               f"<name>R4</name><sex>male</sex><age>40</age><hours_day>8</hours_day><meta>"
+               f"<instanceID>uuid:edit-1</instanceID><deprecatedID>{old.instance_id}</deprecatedID></meta></data>")
+        edit = submission_ingest_xml(xml=xml.encode(), sender=Sender(user=User.objects.get(username="enum01")))
+        submission_process(submission_id=edit.submission.pk)
+        submission_review(submission_id=teams.subs.a1[0].pk, status="not_approved", by=teams.users.supA)
+        submission_review(submission_id=teams.subs.a1[2].pk, status=None, by=teams.users.admin)
+        kept = cells(teams.round.pk)
+
+        assert round_progress_rebuild(round_id=teams.round.pk) == 7
+        assert cells(teams.round.pk) == kept
+        p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
+        assert (p.received_total, p.quota.done, p.quota.male, p.quota.female) == (5, 4, 4, 0)
+        assert p.timeline == [(dt.date(2024, 5, 2), 4), (dt.date(2024, 5, 3), 1)]
+
+    def test_rebuilding_twice_gives_the_same_rows(self, teams):
+        from surveys.services.progress import round_progress_rebuild
+
+        round_progress_rebuild(round_id=teams.round.pk)
+        first = cells(teams.round.pk)
+        round_progress_rebuild(round_id=teams.round.pk)
+        assert cells(teams.round.pk) == first
