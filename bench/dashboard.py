@@ -65,6 +65,10 @@ def fill(count: int) -> None:
     q = Questionnaire.objects.select_related("round").get(form_id="mtm_kz_r4")
     enumerators = list(User.objects.filter(username__startswith="enum").order_by("username"))
     locations = list(q.round.locations.order_by("code"))
+    if connection.vendor == "postgresql":
+        _fill_sql(count, q, [u.pk for u in enumerators], [loc.pk for loc in locations])
+        _counts_rebuilt(q.round_id)
+        return
     received = Submission._meta.get_field("received_at")
     received.auto_now_add = False  # the synthetic rows carry their own days
     end = dt.datetime.now(dt.UTC)
@@ -86,14 +90,48 @@ def fill(count: int) -> None:
             for n, s in enumerate(created) if s.review_status == "has_issues" and n % 3 == 0)
         made += len(rows)
     received.auto_now_add = True
+    _counts_rebuilt(q.round_id)
+
+
+def _counts_rebuilt(round_id: int) -> None:
     from surveys.services.progress import round_progress_rebuild
 
     start = time.perf_counter()
-    round_progress_rebuild(round_id=q.round_id)
+    round_progress_rebuild(round_id=round_id)
     print(f"running counts rebuilt from the submissions in {time.perf_counter() - start:.1f} s")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE surveys_submission; ANALYZE surveys_submissionflag; ANALYZE surveys_progresscount")
+
+
+def _fill_sql(count: int, q, users: list[int], locations: list[int]) -> None:
+    """PostgreSQL: the same synthetic rows in two statements (generate_series), other columns copied
+    from a demo submission."""
+    from surveys.models import Submission
+
+    made = {
+        "id": None, "instance_id": "'uuid:bench-' || i", "raw_body": "''::bytea", "raw_sha256": "repeat('0', 64)",
+        "submitted_by_id": f"(ARRAY{users})[1 + i % {len(users)}]",
+        "location_id": f"(ARRAY{locations})[1 + (i / 3) % {len(locations)}]",
+        "received_at": "now() - ((i * 7) % 60) * interval '1 day' - (i % 600) * interval '1 minute'",
+        "interview_date": "((now() - ((i * 7) % 60) * interval '1 day' - (i % 600) * interval '1 minute') "
+                          "AT TIME ZONE 'Asia/Almaty')::date",
+        "respondent_sex": "CASE WHEN i % 6 = 0 THEN 'f' ELSE 'm' END",
+        "review_status": "(ARRAY[NULL, NULL, NULL, 'approved', 'approved', 'has_issues', 'on_hold', "
+                         "'not_approved'])[1 + i % 8]",
+        "previous_id": "NULL", "respondent_id": "NULL", "device_id": "NULL", "fingerprint": "''",
+        "deprecated_id": "''", "is_current": "true", "answers": "'{}'::jsonb",
+    }
+    columns = [f.column for f in Submission._meta.concrete_fields if f.column != "id"]
+    exprs = [made.get(c) or f"t.{c}" for c in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO surveys_submission ({', '.join(columns)}) "
+                       f"SELECT {', '.join(exprs)} FROM generate_series(0, {count - 1}) AS i, "
+                       f"(SELECT * FROM surveys_submission WHERE form_id = %s LIMIT 1) AS t", [q.form_id])
+        cursor.execute("INSERT INTO surveys_submissionflag (submission_id, check_name, reason, created_at) "
+                       "SELECT id, CASE WHEN id % 2 = 0 THEN 'outlier' ELSE 'short_interview' END, 'bench', now() "
+                       "FROM surveys_submission WHERE instance_id LIKE 'uuid:bench-%%' "
+                       "AND review_status = 'has_issues' AND id % 3 = 0")
 
 
 def timed(user, round_id: int) -> tuple[float, list, object]:
