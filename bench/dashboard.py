@@ -123,7 +123,7 @@ def _fill_sql(count: int, q, users: list[int], locations: list[int]) -> None:
         "deprecated_id": "''", "is_current": "true", "answers": "'{}'::jsonb",
     }
     columns = [f.column for f in Submission._meta.concrete_fields if f.column != "id"]
-    exprs = [made.get(c) or f"t.{c}" for c in columns]
+    exprs = [(made.get(c) or f"t.{c}").replace("%", "%%") for c in columns]  # "%" is psycopg's placeholder
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO surveys_submission ({', '.join(columns)}) "
                        f"SELECT {', '.join(exprs)} FROM generate_series(0, {count - 1}) AS i, "

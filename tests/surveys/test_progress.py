@@ -163,3 +163,15 @@ class TestProgressCounts:
         first = cells(teams.round.pk)
         round_progress_rebuild(round_id=teams.round.pk)
         assert cells(teams.round.pk) == first
+
+
+@pytest.mark.django_db
+def test_the_dashboard_costs_the_same_queries_whatever_the_round_size(teams, django_assert_num_queries):
+    from tests.submissions import send_checks_instance
+
+    with django_assert_num_queries(9):
+        round_progress(user=teams.users.admin, round_id=teams.round.pk)
+    for n in range(5):
+        send_checks_instance("enum02", name=f"More{n}")
+    with django_assert_num_queries(9):
+        assert round_progress(user=teams.users.admin, round_id=teams.round.pk).received_total == 12
