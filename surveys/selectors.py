@@ -8,7 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from enumerators.services.roles import ANALYSTS, DATA_PROTECTION, SUPERVISORS
@@ -324,6 +325,22 @@ def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = Non
     return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)
 
 
+class JsonText(Cast):
+    """A JSON column as its text, for reads of many rows that decode it with orjson (several times faster)."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column, output_field=TextField())
+
+
+#: The rule a submission counts by in its round's tables (see :func:`counted_submissions`).
+#: Written without negations of nullable columns, so that it is never NULL and ``exclude(COUNTED)`` is its
+#: exact complement.
+COUNTED = (Q(is_current=True, answers__isnull=False)
+           & (Q(review_status__isnull=True) | Q(review_status__in=["approved", "on_hold", "has_issues"]))
+           & (Q(consent__isnull=True) | Q(consent=True))
+           & (Q(validation="valid") | Q(review_status="approved")))
+
+
 def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet:
     """The submissions a round's tables, exports and risk figures count:
     current (not replaced by an edit), processed, not a refused interview,
@@ -331,9 +348,7 @@ def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySe
     problems. :func:`submission_counts` is the same rule for one row."""
     from surveys.models import Submission
 
-    qs = (Submission.objects.filter(round_id=round_id, is_current=True, answers__isnull=False)
-          .exclude(review_status=Submission.Review.NOT_APPROVED).exclude(consent=False)
-          .filter(Q(validation=Submission.Validation.VALID) | Q(review_status=Submission.Review.APPROVED)))
+    qs = Submission.objects.filter(COUNTED, round_id=round_id)
     return qs.filter(form_id=form_id) if form_id else qs
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
@@ -30,6 +31,7 @@ from mtm.errors import InvalidInput, MtmError, NotFound
 from surveys.models import Questionnaire, RecordExport, Round
 from surveys.selectors import (
     WITHHELD_PRIVACY,
+    JsonText,
     counted_submissions,
     ensure_submission_viewer,
     viewable_rounds,
@@ -195,12 +197,13 @@ def _repeat_rows(sheet: Sheet, record: dict[str, Any], submission_id: int, label
 
 
 EXPORT_FIELDS = ("id", "instance_id", "received_at", "questionnaire__version", "round__number", "location__code",
-                 "submitted_by__username", "validation", "review_status", "answers")
+                 "submitted_by__username", "validation", "review_status", "answers_text")
 
 
 def _records(submissions: QuerySet, release: ReleaseMap | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for row in submissions.order_by("id").values(*EXPORT_FIELDS).iterator(chunk_size=2000):
-        answers = row["answers"] or {}
+    rows = submissions.order_by("id").annotate(answers_text=JsonText("answers")).values(*EXPORT_FIELDS)
+    for row in rows.iterator(chunk_size=2000):
+        answers = orjson.loads(row["answers_text"]) if row["answers_text"] else {}
         yield row, (release.apply(answers) if release else answers)
 
 
@@ -272,12 +275,19 @@ def _write_xlsx(sheets: list[Sheet], records: Iterator, labels: _Labels, out: IO
     count = 0
     for row, answers in records:
         count += 1
-        pages[0].append(_meta(row) + _values(sheets[0].plan, answers, labels))
+        pages[0].append(_excel_safe(_meta(row) + _values(sheets[0].plan, answers, labels)))
         for page, sheet in zip(pages[1:], sheets[1:], strict=True):
             for line in _repeat_rows(sheet, answers, row["id"], labels):
-                page.append(line)
+                page.append(_excel_safe(line))
     book.save(out)
     return count
+
+
+def _excel_safe(line: list[Any]) -> list[Any]:
+    """Control characters (a tablet's free text may hold them) are not allowed in a workbook."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line]
 
 
 def export_table(*, submissions: QuerySet, labels: bool = False, lang: str | None = None) -> tuple[list[str],

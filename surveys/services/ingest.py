@@ -162,7 +162,7 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
 
 def _retire(pk: int) -> None:
     """The version an edit replaces is no longer current: it leaves its round's tallies."""
-    old = Submission.objects.select_for_update().select_related("questionnaire", "round").get(pk=pk)
+    old = Submission.objects.select_for_update(of=("self",)).select_related("questionnaire", "round").get(pk=pk)
     before, progress = tally_before(old), progress_before(old)
     old.is_current = False
     old.save(update_fields=["is_current", "updated_at"])

@@ -42,7 +42,7 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
     if status not in HUMAN_STATES:
         allowed = ", ".join(sorted(s for s in HUMAN_STATES if s))
         raise InvalidInput(f"'{status}' is not a review state; use one of: {allowed} (or null to clear).")
-    submission = Submission.objects.select_for_update().select_related("questionnaire", "round").get(
+    submission = Submission.objects.select_for_update(of=("self",)).select_related("questionnaire", "round").get(
         pk=submission_id)
     comment = comment.strip()
     if comment:

@@ -238,3 +238,12 @@ def test_the_sweep_sends_exports_the_broker_missed(household):
     waiting.refresh_from_db()
     fresh.refresh_from_db()
     assert (waiting.status, waiting.rows, fresh.status) == ("complete", 2, "pending")
+
+
+def test_control_characters_do_not_break_a_workbook(household):
+    round_, first, _ = household
+    Submission.objects.filter(pk=first.pk).update(answers={**first.answers, "income_kzt": "line\x0bbreak"})
+    book = load_workbook(io.BytesIO(write(round_, "xlsx")), read_only=True)
+    records = [list(r) for r in book["records"].iter_rows(values_only=True)]
+    assert records[1][MAIN.index("income_kzt")] == "linebreak"
+    assert csv_rows(write(round_, "csv"))[1][MAIN.index("income_kzt")] == "line\x0bbreak"

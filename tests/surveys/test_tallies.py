@@ -154,3 +154,31 @@ def test_the_report_stays_equal_to_a_rebuild_after_reviews(rounds):
     round_tally_rebuild(round_id=rounds.pk)
     assert round_tabulate(form_id="report", by="sex", compare=3) == live
     assert live["submissions"] == len(ROUND4) - 1 - 3
+
+
+def test_the_counting_rule_is_the_same_in_sql_and_in_python(rounds):
+    import itertools
+
+    from surveys.selectors import COUNTED, submission_counts
+
+    questionnaire = rounds.questionnaires.get()
+    combos = list(itertools.product([True, False], [None, {"sex": "male"}],
+                                    [None, "approved", "not_approved", "on_hold", "has_issues"],
+                                    [None, True, False], ["valid", "invalid", "pending"]))
+    Submission.objects.bulk_create([
+        Submission(questionnaire=questionnaire, round=rounds, form_id="rule", instance_id=f"uuid:{n}",
+                   raw_body=b"", raw_sha256="0" * 64, is_current=current, answers=answers, review_status=review,
+                   consent=consent, validation=validation)
+        for n, (current, answers, review, consent, validation) in enumerate(combos)])
+    rows = Submission.objects.filter(form_id="rule")
+
+    expected = {s.pk for s in rows if submission_counts(s)}
+    assert {s.pk for s in rows.filter(COUNTED)} == expected
+    assert {s.pk for s in rows.exclude(COUNTED)} == {s.pk for s in rows} - expected
+    assert len(expected) == 1 * 1 * 4 * 2 * 1 + 1 * 1 * 1 * 2 * 2  # valid and not rejected, or approved
+    Submission.objects.filter(form_id="rule").update(tallied=True)
+    Submission.objects.filter(form_id="rule", pk__in=list(expected)[:3]).update(tallied=False)
+
+    round_tally_rebuild(round_id=rounds.pk)
+
+    assert set(rows.filter(tallied=True).values_list("pk", flat=True)) == expected
