@@ -4,10 +4,6 @@ from django.views.generic import RedirectView
 
 from mtm.views import healthz
 
-admin.site.site_header = "MTM Collect"
-admin.site.site_title = "MTM Collect"
-admin.site.index_title = "Collection and review"
-
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

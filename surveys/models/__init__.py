@@ -3,6 +3,7 @@ submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
 from surveys.models.locations import Location
+from surveys.models.progress import ProgressCount
 from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
@@ -25,6 +26,7 @@ from surveys.models.surveys import (
 
 __all__ = [
     "Location",
+    "ProgressCount",
     "Questionnaire",
     "QuestionnaireMedia",
     "RawPurge",
