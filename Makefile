@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo run serve worker test test-services bench lint clean
+.PHONY: install browser demo run serve worker test test-services bench lint clean
 
 install: $(STAMP)
 
@@ -50,8 +50,17 @@ worker: install
 test: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
+## make browser: Debian's chromium + chromedriver for the end-to-end tests (installed where missing; needs root)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "Installing Debian's chromium and chromium-driver for the end-to-end tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
+	    || echo "Could not install chromium: the browser tests will be skipped"; \
+	fi
+
 ## make test-services: the suite on PostgreSQL + Redis with a real Celery worker started by the suite
-test-services: install
+test-services: install browser
 	@$(PY) -c "import psycopg; psycopg.connect('$(SERVICES_DATABASE_URL)'.rsplit('/',1)[0] + '/postgres').close()" \
 	  || { echo "PostgreSQL is not reachable at $(SERVICES_DATABASE_URL)"; exit 2; }
 	@$(PY) -c "import redis; redis.Redis.from_url('$(SERVICES_REDIS_URL)').ping()" \

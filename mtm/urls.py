@@ -5,10 +5,6 @@ from drf_spectacular.views import SpectacularAPIView
 
 from mtm.views import healthz
 
-admin.site.site_header = "MTM Collect"
-admin.site.site_title = "MTM Collect"
-admin.site.index_title = "Collection and review"
-
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

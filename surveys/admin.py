@@ -1,16 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
-from import_export.admin import ExportActionMixin
+from django.utils.html import format_html, format_html_join
+from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm
 
-from mtm.errors import MtmError
+from mtm.errors import MtmError, NotFound
 from surveys.models import (
     Location,
     Questionnaire,
@@ -25,18 +24,22 @@ from surveys.models import (
     SubmissionFlag,
     Survey,
 )
-from surveys.resources import SubmissionRecordLabelResource, SubmissionRecordResource
+from surveys.progress import round_progress
+from surveys.resources import LocationResource, SubmissionRecordLabelResource, SubmissionRecordResource
 from surveys.selectors import (
     answers_released,
-    ensure_submission_viewer,
     questionnaire_schema,
+    round_for_user,
     round_report_choices,
+    scoped_submissions,
+    viewable_locations,
+    viewable_rounds,
 )
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.exports import record_export_create
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.report_formats import for_page, render_report
-from surveys.services.review import submission_review
+from surveys.services.review import submission_comment_add, submission_review
 from surveys.services.tabulate import round_tabulate
 from surveys.services.tallies import round_tally_rebuild
 
@@ -44,11 +47,17 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(ImportExportModelAdmin):
+    """Locations, with CSV / XLSX import and export (:class:`surveys.resources.LocationResource`)."""
+
+    resource_classes = [LocationResource]
     list_display = ["code", "name", "name_ru", "level", "parent", "is_urban"]
     list_filter = ["level", "is_urban"]
     search_fields = ["code", "name", "name_ru", "name_kk"]
     autocomplete_fields = ["parent"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=viewable_locations(user=request.user).values("pk"))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -79,13 +88,27 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = [RoundInline]
 
 
+def _domain_round(request: HttpRequest, round_id: int) -> Round:
+    """The round if ``request.user`` may monitor it (403 / 404 otherwise, as the admin does)."""
+    try:
+        return round_for_user(user=request.user, round_id=round_id)
+    except NotFound as err:
+        raise Http404(err.message) from err
+    except MtmError as err:
+        raise PermissionDenied(err.message) from err
+
+
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "report_link"]
+    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "dashboard_link",
+                    "report_link"]
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
-    readonly_fields = ["disclosure_risk", "report_link"]
+    readonly_fields = ["disclosure_risk", "dashboard_link", "report_link"]
     actions = ["export_xlsx", "export_csv", "rebuild_tallies"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=viewable_rounds(user=request.user).values("pk"))
 
     def save_model(self, request, obj: Round, form, change):
         super().save_model(request, obj, form, change)
@@ -123,7 +146,16 @@ class RoundAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [path("<int:round_id>/report/", self.admin_site.admin_view(self.report_view),
-                     name="surveys_round_report"), *super().get_urls()]
+                     name="surveys_round_report"),
+                path("<int:round_id>/dashboard/", self.admin_site.admin_view(self.dashboard_view),
+                     name="surveys_round_dashboard"), *super().get_urls()]
+
+    @admin.display(description="Dashboard")
+    def dashboard_link(self, obj: Round) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">Collection dashboard</a>',
+                           reverse("admin:surveys_round_dashboard", args=[obj.pk]))
 
     @admin.display(description="Report")
     def report_link(self, obj: Round) -> str:
@@ -131,13 +163,19 @@ class RoundAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<a href="{}">Round tables</a>', reverse("admin:surveys_round_report", args=[obj.pk]))
 
+    def dashboard_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
+        """Is collection on track, who is behind, what needs review (:func:`surveys.progress.round_progress`)."""
+        round_ = _domain_round(request, round_id)
+        progress = round_progress(user=request.user, round_id=round_.pk)
+        submissions = reverse("admin:surveys_submission_changelist")
+        context = {**self.admin_site.each_context(request), "title": f"{round_} — collection dashboard",
+                   "opts": self.model._meta, "round": round_, "p": progress,
+                   "list_url": f"{submissions}?questionnaire__round__id__exact={round_.pk}"}
+        return TemplateResponse(request, "surveys/round_dashboard.html", context)
+
     def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
         """The round's tables for supervisors, with a bar chart per question; ``?format=xlsx`` downloads them."""
-        round_ = get_object_or_404(Round, pk=round_id)
-        try:
-            ensure_submission_viewer(request.user)
-        except MtmError as err:
-            raise PermissionDenied(err.message) from err
+        round_ = _domain_round(request, round_id)
         choices = round_report_choices(round_=round_, form_id=request.GET.get("form") or None)
         form_id, compare = choices.form_id, request.GET.get("compare") or None
         context = {**self.admin_site.each_context(request), "title": f"{round_} — round tables",
@@ -311,6 +349,7 @@ def _review_action(status: str | None, label: str):
     def action(modeladmin, request, queryset):
         changed = 0
         try:
+            # The changelist's queryset is already the user's scope (get_queryset); the service checks again.
             for pk in queryset.values_list("pk", flat=True):
                 changed += submission_review(submission_id=pk, status=status, by=request.user).changed
         except MtmError as err:
@@ -324,24 +363,34 @@ def _review_action(status: str | None, label: str):
     return action
 
 
+#: The one-by-one review buttons of the submission page: (state, label).
+REVIEW_BUTTONS = [("approved", "Approve"), ("not_approved", "Not approved"), ("on_hold", "On hold")]
+
+
 @admin.register(Submission)
 class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     """Submissions as received, with their validation, flags and review.
     They change only through ingest, processing and the review service.
-    Raw bodies and identifying answers are not shown here."""
+    Raw bodies and identifying answers are not shown here. Every queryset is
+    the user's scope (:func:`surveys.selectors.scoped_submissions`)."""
 
-    list_display = ["instance_id", "form_id", "submitted_by", "location", "received_at", "validation",
-                    "review_status", "processing", "is_current"]
-    list_filter = ["validation", "review_status", "flags__check_name", "processing", "is_current",
-                   "questionnaire__round", "location", "submitted_by"]
+    list_display = ["instance_id", "form_id", "submitted_by", "location", "interview_date", "received_at",
+                    "validation", "review_status", "processing", "is_current"]
+    list_filter = ["review_status", "flags__check_name", "validation",
+                   ("questionnaire__round", admin.RelatedOnlyFieldListFilter),
+                   ("location", admin.RelatedOnlyFieldListFilter),
+                   ("submitted_by", admin.RelatedOnlyFieldListFilter),
+                   "interview_date", "processing", "is_current"]
     search_fields = ["instance_id", "form_id", "submitted_by__username"]
     date_hierarchy = "received_at"
-    list_select_related = ["submitted_by"]
+    list_select_related = ["submitted_by", "location"]
+    list_per_page = 50
+    change_form_template = "surveys/submission_change_form.html"
     fields = ["form_id", "questionnaire", "instance_id", "submitted_by", "device", "user_agent", "received_at",
-              "started_at", "ended_at", "location", "validation", "problem_list", "released_answers",
-              "review_status", "reviewed_by", "reviewed_at", "complete", "attachments_expected", "deprecated_id",
-              "previous", "is_current", "processing", "processing_error", "processed_at", "raw_format",
-              "raw_sha256"]
+              "started_at", "ended_at", "interview_date", "location", "respondent_sex", "validation", "problem_list",
+              "released_answers", "review_status", "reviewed_by", "reviewed_at", "complete", "attachments_expected",
+              "deprecated_id", "previous", "is_current", "processing", "processing_error", "processed_at",
+              "raw_format", "raw_sha256"]
     readonly_fields = fields
     inlines = [FlagInline, ReviewEventInline, CommentInline, AttachmentInline]
     actions = [_review_action("approved", "Approved"), _review_action("not_approved", "Not approved"),
@@ -355,8 +404,29 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
         """Only what this admin's list may show can be exported."""
         return self.get_queryset(request).values_list("pk", flat=True)
 
+    def get_queryset(self, request):
+        try:
+            scope = scoped_submissions(user=request.user)
+        except MtmError:
+            return Submission.objects.none()
+        return scope.select_related("questionnaire", "submitted_by", "location")
+
+    def get_urls(self):
+        return [path("<int:submission_id>/review/", self.admin_site.admin_view(self.review_view),
+                     name="surveys_submission_review"), *super().get_urls()]
+
     def has_review_permission(self, request):
         return request.user.has_perm("surveys.review_submission")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"review_buttons": REVIEW_BUTTONS, "can_review": self.has_review_permission(request),
+                 **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def review_view(self, request: HttpRequest, submission_id: int) -> HttpResponse:
+        """POST ``status`` (a review state; blank for a comment only) and ``comment``: one submission's
+        review from its page, through the review service. Back to the page, or to ``next`` (same site)."""
+        return _review_post(self, request, submission_id)
 
     @admin.display(description="Problems")
     def problem_list(self, obj: Submission) -> str:
@@ -364,12 +434,64 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
 
     @admin.display(description="Answers (anonymised record)")
     def released_answers(self, obj: Submission) -> str:
+        """The released answers grouped by the form's groups, in the form's order, with their labels."""
         schema = questionnaire_schema(pk=obj.questionnaire_id, md5=obj.questionnaire.md5)
         released = answers_released(answers=obj.answers, schema=schema)
-        return "\n".join(f"{path}: {value}" for path, value in released.items()) or "—"
+        if not released:
+            return "—"
+        return format_html('<div class="mtm-answers">{}</div>', format_html_join(
+            "", "<h4>{}</h4><table>{}</table>",
+            ((group, format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
+             for group, rows in answer_groups(released, schema))))
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def answer_groups(released: dict, schema: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[(group label, [(question label, answer), …]), …]`` in the form's order; answers the schema
+    does not name come last, under "Other"."""
+    fields = {f["path"]: f for f in schema.get("fields", [])}
+    language = schema.get("default_language")
+
+    def label(key: str) -> str:
+        field = fields.get(key) or {}
+        labels = field.get("label") or {}
+        text = labels.get(language) or next(iter(labels.values()), "") if isinstance(labels, dict) else labels
+        return f"{text} ({key})" if text else key
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    order = {key: index for index, key in enumerate(fields)}
+    for key in sorted(released, key=lambda p: (order.get(p, len(order)), p)):
+        value = released[key]
+        parent = (fields.get(key) or {}).get("parent")
+        group = label(parent) if parent else ("Other" if key not in fields else "Interview")
+        shown = " ".join(map(str, value)) if isinstance(value, list) and not (value and isinstance(
+            value[0], dict)) else str(value)
+        groups.setdefault(group, []).append((label(key), shown))
+    return list(groups.items())
+
+
+def _review_post(modeladmin, request: HttpRequest, submission_id: int) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    page = reverse("admin:surveys_submission_change", args=[submission_id])
+    if not modeladmin.get_queryset(request).filter(pk=submission_id).exists():
+        raise Http404("No such submission.")
+    status, comment = request.POST.get("status", ""), request.POST.get("comment", "")
+    try:
+        if status:
+            result = submission_review(submission_id=submission_id, status=None if status == "clear" else status,
+                                       by=request.user, comment=comment)
+            modeladmin.message_user(request, f"Marked {status.replace('_', ' ')}." if result.changed
+                                    else "Review state unchanged.")
+        else:
+            submission_comment_add(submission_id=submission_id, by=request.user, text=comment)
+            modeladmin.message_user(request, "Comment added.")
+    except MtmError as err:
+        modeladmin.message_user(request, err.message, level=messages.ERROR)
+    target = request.POST.get("next", "")
+    return HttpResponseRedirect(target if target.startswith("/admin/") and "//" not in target else page)

@@ -5,6 +5,7 @@ the end; tests marked ``services`` use it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,13 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = bool(os.environ.get("REDIS_URL"))
 
 
+#: Debian's chromium and chromium-driver, for the tests marked ``browser``.
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
 def pytest_collection_modifyitems(config, items):
-    if SERVICES:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL + Redis + a Celery worker: run `make test-services`")
+    skip_services = pytest.mark.skip(reason="needs PostgreSQL + Redis + a Celery worker: run `make test-services`")
+    skip_browser = pytest.mark.skip(
+        reason="needs Debian's chromium and chromium-driver (not found on PATH): `apt-get install -y chromium "
+               "chromium-driver`, which `make test-services` and .ci/run do where they are missing")
     for item in items:
-        if "services" in item.keywords:
-            item.add_marker(skip)
+        if "services" in item.keywords and not SERVICES:
+            item.add_marker(skip_services)
+        if "browser" in item.keywords and not (CHROMIUM and CHROMEDRIVER):
+            item.add_marker(skip_browser)
 
 
 @pytest.fixture(autouse=True)

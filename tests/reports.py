@@ -1,9 +1,6 @@
 """The hand-computed report fixture: two rounds of the report form (tests/fixtures/forms/report.md)."""
 
-from enumerators.models import User
-from surveys.services.ingest import Sender, submission_ingest_xml
-from surveys.services.processing import submission_process
-from tests.submissions import new_instance_id
+from tests.submissions import ingest_processed, new_instance_id
 
 ROUND4 = [  # sex, age, marital, reasons, pregnant, remit, share
     ("male", 30, "married", "work family", "", "yes", "low"),
@@ -19,12 +16,14 @@ ROUND3 = [("male", 30, "married", "work", "", "no", ""), ("male", 40, "single", 
           ("female", 20, "single", "family", "no", "no", ""), ("male", 50, "married", "work", "", "no", "")]
 
 
-def send_report_row(form_id, row):
+def send_report_row(form_id, row, *, deprecated=None):
+    """Ingest and process one interview of the report form (an edit of ``deprecated`` when given)."""
     sex, age, marital, reasons, pregnant, remit, share = row
+    meta = f"<instanceID>{new_instance_id()}</instanceID>"
+    if deprecated:
+        meta += f"<deprecatedID>{deprecated}</deprecatedID>"
     xml = (f'<data id="{form_id}" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
            f"<end>2024-05-02T10:30:00.000+05:00</end><sex>{sex}</sex><age>{age}</age><marital>{marital}</marital>"
            f"<reasons>{reasons}</reasons><pregnant>{pregnant}</pregnant><remit>{remit}</remit><share>{share}</share>"
-           f"<meta><instanceID>{new_instance_id()}</instanceID></meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
-    submission_process(submission_id=sub.pk)
-    return sub
+           f"<meta>{meta}</meta></data>").encode()
+    return ingest_processed(xml)

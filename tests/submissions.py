@@ -65,6 +65,15 @@ def send_checks_instance(username="enum01", *, start="2024-05-02T10:00:00.000+05
 
 
 
+def ingest_processed(xml: bytes, username: str = "enum01") -> Submission:
+    """Ingest ``xml`` from ``username``, process it, and return the stored row."""
+    from enumerators.models import User
+
+    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username=username))).submission
+    submission_process(submission_id=sub.pk)
+    return Submission.objects.get(pk=sub.pk)
+
+
 def household_xml(*, instance_id: str | None = None, age: str = "33") -> bytes:
     """A valid instance of tests/fixtures/forms/household.md."""
     return (f'<data id="household" version="2024050101"><resp><name>Ali</name><passport>N123</passport>'

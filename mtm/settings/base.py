@@ -11,7 +11,7 @@ SECRET_KEY = ENV.secret_key
 ALLOWED_HOSTS = ENV.allowed_hosts
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mtm.apps.MtmAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -177,3 +177,9 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
     },
 }
+
+# django-import-export: importing needs the model's "add" permission, exporting its "view" permission
+# (a supervisor exports their team's roster; only coordinators import).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from mtm.errors import Forbidden, InvalidInput, NotFound
 from surveys import selectors
-from surveys.models import Round, Submission
+from surveys.models import Submission
 from surveys.services.disclosure import round_disclosure_risk, round_release
 from surveys.services.raw_store import RawStoreLocked, raw_open
 from surveys.services.review import submission_review
@@ -134,15 +134,13 @@ class RoundRisk(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, round_id: int) -> Response:
-        _domain(lambda: selectors.ensure_submission_viewer(request.user))
+        _domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
         try:
             k = int(request.query_params.get("k") or 0) or None
         except ValueError:
             raise ValidationError({"k": ["A whole number, 2 or more."]}) from None
         if k is not None and k < 2:
             raise ValidationError({"k": ["A whole number, 2 or more."]})
-        if not Round.objects.filter(pk=round_id).exists():
-            raise DRFNotFound(f"No round {round_id}.")
         risk = round_disclosure_risk(round_id=round_id, k=k)
         released = round_release(round_id=round_id, k=k)
         return Response({"risk": risk.as_dict(),
@@ -155,10 +153,7 @@ class RoundReport(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, round_id: int) -> Response:
-        _domain(lambda: selectors.ensure_submission_viewer(request.user))
-        round_ = Round.objects.filter(pk=round_id).first()
-        if round_ is None:
-            raise DRFNotFound(f"No round {round_id}.")
+        round_ = _domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
         params = request.query_params
         form_id = selectors.round_report_choices(round_=round_, form_id=params.get("form")).form_id
         try:

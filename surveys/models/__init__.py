@@ -4,6 +4,7 @@ submissions. Data and invariants only; every workflow lives in
 
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
+from surveys.models.progress import ProgressCount
 from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
@@ -28,6 +29,7 @@ __all__ = [
     "KoboExportSetting",
     "KoboRecord",
     "Location",
+    "ProgressCount",
     "Questionnaire",
     "QuestionnaireMedia",
     "RawPurge",

@@ -87,6 +87,8 @@ class Submission(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True,
                                  related_name="submissions", help_text="Where the interview took place.")
+    respondent_sex = models.CharField(max_length=1, blank=True, default="",
+                                      help_text="m or f, from the round's sex question (sex quotas); blank if unknown.")
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True,
                                    help_text="Keyed hash of the respondent's identifying answers (duplicates).")
     review_status = models.CharField(max_length=12, choices=Review.choices, null=True, blank=True)
@@ -106,6 +108,8 @@ class Submission(models.Model):
                 name="submission_processing_valid",
             ),
             models.CheckConstraint(condition=~Q(previous=F("id")), name="submission_not_own_previous"),
+            models.CheckConstraint(condition=Q(respondent_sex__in=["", "m", "f"]),
+                                   name="submission_respondent_sex_valid"),
             models.CheckConstraint(condition=Q(validation__in=["pending", "valid", "invalid"]),
                                    name="submission_validation_valid"),
             models.CheckConstraint(
@@ -122,6 +126,9 @@ class Submission(models.Model):
             models.Index(fields=["round", "fingerprint"], name="submission_round_fingerprint"),
             models.Index(fields=["round", "interview_date", "submitted_by"], name="submission_round_day"),
             models.Index(fields=["questionnaire", "is_current"], name="submission_current"),
+            models.Index(fields=["round", "is_current", "submitted_by", "location", "respondent_sex"],
+                         name="submission_round_progress"),
+            models.Index(fields=["round", "review_status"], name="submission_round_review"),
         ]
 
     def __str__(self) -> str:

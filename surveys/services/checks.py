@@ -26,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "collection_hours": [7, 21],
     "timezone": "Asia/Almaty",
     "location_field": None,
+    # The respondent's sex for the sex quotas: the answer at sex_field (default: the select_one named "sex"),
+    # its choice names mapped by sex_values.
+    "sex_field": None,
+    "sex_values": {"male": "m", "female": "f", "m": "m", "f": "f"},
     "gps_field": None,
     "duplicate_fields": None,
     "ranges": {"age": [14, 80], "hours_day": [0, 16], "hours_per_day": [0, 16]},
@@ -51,6 +55,7 @@ class InterviewFacts:
     interview_date: dt.date | None
     location: Location | None
     fingerprint: str
+    respondent_sex: str = ""
 
 
 def round_check_settings(round_: Round) -> dict[str, Any]:
@@ -69,7 +74,21 @@ def interview_facts(*, answers: dict[str, Any], schema: dict[str, Any], config: 
             location = Location.objects.filter(code=value.upper().replace("_", "-")).first()
     day = started.astimezone(ZoneInfo(config["timezone"])).date() if started else None
     return InterviewFacts(started_at=started, ended_at=ended, interview_date=day, location=location,
-                          fingerprint=_fingerprint(answers, fields, config))
+                          fingerprint=_fingerprint(answers, fields, config),
+                          respondent_sex=_respondent_sex(answers, fields, config))
+
+
+def _respondent_sex(answers: dict[str, Any], fields: list[dict[str, Any]], config: dict[str, Any]) -> str:
+    """``m``, ``f`` or blank: the answer to the round's sex question (``sex_field``, else the
+    select_one named ``sex``) mapped by ``sex_values``."""
+    path = config.get("sex_field") or next(
+        (f["path"] for f in fields if f["name"] == "sex" and f["type"] == "select_one" and not f.get("repeat")),
+        None)
+    value = answers.get(path) if path else None
+    if not isinstance(value, str):
+        return ""
+    sex = (config.get("sex_values") or {}).get(value.strip().lower(), "")
+    return sex if sex in ("m", "f") else ""
 
 
 def _moment(value: Any) -> dt.datetime | None:

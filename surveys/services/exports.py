@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
@@ -28,7 +29,14 @@ from django.utils import timezone
 
 from mtm.errors import InvalidInput, MtmError, NotFound
 from surveys.models import Questionnaire, RecordExport, Round
-from surveys.selectors import WITHHELD_PRIVACY, counted_submissions, ensure_submission_viewer
+from surveys.selectors import (
+    WITHHELD_PRIVACY,
+    JsonText,
+    counted_submissions,
+    ensure_submission_viewer,
+    viewable_rounds,
+    within_scope,
+)
 from surveys.services.disclosure import ReleaseMap, round_release_map
 
 log = logging.getLogger(__name__)
@@ -189,12 +197,13 @@ def _repeat_rows(sheet: Sheet, record: dict[str, Any], submission_id: int, label
 
 
 EXPORT_FIELDS = ("id", "instance_id", "received_at", "questionnaire__version", "round__number", "location__code",
-                 "submitted_by__username", "validation", "review_status", "answers")
+                 "submitted_by__username", "validation", "review_status", "answers_text")
 
 
 def _records(submissions: QuerySet, release: ReleaseMap | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for row in submissions.order_by("id").values(*EXPORT_FIELDS).iterator(chunk_size=2000):
-        answers = row["answers"] or {}
+    rows = submissions.order_by("id").annotate(answers_text=JsonText("answers")).values(*EXPORT_FIELDS)
+    for row in rows.iterator(chunk_size=2000):
+        answers = orjson.loads(row["answers_text"]) if row["answers_text"] else {}
         yield row, (release.apply(answers) if release else answers)
 
 
@@ -216,15 +225,18 @@ def _current_schema(round_: Round, form_id: str) -> dict[str, Any]:
 
 
 def records_write(*, round_id: int, form_id: str, fmt: str, out: IO[bytes], labels: bool = False,
-                  lang: str | None = None, sheet: str | None = None) -> int:
+                  lang: str | None = None, sheet: str | None = None, user=None) -> int:
     """Write the round's records of ``form_id`` to ``out``; returns the number of records.
-    CSV holds one sheet (the records, or the repeat named by ``sheet``); XLSX all of them."""
+    CSV holds one sheet (the records, or the repeat named by ``sheet``); XLSX all of them.
+    With ``user``, only the records within their scope (a supervisor's team)."""
     round_ = Round.objects.get(pk=round_id)
     schema = _current_schema(round_, form_id)
     sheets = export_sheets(schema)
     label = _Labels(schema, ExportOptions(labels=labels, language=lang))
     release = round_release_map(round_id=round_id)
     submissions = counted_submissions(round_id=round_id, form_id=form_id)
+    if user is not None:
+        submissions = within_scope(submissions, user=user)
     if fmt == "csv":
         chosen = sheets[0] if not sheet else next((s for s in sheets if sheet in (s.name, s.repeat)), None)
         if chosen is None:
@@ -306,7 +318,7 @@ def record_export_create(*, user, form_id: str, round_id: int | None = None, fmt
         raise InvalidInput(f"'{fmt}' is not an export format; use csv or xlsx.")
     if sheet and fmt != "csv":
         raise InvalidInput("'sheet' picks one sheet of a CSV export; XLSX holds them all.")
-    qs = Questionnaire.objects.filter(form_id=form_id)
+    qs = Questionnaire.objects.filter(form_id=form_id, round__in=viewable_rounds(user=user))
     if round_id is not None:
         qs = qs.filter(round_id=round_id)
     questionnaire = qs.order_by("-created_at", "-id").only("round_id", "schema").first()
@@ -341,7 +353,7 @@ def record_export_run(*, export_id: int) -> RecordExport:
         with tempfile.TemporaryFile() as out:
             rows = records_write(round_id=export.round_id, form_id=export.form_id, fmt=export.fmt, out=out,
                                  labels=bool(options.get("labels")), lang=options.get("lang"),
-                                 sheet=options.get("sheet"))
+                                 sheet=options.get("sheet"), user=export.requested_by)
             out.seek(0)
             stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
             export.file.save(f"{export.form_id}-round{export.round.number}-{stamp}.{export.fmt}", File(out),

@@ -43,6 +43,7 @@ from surveys.services.instance import (
     json_version,
     parse_instance,
 )
+from surveys.services.progress import progress_after, progress_before, progress_received
 from surveys.services.raw_store import raw_seal, seal_chunks
 from surveys.services.tallies import tally_after, tally_before
 
@@ -144,6 +145,8 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
     submission, created = _insert_or_existing(values)
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(f"Submission '{instance_id}' exists already with different content.")
+    if created:
+        progress_received(submission)
     if created and previous is not None:
         _retire(previous.pk)
     added = _store_attachments(submission, attachments)
@@ -160,10 +163,11 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
 def _retire(pk: int) -> None:
     """The version an edit replaces is no longer current: it leaves its round's tallies."""
     old = Submission.objects.select_for_update(of=("self",)).select_related("questionnaire", "round").get(pk=pk)
-    before = tally_before(old)
+    before, progress = tally_before(old), progress_before(old)
     old.is_current = False
     old.save(update_fields=["is_current", "updated_at"])
     tally_after(old, before)
+    progress_after(old, progress)
 
 
 def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:

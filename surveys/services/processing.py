@@ -24,6 +24,7 @@ from surveys.services.checks import (
     round_check_settings,
     submission_checks,
 )
+from surveys.services.progress import progress_after, progress_before
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
@@ -57,6 +58,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
         return ProcessOutcome(submission_id, submission.processing, changed=False)
     tallied_before = tally_before(submission)
+    progress = progress_before(submission)
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.md5)
     try:
@@ -82,6 +84,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
         "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
         "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
         "fingerprint": "" if record.consent is False else facts.fingerprint,
+        "respondent_sex": "" if record.consent is False else facts.respondent_sex,
         "processing": Submission.Processing.PROCESSED, "processing_error": "",
     }).changed
     # Checks read the answers in memory (raw); a refusal is not an interview to check.
@@ -91,6 +94,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
     changed |= review_after_checks(submission=submission, issues=issues)
     changed |= tally_after(submission, tallied_before)
+    progress_after(submission, progress)
     return ProcessOutcome(submission.pk, submission.processing, changed)
 
 

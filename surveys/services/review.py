@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
+from surveys.selectors import submission_in_scope
+from surveys.services.progress import progress_after, progress_before
 from surveys.services.tallies import tally_after, tally_before
 
 Review = Submission.Review
@@ -35,6 +37,8 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
     state it has already changes nothing (a comment is still kept)."""
     if not _may_review(by):
         raise Forbidden("This account may not review submissions.")
+    if not submission_in_scope(user=by, submission_id=submission_id):
+        raise Forbidden("This submission is not of your team.")
     if status not in HUMAN_STATES:
         allowed = ", ".join(sorted(s for s in HUMAN_STATES if s))
         raise InvalidInput(f"'{status}' is not a review state; use one of: {allowed} (or null to clear).")
@@ -45,9 +49,10 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
         SubmissionComment.objects.create(submission=submission, author=by, text=comment)
     if submission.review_status == status:
         return ReviewResult(submission, changed=False)
-    before = tally_before(submission)
+    before, progress = tally_before(submission), progress_before(submission)
     _record(submission, status, actor=by, comment=comment)
     tally_after(submission, before)
+    progress_after(submission, progress)
     return ReviewResult(submission, changed=True)
 
 
@@ -55,6 +60,8 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
 def submission_comment_add(*, submission_id: int, by, text: str) -> SubmissionComment:
     if not _may_review(by):
         raise Forbidden("This account may not comment on submissions.")
+    if not submission_in_scope(user=by, submission_id=submission_id):
+        raise Forbidden("This submission is not of your team.")
     if not text.strip():
         raise InvalidInput("A comment needs some text.")
     return SubmissionComment.objects.create(submission_id=submission_id, author=by, text=text.strip())

@@ -27,16 +27,18 @@ from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
-from surveys.selectors import counted_submissions, questionnaire_schema, submission_counts
+from surveys.selectors import COUNTED, JsonText, counted_submissions, questionnaire_schema, submission_counts
 
 TABULATED = {"select_one", "select_multiple", "integer", "decimal", "range"}
 NUMERIC = {"integer", "decimal", "range"}
 NOT_TABULATED_PRIVACY = {"identifier", "pseudonym", "location"}
 TOTAL = ("", "")
+_ONE, _MULTIPLE, _NUMBER = 0, 1, 2
 #: Cell key: (dimension, group, path, value).
 Cell = tuple[str, str, str, str]
 
@@ -84,9 +86,10 @@ class CellIndex:
         self.keys: list[tuple[str, str]] = []
         self._ids: dict[tuple[str, str], int] = {}
         self.submissions = self.id("", "@n")
-        self.questions = [(path, kind, self.id(path, "@asked"), self.id(path, "@base"),
-                           self.id(path, "@chosen") if kind == "select_multiple" else -1, {})
-                          for path, kind in plan.questions]
+        kinds = {"select_one": _ONE, "select_multiple": _MULTIPLE}
+        self.questions = {path: (kinds.get(kind, _NUMBER), self.id(path, "@asked"), self.id(path, "@base"),
+                                 self.id(path, "@chosen") if kind == "select_multiple" else -1, {})
+                          for path, kind in plan.questions}
 
     def id(self, path: str, value: str) -> int:
         key = (path, value)
@@ -107,25 +110,33 @@ class CellIndex:
 
     def ids(self, answers: dict[str, Any], unanswered: Iterable[str]) -> list[int]:
         """The cells one counted record adds to each of its groups, once per
-        count (``@chosen`` as often as options were chosen)."""
+        count: ``@n``; per answered question ``@asked``, ``@base`` and its
+        value (each option chosen and ``@chosen`` as often, for a
+        select_multiple; numbers only when they are numbers); per question
+        asked but left empty ``@asked``."""
         out = [self.submissions]
-        skipped = unanswered if isinstance(unanswered, (set, frozenset)) else set(unanswered)
-        for path, kind, asked, base, chosen_id, seen in self.questions:
-            if path not in answers:
-                if path in skipped:
-                    out.append(asked)
+        append = out.append
+        questions = self.questions
+        for path, value in answers.items():
+            question = questions.get(path)
+            if question is None:
                 continue
-            value = answers[path]
-            out.append(asked)
-            out.append(base)
-            if kind == "select_multiple":
+            kind, asked, base, chosen_id, seen = question
+            append(asked)
+            append(base)
+            if kind == _ONE:
+                found = seen.get(value) if value.__class__ is str else None
+                append(found if found is not None else self._value(path, seen, value, str))
+            elif kind == _MULTIPLE:
                 chosen = value if isinstance(value, list) else [value]
                 out += [self._value(path, seen, option, str) for option in chosen]
                 out += [chosen_id] * len(chosen)
-            elif kind == "select_one":
-                out.append(self._value(path, seen, value, str))
             elif type(value) in (int, float):
-                out.append(self._value(path, seen, value, number_key))
+                append(self._value(path, seen, value, number_key))
+        for path in unanswered:
+            question = questions.get(path)
+            if question is not None and path not in answers:
+                append(question[1])
         return out
 
 
@@ -252,10 +263,10 @@ def round_tally_rebuild(*, round_id: int) -> int:
     # combinations over their groups.
     by_combination: dict[tuple[int, str, tuple], Counter[int]] = {}
     rows = (counted_submissions(round_id=round_id)
-            .values_list("questionnaire_id", "form_id", "answers", "unanswered", "location__code"))
-    for questionnaire_id, form_id, answers, unanswered, location in rows.iterator(chunk_size=5000):
+            .values_list("questionnaire_id", "form_id", JsonText("answers"), "unanswered", "location__code"))
+    for questionnaire_id, form_id, text, unanswered, location in rows.iterator(chunk_size=5000):
         plan = plans[questionnaire_id]
-        answers = answers or {}
+        answers = orjson.loads(text) if text else {}
         key = (questionnaire_id, form_id, record_groups(answers, location, plan))
         counter = by_combination.get(key)
         if counter is None:
@@ -280,9 +291,12 @@ def round_tally_rebuild(*, round_id: int) -> int:
     else:
         RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
                                                    count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
-    Submission.objects.filter(round=round_).exclude(pk__in=counted_submissions(round_id=round_id).values("pk")) \
-        .filter(tallied=True).update(tallied=False)
-    counted_submissions(round_id=round_id).filter(tallied=False).update(tallied=True)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics for the report's queries over the new rows
+            cursor.execute("ANALYZE surveys_roundtally")
+    # One pass over the round's rows: the flag follows the rule where it does not already.
+    (Submission.objects.filter(round=round_).filter((Q(tallied=True) & ~COUNTED) | (Q(tallied=False) & COUNTED))
+     .update(tallied=Case(When(COUNTED, then=Value(True)), default=Value(False))))
     return counted
 
 

@@ -26,7 +26,6 @@ from surveys.services.xpath import ExpressionError, date_number, evaluate, time_
 #: Fields filled by the device, not the enumerator: never "answered while not relevant".
 AUTOMATIC_TYPES = {"start", "end", "today", "deviceid", "phonenumber", "simserial", "subscriberid", "username",
                    "email", "audit", "start-geopoint", "background-audio", "calculate", "hidden"}
-CONTAINER_TYPES = {"group", "repeat"}
 KEPT_META = {"meta/instanceID", "meta/deprecatedID"}
 INT_LIMIT = 2**31 - 1  # JavaRosa's integers
 SELECT_ONE_TYPES = {"select_one"}
@@ -138,17 +137,31 @@ def _walk(element: etree._Element, *, parent: str | None, prefix: str, record: d
         else:
             _leaf(child, f, where=_where(prefix, name), record=record, relevant=own, rules=rules, now=now,
                   result=result)
+    if relevant:
+        _absent(element, parent=parent, prefix=prefix, present=present, rules=rules, now=now, result=result)
+
+
+def _absent(element: etree._Element, *, parent: str | None, prefix: str, present: set[str], rules: FormRules,
+            now: dt.datetime, result: ValidationResult) -> None:
+    """Questions of ``parent`` left out of the instance. Collect leaves
+    non-relevant questions out: absent is fine unless relevant, and then it
+    was asked and left empty (or missing when required). A relevant group
+    left out entirely (a JSON post may) counts its questions the same way."""
     for f in rules.children.get(parent, []):
-        if f["name"] not in present and f["type"] not in CONTAINER_TYPES and relevant:
-            # Collect leaves non-relevant questions out of the instance: absent is fine unless relevant.
-            where = _where(prefix, f["name"])
-            if f.get("relevant") and not _holds(f["relevant"], element, rules, now, result, where):
-                continue
-            if f["type"] not in AUTOMATIC_TYPES and f["type"] != "note" and not f.get("repeat"):
-                result.unanswered.append(f["path"])
-            if f.get("required") and _holds(f["required"], element, rules, now, result, where):
-                result.problems.append(Problem(_where(prefix, f["name"]), "required",
-                                               f"{rules.label(f)}: the answer is required but missing."))
+        if f["name"] in present or f["type"] == "repeat":
+            continue
+        where = _where(prefix, f["name"])
+        if f.get("relevant") and not _holds(f["relevant"], element, rules, now, result, where):
+            continue
+        if f["type"] == "group":
+            _absent(element, parent=f["path"], prefix=f"{where}/", present=set(), rules=rules, now=now,
+                    result=result)
+            continue
+        if f["type"] not in AUTOMATIC_TYPES and f["type"] != "note" and not f.get("repeat"):
+            result.unanswered.append(f["path"])
+        if f.get("required") and _holds(f["required"], element, rules, now, result, where):
+            result.problems.append(Problem(where, "required",
+                                           f"{rules.label(f)}: the answer is required but missing."))
 
 
 def _where(prefix: str, name: str) -> str:

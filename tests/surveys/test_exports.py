@@ -12,13 +12,11 @@ from rest_framework.test import APIClient
 from enumerators.models import User
 from surveys.models import RecordExport, Round, Submission
 from surveys.services.exports import record_export_create, record_export_run, records_write
-from surveys.services.ingest import Sender, submission_ingest_xml
-from surveys.services.processing import submission_process
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.review import submission_review
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.forms import form_bytes
-from tests.submissions import new_instance_id
+from tests.submissions import ingest_processed, new_instance_id
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +33,7 @@ def send(*, sex, age, country, region, members=(), reasons="", income=""):
            f"<gps/></resp><country>{country}</country><region>{region}</region>"
            f"<dependants>{len(members)}</dependants>{member_xml}<reasons>{reasons}</reasons><income>{income}</income>"
            f"<income_kzt/><meta><instanceID>{new_instance_id()}</instanceID></meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
-    submission_process(submission_id=sub.pk)
-    return Submission.objects.get(pk=sub.pk)
+    return ingest_processed(xml)
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ import pytest
 
 from enumerators.models import User
 from surveys.models import Round, RoundTally, Submission
-from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
 from surveys.services.review import submission_review
 from surveys.services.tabulate import round_tabulate
 from surveys.services.tallies import records_tallies, round_tallies, round_tally_rebuild
-from tests.reports import ROUND4
-from tests.submissions import new_instance_id
+from tests.reports import ROUND4, send_report_row
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +25,8 @@ def assert_equals_rebuild(round_: Round) -> dict:
     return incremental
 
 
-def send(row, *, instance_id=None, deprecated=None):
-    sex, age, marital, reasons, pregnant, remit, share = row
-    meta = f"<instanceID>{instance_id or new_instance_id()}</instanceID>"
-    if deprecated:
-        meta += f"<deprecatedID>{deprecated}</deprecatedID>"
-    xml = (f'<data id="report" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
-           f"<end>2024-05-02T10:30:00.000+05:00</end><sex>{sex}</sex><age>{age}</age><marital>{marital}</marital>"
-           f"<reasons>{reasons}</reasons><pregnant>{pregnant}</pregnant><remit>{remit}</remit><share>{share}</share>"
-           f"<meta>{meta}</meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
-    submission_process(submission_id=sub.pk)
-    return Submission.objects.get(pk=sub.pk)
+def send(row, *, deprecated=None):
+    return send_report_row("report", row, deprecated=deprecated)
 
 
 def cell(round_, path, value, dimension="", group=""):
@@ -154,3 +142,31 @@ def test_the_report_stays_equal_to_a_rebuild_after_reviews(rounds):
     round_tally_rebuild(round_id=rounds.pk)
     assert round_tabulate(form_id="report", by="sex", compare=3) == live
     assert live["submissions"] == len(ROUND4) - 1 - 3
+
+
+def test_the_counting_rule_is_the_same_in_sql_and_in_python(rounds):
+    import itertools
+
+    from surveys.selectors import COUNTED, submission_counts
+
+    questionnaire = rounds.questionnaires.get()
+    combos = list(itertools.product([True, False], [None, {"sex": "male"}],
+                                    [None, "approved", "not_approved", "on_hold", "has_issues"],
+                                    [None, True, False], ["valid", "invalid", "pending"]))
+    Submission.objects.bulk_create([
+        Submission(questionnaire=questionnaire, round=rounds, form_id="rule", instance_id=f"uuid:{n}",
+                   raw_body=b"", raw_sha256="0" * 64, is_current=current, answers=answers, review_status=review,
+                   consent=consent, validation=validation)
+        for n, (current, answers, review, consent, validation) in enumerate(combos)])
+    rows = Submission.objects.filter(form_id="rule")
+
+    expected = {s.pk for s in rows if submission_counts(s)}
+    assert {s.pk for s in rows.filter(COUNTED)} == expected
+    assert {s.pk for s in rows.exclude(COUNTED)} == {s.pk for s in rows} - expected
+    assert len(expected) == 1 * 1 * 4 * 2 * 1 + 1 * 1 * 1 * 2 * 2  # valid and not rejected, or approved
+    Submission.objects.filter(form_id="rule").update(tallied=True)
+    Submission.objects.filter(form_id="rule", pk__in=list(expected)[:3]).update(tallied=False)
+
+    round_tally_rebuild(round_id=rounds.pk)
+
+    assert set(rows.filter(tallied=True).values_list("pk", flat=True)) == expected

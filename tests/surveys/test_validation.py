@@ -167,3 +167,14 @@ def test_household_form_from_the_fixtures(db):
     result = submission_validate(xml=xml, rules=FormRules(schema), now=NOW)
     assert [(p.path, p.code) for p in result.problems] == [("reasons", "not_relevant")]
     assert result.answers["member"] == [{"member/member_age": 5}]
+
+
+def test_a_relevant_group_left_out_counts_its_questions_as_asked(db):
+    schema = xlsform_convert(source=form_bytes("household.md"), filename="household.md").schema
+    xml = (b'<data id="household" version="2024050101"><country>uz</country><region>tashkent</region>'
+           b"<dependants>0</dependants><income/><income_kzt/><meta><instanceID>uuid:h2</instanceID></meta></data>")
+
+    result = submission_validate(xml=xml, rules=FormRules(schema), now=NOW)
+
+    assert [(p.path, p.code) for p in result.problems] == [("resp/sex", "required"), ("resp/age", "required")]
+    assert result.unanswered == ["income", "resp/name", "resp/passport", "resp/sex", "resp/age", "resp/gps"]

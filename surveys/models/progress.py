@@ -1,0 +1,42 @@
+"""The collection dashboard's read model: running counts of a round's current submissions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from surveys.models.surveys import Round
+
+
+class ProgressCount(models.Model):
+    """How many current submissions of a round share one combination of what
+    the dashboard shows: who sent them (``user_id``, 0 for anonymous), where
+    (``location_id``, 0 when not recorded), the respondent's sex, the review
+    state (``""`` for none), whether the interview was refused, the day it was
+    done (``interview_day``, ``""`` before processing) and the day it was
+    received (local). ``last_received`` is the latest arrival ever counted in
+    the cell. Maintained by :mod:`surveys.services.progress` next to every
+    change of a submission; :func:`~surveys.services.progress.round_progress_rebuild`
+    gives the same rows from the submissions."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="progress_counts")
+    user_id = models.BigIntegerField()
+    location_id = models.BigIntegerField()
+    respondent_sex = models.CharField(max_length=1, blank=True)
+    review_status = models.CharField(max_length=12, blank=True)
+    refused = models.BooleanField()
+    interview_day = models.CharField(max_length=10, blank=True)
+    received_day = models.DateField()
+    count = models.BigIntegerField(default=0)
+    last_received = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user_id", "location_id", "respondent_sex", "review_status",
+                                            "refused", "interview_day", "received_day"],
+                                    name="progress_count_one_cell"),
+            models.CheckConstraint(condition=Q(count__gte=0), name="progress_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id} user {self.user_id} location {self.location_id}: {self.count}"

@@ -1,0 +1,177 @@
+"""The collection dashboard's figures (surveys.progress.round_progress), per role."""
+
+import datetime as dt
+
+import pytest
+
+from mtm.errors import Forbidden, NotFound
+from surveys.models import Submission
+from surveys.progress import round_progress
+from surveys.services.review import submission_review
+from tests.factories import UserFactory
+
+
+def enumerator_rows(progress):
+    return [(e.username, e.quota.done, e.quota.target, e.quota.male, e.quota.female, e.expected, e.behind,
+             e.waiting_review) for e in progress.enumerators]
+
+
+def location_rows(progress):
+    return [(loc.code, loc.quota.done, loc.quota.target, loc.quota.male, loc.quota.female)
+            for loc in progress.locations]
+
+
+@pytest.mark.django_db
+class TestRoundProgress:
+    def test_coordinator_sees_the_whole_round(self, teams):
+        p = round_progress(user=teams.users.admin, round_id=teams.round.pk)
+
+        assert (p.received_today, p.received_week, p.received_total) == (7, 7, 7)
+        assert (p.quota.done, p.quota.target, p.quota.percent, p.expected) == (6, 40, 15, 20)
+        assert (p.quota.male, p.quota.male_target, p.quota.female, p.quota.female_target) == (4, 17, 2, 5)
+        assert p.quota.male_share == 67
+        assert p.review == {"none": 4, "has_issues": 2, "not_approved": 1}
+        assert (p.waiting_review, p.flags) == (2, [("gps_outside_area", 1), ("outlier", 1)])
+        assert p.timeline == [(dt.date(2024, 5, 2), 7)]  # the day the interviews were done
+        assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 1), ("enum02", 1, 10, 1, 0, 5, True, 1),
+                                      ("enum03", 1, 2, 0, 1, 1, False, 0), ("enum04", 0, 0, 0, 0, None, False, 0)]
+        assert [e.username for e in p.behind] == ["enum01", "enum02"]
+        assert location_rows(p) == [("KZ-71", 2, 6, 1, 1), ("KZ-75", 4, 16, 3, 1)]
+        assert p.team_only is False
+
+    def test_supervisor_sees_their_team_only(self, teams):
+        p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
+
+        assert (p.received_total, p.quota.done, p.quota.target, p.expected) == (5, 5, 20, 10)
+        assert p.review == {"none": 3, "has_issues": 2}
+        assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 1), ("enum02", 1, 10, 1, 0, 5, True, 1)]
+        assert location_rows(p) == [("KZ-71", 1, 4, 1, 0), ("KZ-75", 4, 16, 3, 1)]
+        assert p.team_only is True
+
+    def test_other_supervisor_sees_theirs(self, teams):
+        p = round_progress(user=teams.users.supB, round_id=teams.round.pk)
+
+        assert (p.received_total, p.quota.done, p.quota.target) == (2, 1, 2)
+        assert p.review == {"none": 1, "not_approved": 1}
+        assert p.flags == []
+        assert [e.username for e in p.enumerators] == ["enum03", "enum04"]
+
+    def test_approving_a_flagged_interview_leaves_the_waiting_list(self, teams):
+        flagged = teams.subs.a1[2]
+        submission_review(submission_id=flagged.pk, status="approved", by=teams.users.supA)
+
+        p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
+        assert (p.waiting_review, p.flags) == (1, [("gps_outside_area", 1)])
+        assert p.review == {"none": 3, "has_issues": 1, "approved": 1}
+
+    def test_rejecting_takes_an_interview_off_the_quota(self, teams):
+        submission_review(submission_id=teams.subs.a1[0].pk, status="not_approved", by=teams.users.supA)
+
+        p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
+        assert (p.received_total, p.quota.done, p.quota.male) == (5, 4, 3)
+
+    def test_a_round_outside_the_team_is_not_found(self, teams):
+        with pytest.raises(NotFound):
+            round_progress(user=teams.users.supA, round_id=teams.other_round.pk)
+        assert round_progress(user=teams.users.supB, round_id=teams.other_round.pk).received_total == 0
+
+    def test_an_enumerator_may_not_see_it(self, teams):
+        with pytest.raises(Forbidden):
+            round_progress(user=UserFactory(username="enum01"), round_id=teams.round.pk)
+
+    def test_without_dates_nobody_is_behind(self, teams):
+        teams.round.start_date = teams.round.end_date = None
+        teams.round.save()
+
+        p = round_progress(user=teams.users.admin, round_id=teams.round.pk)
+        assert (p.expected, p.behind) == (None, [])
+
+
+@pytest.mark.django_db
+class TestRespondentSex:
+    def test_taken_from_the_select_one_named_sex(self, teams):
+        assert [s.respondent_sex for s in teams.subs.a1] == ["m", "m", "m", "f"]
+
+    def test_a_round_can_name_the_question_and_its_values(self, form):
+        from tests.submissions import send_checks_instance
+
+        form.round.checks = {**form.round.checks, "sex_field": "place", "sex_values": {"kz_75": "f"}}
+        form.round.save()
+
+        assert send_checks_instance(sex="male").respondent_sex == "f"
+        assert send_checks_instance(place="kz_71", name="Other").respondent_sex == ""
+
+    def test_a_refusal_keeps_none(self, privacy_form):
+        from tests.submissions import send_privacy_instance
+
+        assert send_privacy_instance(consent="no").respondent_sex == ""
+        assert Submission.objects.get().consent is False
+
+
+def cells(round_id):
+    """The counts, and each enumerator's latest arrival (a cell keeps the latest arrival it ever counted;
+    per enumerator that is the latest of their submissions)."""
+    from django.db.models import Max
+
+    from surveys.models import ProgressCount
+
+    rows = ProgressCount.objects.filter(round_id=round_id)
+    return (sorted(rows.values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
+                                    "interview_day", "received_day", "count")),
+            sorted(rows.values_list("user_id").annotate(last=Max("last_received")).order_by()))
+
+
+@pytest.mark.django_db
+class TestProgressCounts:
+    """The running counts the dashboard reads equal a recount from the submissions, whatever happened."""
+
+    def test_after_ingest_processing_and_reviews(self, teams):
+        from surveys.services.progress import round_progress_rebuild
+
+        kept = cells(teams.round.pk)
+        assert sum(c[7] for c in kept[0]) == 7
+        assert round_progress_rebuild(round_id=teams.round.pk) == 7
+        assert cells(teams.round.pk) == kept
+
+    def test_after_an_edit_a_rejection_and_a_clear(self, teams):
+        from enumerators.models import User
+        from surveys.services.ingest import Sender, submission_ingest_xml
+        from surveys.services.processing import submission_process
+        from surveys.services.progress import round_progress_rebuild
+
+        old = teams.subs.a1[3]
+        xml = (f'<data id="checks" version="1"><start>2024-05-03T10:00:00.000+05:00</start>'
+               f"<end>2024-05-03T10:40:00.000+05:00</end><place>kz_71</place><gps>51.1500 71.4500 350 5</gps>"
+               f"<name>R4</name><sex>male</sex><age>40</age><hours_day>8</hours_day><meta>"
+               f"<instanceID>uuid:edit-1</instanceID><deprecatedID>{old.instance_id}</deprecatedID></meta></data>")
+        edit = submission_ingest_xml(xml=xml.encode(), sender=Sender(user=User.objects.get(username="enum01")))
+        submission_process(submission_id=edit.submission.pk)
+        submission_review(submission_id=teams.subs.a1[0].pk, status="not_approved", by=teams.users.supA)
+        submission_review(submission_id=teams.subs.a1[2].pk, status=None, by=teams.users.admin)
+        kept = cells(teams.round.pk)
+
+        assert round_progress_rebuild(round_id=teams.round.pk) == 7
+        assert cells(teams.round.pk) == kept
+        p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
+        assert (p.received_total, p.quota.done, p.quota.male, p.quota.female) == (5, 4, 4, 0)
+        assert p.timeline == [(dt.date(2024, 5, 2), 4), (dt.date(2024, 5, 3), 1)]
+
+    def test_rebuilding_twice_gives_the_same_rows(self, teams):
+        from surveys.services.progress import round_progress_rebuild
+
+        round_progress_rebuild(round_id=teams.round.pk)
+        first = cells(teams.round.pk)
+        round_progress_rebuild(round_id=teams.round.pk)
+        assert cells(teams.round.pk) == first
+
+
+@pytest.mark.django_db
+def test_the_dashboard_costs_the_same_queries_whatever_the_round_size(teams, django_assert_num_queries):
+    from tests.submissions import send_checks_instance
+
+    with django_assert_num_queries(9):
+        round_progress(user=teams.users.admin, round_id=teams.round.pk)
+    for n in range(5):
+        send_checks_instance("enum02", name=f"More{n}")
+    with django_assert_num_queries(9):
+        assert round_progress(user=teams.users.admin, round_id=teams.round.pk).received_total == 12
