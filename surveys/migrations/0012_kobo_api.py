@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0010_report_tallies_and_exports'),
+        ('surveys', '0011_monitoring'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
