@@ -6,7 +6,8 @@ form's current round, written by the same Celery task; an export setting's
 ``data_url_csv``/``data_url_xlsx`` write the same file on request.
 
 The records are those the round tables count (current, not rejected,
-consent not refused), released as every export is. KoboToolbox's
+consent not refused) within the requester's scope (a supervisor's team),
+released as every export is. KoboToolbox's
 ``fields``, ``query`` and ``submission_ids`` filters are not applied to
 exports: a payload that sets one is refused (the data endpoint filters).
 """
@@ -128,4 +129,4 @@ def export_setting_write(*, user, asset: Asset, uid: str, fmt: str, out: IO[byte
     setting = export_setting_for(user=user, asset=asset, uid=uid)
     choice = export_choice({**setting.export_settings, "type": KOBO_TYPES.get(fmt, fmt)})
     return records_write(round_id=asset.current.round_id, form_id=asset.form_id, fmt=choice.fmt, out=out,
-                         labels=choice.labels, lang=choice.lang)
+                         labels=choice.labels, lang=choice.lang, user=user)

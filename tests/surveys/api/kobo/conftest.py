@@ -33,9 +33,8 @@ def household_instance(*, sex: str = "male", age: str = "33", gps: str = ALMATY,
 @pytest.fixture
 def send(enumerator):
     """Ingest and process a household interview from enum01; the stored submission."""
-    user = User.objects.get(username="enum01")
-
-    def send(**answers) -> Submission:
+    def send(username: str = "enum01", **answers) -> Submission:
+        user = User.objects.get(username=username)
         sub = submission_ingest_xml(xml=household_instance(**answers), sender=Sender(user=user)).submission
         submission_process(submission_id=sub.pk)
         return Submission.objects.get(pk=sub.pk)

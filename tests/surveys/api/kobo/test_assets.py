@@ -97,3 +97,22 @@ def test_token_is_required(household, client, uid):
 
 def test_unknown_asset_is_404(household, analyst):
     assert analyst.get("/api/v2/assets/aNoSuchAsset/").status_code == 404
+
+
+def test_a_supervisor_token_sees_only_their_teams_records(household, enumerator, send, uid):
+    from enumerators.services.roles import SUPERVISORS, roles_ensure
+    from tests.factories import AssignmentFactory, EnumeratorFactory, UserFactory
+
+    groups = roles_ensure()
+    boss = UserFactory(username="boss")
+    boss.groups.add(groups[SUPERVISORS])
+    enumerator.supervisor = boss
+    enumerator.save()
+    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum02")), round=household.round)
+    mine, _theirs = send(passport="P1"), send("enum02", passport="P2")
+    client = token_client("boss")
+
+    records = client.get(f"/api/v2/assets/{uid}/data/").json()
+
+    assert [r["_id"] for r in records["results"]] == [mine.pk]
+    assert client.get(f"/api/v2/assets/{uid}/").json()["deployment__submission_count"] == 1
