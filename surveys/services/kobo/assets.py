@@ -183,7 +183,10 @@ def asset_content(*, questionnaire: Questionnaire) -> dict[str, Any]:
     while open_containers:
         survey.append(_end_row(open_containers.pop(), questionnaire.form_id))
     choices = []
-    for list_name, items in (schema.get("choices") or {}).items():
+    lists = schema.get("choices") or {}
+    used = [f["list_name"] for f in schema.get("fields", []) if f.get("list_name") in lists]
+    order = list(dict.fromkeys(used + sorted(lists)))  # as the questions use them (PostgreSQL keeps no key order)
+    for list_name, items in ((name, lists[name]) for name in order):
         for item in items:
             row: dict[str, Any] = {"list_name": list_name, "name": item["name"], "$autovalue": item["name"],
                                    "$kuid": kuid(questionnaire.form_id, f"choices/{list_name}/{item['name']}")}

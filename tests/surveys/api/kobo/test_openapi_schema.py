@@ -11,7 +11,7 @@ import yaml
 
 from tests.surveys.api.kobo.conftest import token_client
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.mark.django_db
