@@ -88,7 +88,7 @@ def main() -> None:
     from surveys.models import Submission
 
     keep = bool(os.environ.get("BENCH_KEEPDB"))
-    connection.creation.create_test_db(verbosity=0, keepdb=keep)
+    connection.creation.create_test_db(verbosity=0, keepdb=keep, autoclobber=not keep)
     if Submission.objects.count() < RECORDS:
         call_command("load_demo", stdout=open(os.devnull, "w"))
         copy_to(RECORDS)
