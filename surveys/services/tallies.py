@@ -29,10 +29,10 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, TextField, Value, When
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
-from surveys.selectors import COUNTED, JsonText, counted_submissions, questionnaire_schema, submission_counts
+from surveys.selectors import COUNTED, JsonText, questionnaire_schema, submission_counts
 
 TABULATED = {"select_one", "select_multiple", "integer", "decimal", "range"}
 NUMERIC = {"integer", "decimal", "range"}
@@ -110,33 +110,53 @@ class CellIndex:
 
     def ids(self, answers: dict[str, Any], unanswered: Iterable[str]) -> list[int]:
         """The cells one counted record adds to each of its groups, once per
-        count: ``@n``; per answered question ``@asked``, ``@base`` and its
-        value (each option chosen and ``@chosen`` as often, for a
-        select_multiple; numbers only when they are numbers); per question
-        asked but left empty ``@asked``."""
+        count: its shape's (:meth:`shape_ids`) and its values' (:meth:`value_ids`)."""
+        return self.shape_ids(tuple(answers), tuple(unanswered)) + self.value_ids(answers)
+
+    def shape_ids(self, answered: tuple[str, ...], unanswered: tuple[str, ...]) -> list[int]:
+        """``@n``; ``@asked`` and ``@base`` of each question answered;
+        ``@asked`` of each question asked but left empty. Records of one
+        shape (the same questions answered and skipped) add the same cells,
+        so a rebuild counts shapes, not these cells one by one."""
         out = [self.submissions]
+        questions = self.questions
+        for path in answered:
+            question = questions.get(path)
+            if question is not None:
+                out += question[1:3]
+        present = set(answered)
+        for path in unanswered:
+            question = questions.get(path)
+            if question is not None and path not in present:
+                out.append(question[1])
+        return out
+
+    def value_ids(self, answers: dict[str, Any]) -> list[int]:
+        """The value of each answered question: its choice, each option
+        chosen (and ``@chosen`` as often) for a select_multiple, the number
+        for a number question (when it is one)."""
+        out: list[int] = []
         append = out.append
         questions = self.questions
         for path, value in answers.items():
             question = questions.get(path)
             if question is None:
                 continue
-            kind, asked, base, chosen_id, seen = question
-            append(asked)
-            append(base)
-            if kind == _ONE:
-                found = seen.get(value) if value.__class__ is str else None
-                append(found if found is not None else self._value(path, seen, value, str))
-            elif kind == _MULTIPLE:
+            kind, _, _, chosen_id, seen = question
+            if kind == _MULTIPLE:
                 chosen = value if isinstance(value, list) else [value]
                 out += [self._value(path, seen, option, str) for option in chosen]
                 out += [chosen_id] * len(chosen)
-            elif type(value) in (int, float):
-                append(self._value(path, seen, value, number_key))
-        for path in unanswered:
-            question = questions.get(path)
-            if question is not None and path not in answers:
-                append(question[1])
+                continue
+            if kind == _ONE:
+                if value.__class__ is not str:
+                    append(self._value(path, seen, value, str))
+                    continue
+            elif value.__class__ not in (int, float):
+                continue
+            found = seen.get(value)
+            append(found if found is not None else self._value(path, seen, value,
+                                                                str if kind == _ONE else number_key))
         return out
 
 
@@ -253,26 +273,53 @@ def round_tally_rebuild(*, round_id: int) -> int:
     """Recount the round's tallies from its stored records; returns the
     number of submissions counted. Running it twice gives the same rows."""
     round_ = Round.objects.select_for_update().get(pk=round_id)
-    totals: dict[str, Counter[Cell]] = {}
-    plans: dict[int, TallyPlan] = {}
     report_by = tuple(round_.report_by or ())
-    for questionnaire in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id"):
-        plans[questionnaire.pk] = _cached_plan(questionnaire.pk, questionnaire.md5, report_by)
-    counted = 0
-    # Count each record's cells (small integers) once under its combination of groups, then spread the
-    # combinations over their groups.
+    plans = {q.pk: _cached_plan(q.pk, q.md5, report_by)
+             for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id")}
+    totals, counted, flags = _count_round(round_id, plans)
+    RoundTally.objects.filter(round=round_).delete()
+    _store_cells(round_id, totals)
+    for value, pks in flags.items():
+        for start in range(0, len(pks), 10_000):
+            Submission.objects.filter(pk__in=pks[start:start + 10_000]).update(tallied=value)
+    return counted
+
+
+def _count_round(round_id: int, plans: dict[int, TallyPlan]) -> tuple[dict[str, Counter[Cell]], int, dict]:
+    """One pass over the round's rows: the cells of those that count, and the
+    rows whose ``tallied`` flag disagrees with the rule. Each record's value
+    cells (small integers) are counted under its combination of groups, its
+    shape (questions answered and skipped) once per shape; both are spread
+    over the groups at the end."""
     by_combination: dict[tuple[int, str, tuple], Counter[int]] = {}
-    rows = (counted_submissions(round_id=round_id)
-            .values_list("questionnaire_id", "form_id", JsonText("answers"), "unanswered", "location__code"))
-    for questionnaire_id, form_id, text, unanswered, location in rows.iterator(chunk_size=5000):
+    shapes: Counter[tuple[int, str, tuple, tuple, tuple]] = Counter()
+    flags: dict[bool, list[int]] = {True: [], False: []}
+    counted = 0
+    rows = (Submission.objects.filter(round_id=round_id)
+            .annotate(record=Case(When(COUNTED, then=JsonText("answers")), default=Value(None),
+                                  output_field=TextField()))
+            .values_list("pk", "tallied", "questionnaire_id", "form_id", "record", "unanswered", "location__code"))
+    for pk, tallied, questionnaire_id, form_id, text, unanswered, location in rows.iterator(chunk_size=5000):
+        if text is None:  # does not count
+            if tallied:
+                flags[False].append(pk)
+            continue
+        if not tallied:
+            flags[True].append(pk)
         plan = plans[questionnaire_id]
-        answers = orjson.loads(text) if text else {}
+        answers = orjson.loads(text)
         key = (questionnaire_id, form_id, record_groups(answers, location, plan))
         counter = by_combination.get(key)
         if counter is None:
             counter = by_combination[key] = Counter()
-        counter.update(cell_index(plan).ids(answers, unanswered or ()))
+        counter.update(cell_index(plan).value_ids(answers))
+        shapes[(*key, tuple(answers), tuple(unanswered or ()))] += 1
         counted += 1
+    for (questionnaire_id, form_id, groups, answered, skipped), n in shapes.items():
+        counter = by_combination[(questionnaire_id, form_id, groups)]
+        for i in cell_index(plans[questionnaire_id]).shape_ids(answered, skipped):
+            counter[i] += n
+    totals: dict[str, Counter[Cell]] = {}
     for (questionnaire_id, form_id, groups), counts in by_combination.items():
         keys = cell_index(plans[questionnaire_id]).keys
         cells = totals.setdefault(form_id, Counter())
@@ -280,24 +327,22 @@ def round_tally_rebuild(*, round_id: int) -> int:
             for i, n in counts.items():
                 path, value = keys[i]
                 cells[(dimension, group, path, value)] += n
-    RoundTally.objects.filter(round=round_).delete()
-    rows = ((round_.pk, form_id, d, g, p, v, n) for form_id, cells in totals.items()
+    return totals, counted, flags
+
+
+def _store_cells(round_id: int, totals: dict[str, Counter[Cell]]) -> None:
+    rows = ((round_id, form_id, d, g, p, v, n) for form_id, cells in totals.items()
             for (d, g, p, v), n in sorted(cells.items()) if n)
     if connection.vendor == "postgresql":
         connection.ensure_connection()
-        with connection.connection.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for row in rows:
-                copy.write_row(row)
+        with connection.connection.cursor() as cursor:
+            with cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute("ANALYZE surveys_roundtally")  # fresh statistics for the report's queries
     else:
         RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
                                                    count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # fresh statistics for the report's queries over the new rows
-            cursor.execute("ANALYZE surveys_roundtally")
-    # One pass over the round's rows: the flag follows the rule where it does not already.
-    (Submission.objects.filter(round=round_).filter((Q(tallied=True) & ~COUNTED) | (Q(tallied=False) & COUNTED))
-     .update(tallied=Case(When(COUNTED, then=Value(True)), default=Value(False))))
-    return counted
 
 
 @dataclass
