@@ -89,12 +89,13 @@ def teams(form):
                          round_number=1)
 
     subs = SimpleNamespace(
-        a1=[send_checks_instance("enum01", name="R1"), send_checks_instance("enum01", name="R2"),
-            send_checks_instance("enum01", name="R3", age="92"),
-            send_checks_instance("enum01", name="R4", sex="female")],
-        a2=[send_checks_instance("enum02", name="R5", place="kz_71")],
-        b3=[send_checks_instance("enum03", name="R6", sex="female", place="kz_71", gps=ASTANA),
-            send_checks_instance("enum03", name="R7", sex="female", place="kz_71", gps=ASTANA)],
+        a1=[send_checks_instance("enum01", name="Zhanibek Rakhimov 1"),
+            send_checks_instance("enum01", name="Zhanibek Rakhimov 2"),
+            send_checks_instance("enum01", name="Zhanibek Rakhimov 3", age="92"),
+            send_checks_instance("enum01", name="Zhanibek Rakhimov 4", sex="female")],
+        a2=[send_checks_instance("enum02", name="Zhanibek Rakhimov 5", place="kz_71")],
+        b3=[send_checks_instance("enum03", name="Zhanibek Rakhimov 6", sex="female", place="kz_71", gps=ASTANA),
+            send_checks_instance("enum03", name="Zhanibek Rakhimov 7", sex="female", place="kz_71", gps=ASTANA)],
     )
     submission_review(submission_id=subs.b3[1].pk, status="not_approved", by=users.supB)
     return SimpleNamespace(round=round_, other_round=other_round, users=users, subs=subs, today=today)
