@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound as DRFNotFound
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
@@ -14,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mtm.errors import Forbidden, InvalidInput, NotFound
 from surveys import selectors
+from surveys.api.errors import domain
 from surveys.models import Submission
 from surveys.services.disclosure import round_disclosure_risk, round_release
 from surveys.services.raw_store import RawStoreLocked, raw_open
@@ -52,17 +51,6 @@ class Pagination(LimitOffsetPagination):
     max_limit = 1000
 
 
-def _domain(call):
-    try:
-        return call()
-    except Forbidden as err:
-        raise PermissionDenied(err.message) from err
-    except NotFound as err:
-        raise DRFNotFound(err.message) from err
-    except InvalidInput as err:
-        raise ValidationError({"detail": err.message}) from err
-
-
 class SubmissionList(ListAPIView):
     """``?form=<form_id>&status=valid|invalid|pending&flag=<check>&review=<state>|none``; versions
     replaced by an edit only with ``&history=true``."""
@@ -79,7 +67,7 @@ class SubmissionList(ListAPIView):
         review = params.get("review")
         if review and review != "none" and review not in Submission.Review.values:
             raise ValidationError({"review": [f"Must be one of {', '.join(Submission.Review.values)} or none."]})
-        return _domain(lambda: selectors.submissions_for_user(
+        return domain(lambda: selectors.submissions_for_user(
             user=self.request.user, form_id=params.get("form"), validation=status, flag=params.get("flag"),
             review=review, current_only=params.get("history", "").lower() not in ("1", "true", "yes")))
 
@@ -88,7 +76,7 @@ class SubmissionDetail(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, instance_id: str) -> Response:
-        sub = _domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
+        sub = domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
                                                             form_id=request.query_params.get("form")))
         return Response(SubmissionSerializer(sub).data)
 
@@ -101,9 +89,9 @@ class SubmissionReview(APIView):
     def patch(self, request: Request, instance_id: str) -> Response:
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        sub = _domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
+        sub = domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
                                                             form_id=request.query_params.get("form")))
-        _domain(lambda: submission_review(submission_id=sub.pk, status=body.validated_data["status"],
+        domain(lambda: submission_review(submission_id=sub.pk, status=body.validated_data["status"],
                                           by=request.user, comment=body.validated_data["comment"]))
         fresh = selectors.submission_for_user(user=request.user, instance_id=instance_id, form_id=sub.form_id)
         return Response(SubmissionSerializer(fresh).data)
@@ -115,7 +103,7 @@ class SubmissionRaw(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, instance_id: str) -> HttpResponse:
-        sub = _domain(lambda: selectors.submission_raw_for_user(user=request.user, instance_id=instance_id,
+        sub = domain(lambda: selectors.submission_raw_for_user(user=request.user, instance_id=instance_id,
                                                                 form_id=request.query_params.get("form")))
         if sub.raw_purged_at is not None:
             return Response({"detail": f"The raw data were purged on {sub.raw_purged_at:%Y-%m-%d}."}, status=410)
@@ -134,7 +122,7 @@ class RoundRisk(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, round_id: int) -> Response:
-        _domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
+        domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
         try:
             k = int(request.query_params.get("k") or 0) or None
         except ValueError:
@@ -153,13 +141,13 @@ class RoundReport(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, round_id: int) -> Response:
-        round_ = _domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
+        round_ = domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
         params = request.query_params
         form_id = selectors.round_report_choices(round_=round_, form_id=params.get("form")).form_id
         try:
             compare = int(params["compare"]) if params.get("compare") else None
         except ValueError:
             raise ValidationError({"compare": ["A round number."]}) from None
-        report = _domain(lambda: round_tabulate(form_id=form_id or "", round_number=round_.number,
+        report = domain(lambda: round_tabulate(form_id=form_id or "", round_number=round_.number,
                                                 by=params.get("by"), compare=compare, lang=params.get("lang")))
         return Response(report)

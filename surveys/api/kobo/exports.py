@@ -13,8 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mtm.errors import Conflict
+from surveys.api.errors import domain
 from surveys.api.kobo.renderers import FastJSONRenderer, IgnoreClientContentNegotiation
-from surveys.api.kobo.views import OBJECT, KoboView, domain
+from surveys.api.kobo.views import OBJECT, KoboView
 from surveys.models import KoboExportSetting, RecordExport
 from surveys.services.kobo.assets import Asset
 from surveys.services.kobo.exports import (

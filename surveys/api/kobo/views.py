@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound as DRFNotFound
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mtm.errors import Forbidden, InvalidInput, NotFound
+from surveys.api.errors import domain
 from surveys.api.kobo.renderers import FastJSONRenderer, GeoJSONRenderer, XMLRenderer
 from surveys.api.kobo.serializers import BulkValidationStatusBody, ValidationStatusBody, asset_summary
 from surveys.services.kobo.assets import Asset, asset_content, asset_for_user, assets_for_user
@@ -28,20 +26,7 @@ from surveys.services.kobo.review import (
     kobo_validation_statuses_set,
 )
 
-T = TypeVar("T")
 OBJECT = OpenApiTypes.OBJECT
-
-
-def domain(call: Callable[[], T]) -> T:
-    """Run a service call, its domain errors as DRF's."""
-    try:
-        return call()
-    except Forbidden as err:
-        raise PermissionDenied(err.message) from err
-    except NotFound as err:
-        raise DRFNotFound(err.message) from err
-    except InvalidInput as err:
-        raise ValidationError({"detail": err.message}) from err
 
 
 def _whole(request: Request, name: str, default: int, maximum: int | None = None) -> int:
