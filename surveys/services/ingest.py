@@ -34,6 +34,7 @@ from surveys import selectors
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
 from surveys.selectors import SubmissionTarget
+from surveys.services.counts import counts_after, counts_before
 from surveys.services.instance import (
     expected_attachments,
     instance_header,
@@ -43,9 +44,8 @@ from surveys.services.instance import (
     json_version,
     parse_instance,
 )
-from surveys.services.progress import progress_after, progress_before, progress_received
+from surveys.services.progress import progress_received
 from surveys.services.raw_store import raw_seal, seal_chunks
-from surveys.services.tallies import tally_after, tally_before
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +161,12 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
 
 
 def _retire(pk: int) -> None:
-    """The version an edit replaces is no longer current: it leaves its round's tallies."""
+    """The version an edit replaces is no longer current: it leaves its round's counts."""
     old = Submission.objects.select_for_update(of=("self",)).select_related("questionnaire", "round").get(pk=pk)
-    before, progress = tally_before(old), progress_before(old)
+    before = counts_before(old)
     old.is_current = False
     old.save(update_fields=["is_current", "updated_at"])
-    tally_after(old, before)
-    progress_after(old, progress)
+    counts_after(old, before)
 
 
 def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:

@@ -24,11 +24,10 @@ from surveys.services.checks import (
     round_check_settings,
     submission_checks,
 )
-from surveys.services.progress import progress_after, progress_before
+from surveys.services.counts import counts_after, counts_before
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
-from surveys.services.tallies import tally_after, tally_before
 from surveys.services.validation import FormRules, submission_validate
 
 log = logging.getLogger(__name__)
@@ -57,8 +56,6 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     if not submission.complete or submission.raw_purged_at is not None:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
         return ProcessOutcome(submission_id, submission.processing, changed=False)
-    tallied_before = tally_before(submission)
-    progress = progress_before(submission)
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.md5)
     try:
@@ -78,6 +75,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
                                   instance_id=_first_version(submission))
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
+    counted = counts_before(submission)
     changed = _finish(submission, {
         "answers": record.answers, "consent": record.consent, "respondent": respondent,
         "validation": result.status, "unanswered": [] if record.consent is False else result.unanswered,
@@ -93,8 +91,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     changed |= _sync_flags(submission, flags)
     issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
     changed |= review_after_checks(submission=submission, issues=issues)
-    changed |= tally_after(submission, tallied_before)
-    progress_after(submission, progress)
+    changed |= counts_after(submission, counted)
     return ProcessOutcome(submission.pk, submission.processing, changed)
 
 

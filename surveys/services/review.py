@@ -13,8 +13,7 @@ from django.utils import timezone
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
 from surveys.selectors import submission_in_scope
-from surveys.services.progress import progress_after, progress_before
-from surveys.services.tallies import tally_after, tally_before
+from surveys.services.counts import counts_after, counts_before
 
 Review = Submission.Review
 #: What people may set; ``has_issues`` is the system's, ``None`` clears the state.
@@ -49,10 +48,9 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
         SubmissionComment.objects.create(submission=submission, author=by, text=comment)
     if submission.review_status == status:
         return ReviewResult(submission, changed=False)
-    before, progress = tally_before(submission), progress_before(submission)
+    before = counts_before(submission)
     _record(submission, status, actor=by, comment=comment)
-    tally_after(submission, before)
-    progress_after(submission, progress)
+    counts_after(submission, before)
     return ReviewResult(submission, changed=True)
 
 
