@@ -135,7 +135,7 @@ def _fill_sql(count: int, q, users: list[int], locations: list[int]) -> None:
 
 
 def timed(user, round_id: int) -> tuple[float, list, object]:
-    from surveys.progress import round_progress
+    from surveys.selectors.progress import round_progress
 
     round_progress(user=user, round_id=round_id)  # warm-up
     times = []

@@ -156,7 +156,7 @@ def phase_rebuild(round_id: int) -> dict:
 
 def phase_report(round_id: int) -> dict:
     setup_django()
-    from surveys.services.tabulate import round_tabulate
+    from surveys.selectors.reports import round_tabulate
 
     out = {}
     for by in (None, "sex", "location"):

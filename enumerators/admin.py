@@ -4,7 +4,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from enumerators.models import Assignment, AssignmentQuota, Device, Enumerator, User
 from enumerators.resources import RosterResource
-from surveys.selectors import assignments_for_user, enumerators_for_user, viewable_rounds
+from surveys.selectors.scope import assignments_for_user, enumerators_for_user, viewable_rounds
 
 
 @admin.register(User)

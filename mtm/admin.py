@@ -26,7 +26,7 @@ class MtmAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         from mtm.errors import MtmError
         from surveys.models import Round
-        from surveys.selectors import ensure_submission_viewer, viewable_rounds
+        from surveys.selectors.scope import ensure_submission_viewer, viewable_rounds
 
         try:
             ensure_submission_viewer(request.user)

@@ -1,13 +1,27 @@
 """The one family of domain errors. Interfaces map them to their protocol's
-status codes and message forms (OpenRosa XML, DRF errors, command exit codes)."""
+status codes and message forms in one place each:
+
+- the APIs (v1 and KoBo's v2): :func:`surveys.api.exceptions.exception_handler`,
+  DRF's ``EXCEPTION_HANDLER``;
+- OpenRosa: :data:`surveys.openrosa.http.STATUS` (the envelope's status) in
+  :func:`surveys.openrosa.views.openrosa_view`;
+- the admin: :func:`mtm.admin.reported` (a message) and
+  :class:`mtm.middleware.DomainErrorMiddleware` (404 / 403 pages);
+- management commands: :class:`mtm.commands.DomainCommand` (exit code 2).
+
+``field`` names the input the error is about, when there is one (an API
+answers ``{field: [message]}`` then, as DRF's own validation does)."""
+
+from __future__ import annotations
 
 
 class MtmError(Exception):
     """Base of every error a service raises on purpose."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class NotFound(MtmError):
@@ -28,3 +42,18 @@ class Conflict(MtmError):
 
 class TooLarge(MtmError):
     """The input is larger than this server accepts."""
+
+
+class Unavailable(MtmError):
+    """Something the server needs cannot be used now (a locked store); nothing was changed."""
+
+
+#: Each kind's HTTP status, most specific first: the one table every HTTP interface reads.
+HTTP_STATUS: tuple[tuple[type[MtmError], int], ...] = (
+    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (TooLarge, 413), (Unavailable, 503), (InvalidInput, 400),
+)
+
+
+def http_status(error: MtmError) -> int:
+    """The HTTP status of a domain error (400 for a kind the table does not name)."""
+    return next((code for kind, code in HTTP_STATUS if isinstance(error, kind)), 400)

@@ -24,23 +24,18 @@ from surveys.models import (
     SubmissionFlag,
     Survey,
 )
-from surveys.progress import round_progress
+from surveys.presentation.reports import for_page, render_report
+from surveys.release import answers_released
 from surveys.resources import LocationResource, SubmissionRecordLabelResource, SubmissionRecordResource
-from surveys.selectors import (
-    answers_released,
-    questionnaire_schema,
-    round_for_user,
-    round_report_choices,
-    scoped_submissions,
-    viewable_locations,
-    viewable_rounds,
-)
+from surveys.selectors.progress import round_progress
+from surveys.selectors.questionnaires import questionnaire_schema
+from surveys.selectors.reports import round_report_choices, round_tabulate
+from surveys.selectors.scope import round_for_user, viewable_locations, viewable_rounds
+from surveys.selectors.submissions import scoped_submissions
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.exports import record_export_create
 from surveys.services.questionnaires import questionnaire_import
-from surveys.services.report_formats import for_page, render_report
 from surveys.services.review import submission_comment_add, submission_review
-from surveys.services.tabulate import round_tabulate
 from surveys.services.tallies import round_tally_rebuild
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

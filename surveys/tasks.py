@@ -9,7 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 
-from surveys.selectors import exports_waiting, submissions_unprocessed
+from surveys.selectors.exports import exports_waiting
+from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.exports import record_export_run
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge

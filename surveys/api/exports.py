@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from surveys import selectors
-from surveys.api.errors import domain
 from surveys.models import RecordExport
+from surveys.selectors.exports import record_export_for_user
+from surveys.selectors.scope import ensure_submission_viewer
 from surveys.services.exports import record_export_create
 
 
@@ -42,7 +42,7 @@ class ExportList(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:
-        domain(lambda: selectors.ensure_submission_viewer(request.user))
+        ensure_submission_viewer(request.user)
         exports = RecordExport.objects.filter(requested_by=request.user).select_related("round")[:100]
         return Response({"results": [export_json(e, request) for e in exports]})
 
@@ -50,9 +50,9 @@ class ExportList(APIView):
         body = ExportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        export = domain(lambda: record_export_create(
+        export = record_export_create(
             user=request.user, form_id=data["form_id"], round_id=data["round"], fmt=data["format"],
-            labels=data["labels"], lang=data["lang"], sheet=data["sheet"]))
+            labels=data["labels"], lang=data["lang"], sheet=data["sheet"])
         export.refresh_from_db()
         return Response(export_json(export, request), status=201)
 
@@ -61,7 +61,7 @@ class ExportDetail(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, uid: str) -> Response:
-        export = domain(lambda: selectors.record_export_for_user(user=request.user, uid=uid))
+        export = record_export_for_user(user=request.user, uid=uid)
         return Response(export_json(export, request))
 
 
@@ -74,7 +74,7 @@ class ExportFile(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     def get(self, request: Request, uid: str) -> FileResponse:
-        export = domain(lambda: selectors.record_export_for_user(user=request.user, uid=uid))
+        export = record_export_for_user(user=request.user, uid=uid)
         if export.status != RecordExport.Status.COMPLETE:
             return Response({"detail": f"The export is {export.status}."}, status=409)
         content_type = ("text/csv; charset=utf-8" if export.fmt == "csv" else

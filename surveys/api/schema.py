@@ -10,7 +10,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
-from surveys.api import submissions, views
+from surveys.api import questionnaires, rounds, submissions
 
 OBJECT = OpenApiTypes.OBJECT
 FORM = OpenApiParameter("form", str, description="The form_id, when an instanceID names submissions of several forms")
@@ -29,13 +29,14 @@ def describe_v1() -> None:
     extend_schema_view(get=extend_schema(parameters=[FORM], responses={(200, "application/octet-stream"): bytes}))(
         submissions.SubmissionRaw)
     extend_schema_view(get=extend_schema(parameters=[OpenApiParameter("k", int)], responses={200: OBJECT}))(
-        submissions.RoundRisk)
+        rounds.RoundRisk)
     extend_schema_view(get=extend_schema(parameters=[OpenApiParameter(name, str) for name in
                                                      ("form", "by", "compare", "lang")],
-                                         responses={200: OBJECT}))(submissions.RoundReport)
+                                         responses={200: OBJECT}))(rounds.RoundReport)
     extend_schema_view(get=extend_schema(parameters=[FORM],
                                          responses={(200, "application/octet-stream"): bytes}))(
-        views.SubmissionAttachmentDownload)
-    extend_schema_view(post=extend_schema(request={"multipart/form-data": views.XLSFormUploadSerializer},
-                                          responses={200: views.QuestionnaireSerializer,
-                                                     201: views.QuestionnaireSerializer}))(views.QuestionnaireList)
+        submissions.SubmissionAttachmentDownload)
+    extend_schema_view(post=extend_schema(request={"multipart/form-data": questionnaires.XLSFormUploadSerializer},
+                                          responses={200: questionnaires.QuestionnaireSerializer,
+                                                     201: questionnaires.QuestionnaireSerializer}))(
+        questionnaires.QuestionnaireList)

@@ -1,9 +1,10 @@
 """``/api/v1/submissions/``: submissions with their validation, flags,
-review state and released answers; the review PATCH."""
+review state and released answers; the review PATCH; the raw body and
+attachments for the data-protection role."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -13,18 +14,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from surveys import selectors
-from surveys.api.errors import domain
 from surveys.models import Submission
-from surveys.services.disclosure import round_disclosure_risk, round_release
-from surveys.services.raw_store import RawStoreLocked, raw_open
+from surveys.release import answers_released
+from surveys.selectors.questionnaires import questionnaire_schema
+from surveys.selectors.submissions import (
+    submission_attachment_for_user,
+    submission_for_user,
+    submission_raw_for_user,
+    submissions_for_user,
+)
+from surveys.services.raw_store import open_chunks, raw_open
 from surveys.services.review import submission_review
-from surveys.services.tabulate import round_tabulate
 
 
 class SubmissionSerializer(serializers.Serializer):
     def to_representation(self, sub: Submission) -> dict:
-        schema = selectors.questionnaire_schema(pk=sub.questionnaire_id, md5=sub.questionnaire.md5)
+        schema = questionnaire_schema(pk=sub.questionnaire_id, md5=sub.questionnaire.md5)
         return {
             "instance_id": sub.instance_id,
             "form_id": sub.form_id,
@@ -37,7 +42,7 @@ class SubmissionSerializer(serializers.Serializer):
             "review": {"status": sub.review_status,
                        "by": sub.reviewed_by.username if sub.reviewed_by else None,
                        "at": sub.reviewed_at.isoformat() if sub.reviewed_at else None},
-            "answers": selectors.answers_released(answers=sub.answers, schema=schema),
+            "answers": answers_released(answers=sub.answers, schema=schema),
         }
 
 
@@ -67,17 +72,17 @@ class SubmissionList(ListAPIView):
         review = params.get("review")
         if review and review != "none" and review not in Submission.Review.values:
             raise ValidationError({"review": [f"Must be one of {', '.join(Submission.Review.values)} or none."]})
-        return domain(lambda: selectors.submissions_for_user(
+        return submissions_for_user(
             user=self.request.user, form_id=params.get("form"), validation=status, flag=params.get("flag"),
-            review=review, current_only=params.get("history", "").lower() not in ("1", "true", "yes")))
+            review=review, current_only=params.get("history", "").lower() not in ("1", "true", "yes"))
 
 
 class SubmissionDetail(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, instance_id: str) -> Response:
-        sub = domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
-                                                            form_id=request.query_params.get("form")))
+        sub = submission_for_user(user=request.user, instance_id=instance_id,
+                                                            form_id=request.query_params.get("form"))
         return Response(SubmissionSerializer(sub).data)
 
 
@@ -89,11 +94,11 @@ class SubmissionReview(APIView):
     def patch(self, request: Request, instance_id: str) -> Response:
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        sub = domain(lambda: selectors.submission_for_user(user=request.user, instance_id=instance_id,
-                                                            form_id=request.query_params.get("form")))
-        domain(lambda: submission_review(submission_id=sub.pk, status=body.validated_data["status"],
-                                          by=request.user, comment=body.validated_data["comment"]))
-        fresh = selectors.submission_for_user(user=request.user, instance_id=instance_id, form_id=sub.form_id)
+        sub = submission_for_user(user=request.user, instance_id=instance_id,
+                                                            form_id=request.query_params.get("form"))
+        submission_review(submission_id=sub.pk, status=body.validated_data["status"],
+                                          by=request.user, comment=body.validated_data["comment"])
+        fresh = submission_for_user(user=request.user, instance_id=instance_id, form_id=sub.form_id)
         return Response(SubmissionSerializer(fresh).data)
 
 
@@ -103,51 +108,26 @@ class SubmissionRaw(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, instance_id: str) -> HttpResponse:
-        sub = domain(lambda: selectors.submission_raw_for_user(user=request.user, instance_id=instance_id,
-                                                                form_id=request.query_params.get("form")))
+        sub = submission_raw_for_user(user=request.user, instance_id=instance_id,
+                                                form_id=request.query_params.get("form"))
         if sub.raw_purged_at is not None:
             return Response({"detail": f"The raw data were purged on {sub.raw_purged_at:%Y-%m-%d}."}, status=410)
         content_type = "application/json" if sub.raw_format == Submission.Format.JSON else "text/xml"
-        try:
-            body = raw_open(sub.raw_body)
-        except RawStoreLocked as err:
-            return Response({"detail": err.message}, status=503)
-        return HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+        return HttpResponse(raw_open(sub.raw_body), content_type=f"{content_type}; charset=utf-8")
 
 
-class RoundRisk(APIView):
-    """``GET /api/v1/rounds/<id>/risk?k=3``: the round's disclosure risk over
-    its quasi-identifiers, and what the release step would change to reach k."""
+class SubmissionAttachmentDownload(APIView):
+    """``GET /api/v1/submissions/<instance_id>/attachments/<filename>?form=<form_id>``:
+    the file as received, opened from the raw store as it streams (data-protection role)."""
 
     permission_classes = [IsAuthenticated]
 
-    def get(self, request: Request, round_id: int) -> Response:
-        domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
-        try:
-            k = int(request.query_params.get("k") or 0) or None
-        except ValueError:
-            raise ValidationError({"k": ["A whole number, 2 or more."]}) from None
-        if k is not None and k < 2:
-            raise ValidationError({"k": ["A whole number, 2 or more."]})
-        risk = round_disclosure_risk(round_id=round_id, k=k)
-        released = round_release(round_id=round_id, k=k)
-        return Response({"risk": risk.as_dict(),
-                         "release": {"changes": released.changes, "risk": released.risk.as_dict()}})
-
-
-class RoundReport(APIView):
-    """``GET /api/v1/rounds/<id>/report?form=&by=&compare=&lang=``: the round tables (INTERFACES.md schema)."""
-
-    permission_classes = [IsAuthenticated]
-
-    def get(self, request: Request, round_id: int) -> Response:
-        round_ = domain(lambda: selectors.round_for_user(user=request.user, round_id=round_id))
-        params = request.query_params
-        form_id = selectors.round_report_choices(round_=round_, form_id=params.get("form")).form_id
-        try:
-            compare = int(params["compare"]) if params.get("compare") else None
-        except ValueError:
-            raise ValidationError({"compare": ["A round number."]}) from None
-        report = domain(lambda: round_tabulate(form_id=form_id or "", round_number=round_.number,
-                                                by=params.get("by"), compare=compare, lang=params.get("lang")))
-        return Response(report)
+    def get(self, request: Request, instance_id: str, filename: str) -> StreamingHttpResponse:
+        attachment = submission_attachment_for_user(
+            user=request.user, form_id=request.query_params.get("form", ""), instance_id=instance_id,
+            filename=filename)
+        response = StreamingHttpResponse(open_chunks(attachment.file.open("rb")),
+                                         content_type=attachment.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
+        response["Content-Length"] = str(attachment.size)
+        return response

@@ -16,8 +16,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from enumerators.models import Assignment, AssignmentQuota, Enumerator
+from enumerators.roles import SUPERVISORS
 from enumerators.services.accounts import enumerator_create_or_update
-from enumerators.services.roles import SUPERVISORS, roles_ensure
+from enumerators.services.roles import roles_ensure
 from surveys.demo.sample import demo_instances
 from surveys.locations_kz import ensure_kazakhstan
 from surveys.models import Location, Round, Survey

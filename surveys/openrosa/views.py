@@ -14,10 +14,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mtm.errors import MtmError
-from surveys import selectors
 from surveys.openrosa import xml
 from surveys.openrosa.auth import AuthFailed, request_user
 from surveys.openrosa.http import openrosa_error, openrosa_response, openrosa_unauthorized, status_for
+from surveys.selectors.questionnaires import questionnaire_for_user, questionnaire_media_file, questionnaires_for_user
 
 
 def openrosa_view(view=None, *, methods=("GET", "HEAD")):
@@ -63,7 +63,7 @@ def _url(request: HttpRequest, name: str, **kwargs) -> str:
 
 @openrosa_view
 def form_list(request: HttpRequest) -> HttpResponse:
-    forms = selectors.questionnaires_for_user(user=request.openrosa_user, anonymous_only=request.openrosa_anonymous)
+    forms = questionnaires_for_user(user=request.openrosa_user, anonymous_only=request.openrosa_anonymous)
     wanted = request.GET.get("formID")
     if wanted:
         forms = [q for q in forms if q.form_id == wanted]
@@ -72,7 +72,7 @@ def form_list(request: HttpRequest) -> HttpResponse:
 
 
 def _questionnaire(request: HttpRequest, form_id: str):
-    return selectors.questionnaire_for_user(
+    return questionnaire_for_user(
         user=request.openrosa_user, form_id=form_id, version=request.GET.get("version") or None,
         anonymous_only=request.openrosa_anonymous,
     )
@@ -98,7 +98,7 @@ def manifest(request: HttpRequest, form_id: str) -> HttpResponse:
 @openrosa_view
 def media_file(request: HttpRequest, form_id: str, filename: str) -> HttpResponse:
     questionnaire = _questionnaire(request, form_id)
-    media = selectors.questionnaire_media_file(questionnaire=questionnaire, filename=filename)
+    media = questionnaire_media_file(questionnaire=questionnaire, filename=filename)
     response = FileResponse(media.file.open("rb"), content_type=media.content_type, as_attachment=True,
                             filename=media.filename)
     response["X-OpenRosa-Version"] = "1.0"

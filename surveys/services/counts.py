@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from surveys.models import Submission
+from surveys.selectors.tallies import Cell
 from surveys.services.progress import Key, progress_after, progress_before
-from surveys.services.tallies import Cell, tally_after, tally_before
+from surveys.services.tallies import tally_after, tally_before
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models.fields.json import KeyTransform
 
 from surveys.models import Questionnaire, Round
-from surveys.selectors import counted_submissions
+from surveys.selectors.submissions import counted_submissions
 from surveys.services.anonymise import round_privacy_settings
 
 OTHER = "other"

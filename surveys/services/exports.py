@@ -29,14 +29,9 @@ from django.utils import timezone
 
 from mtm.errors import InvalidInput, MtmError, NotFound
 from surveys.models import Questionnaire, RecordExport, Round
-from surveys.selectors import (
-    WITHHELD_PRIVACY,
-    JsonText,
-    counted_submissions,
-    ensure_submission_viewer,
-    viewable_rounds,
-    within_scope,
-)
+from surveys.release import WITHHELD_PRIVACY
+from surveys.selectors.scope import ensure_submission_viewer, viewable_rounds, within_scope
+from surveys.selectors.submissions import JsonText, counted_submissions
 from surveys.services.disclosure import ReleaseMap, round_release_map
 
 log = logging.getLogger(__name__)

@@ -30,10 +30,9 @@ from django.utils import timezone
 
 from enumerators.services.devices import device_seen
 from mtm.errors import Forbidden
-from surveys import selectors
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
-from surveys.selectors import SubmissionTarget
+from surveys.selectors.questionnaires import SubmissionTarget, submission_target
 from surveys.services.counts import counts_after, counts_before
 from surveys.services.instance import (
     expected_attachments,
@@ -104,7 +103,7 @@ def _target(*, form_id: str, version: str | None, sender: Sender) -> SubmissionT
     """The version the instance was made with, if the sender may submit to it:
     404 unknown form or version, 403 round closed or not assigned."""
     anonymous = sender.anonymous_owner is not None
-    target = selectors.submission_target(form_id=form_id, version=version,
+    target = submission_target(form_id=form_id, version=version,
                                          submitter=sender.anonymous_owner if anonymous else sender.user)
     if not target.round_open:
         raise Forbidden(f"Round {target.round_number} of '{form_id}' is closed to submissions.")

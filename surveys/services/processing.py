@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from mtm.errors import MtmError
 from surveys.models import Submission, SubmissionFlag
-from surveys.selectors import questionnaire_schema
+from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.services.anonymise import round_privacy_settings, submission_anonymise
 from surveys.services.checks import (
     Flag,

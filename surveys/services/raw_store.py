@@ -18,13 +18,13 @@ from typing import IO
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
-from mtm.errors import MtmError
+from mtm.errors import Unavailable
 
 CHUNK = 64 * 1024
 _LENGTH = struct.Struct(">I")
 
 
-class RawStoreLocked(MtmError):
+class RawStoreLocked(Unavailable):
     """The raw store cannot be opened with the configured key."""
 
 

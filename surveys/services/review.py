@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
-from surveys.selectors import submission_in_scope
+from surveys.selectors.submissions import submission_in_scope
 from surveys.services.counts import counts_after, counts_before
 
 Review = Submission.Review

@@ -205,7 +205,8 @@ class TestRawStore:
     def test_raw_access_only_for_the_data_protection_role(self, privacy_form, client):
         from django.contrib.auth.models import Group
 
-        from enumerators.services.roles import DATA_PROTECTION, SUPERVISORS, roles_ensure
+        from enumerators.roles import DATA_PROTECTION, SUPERVISORS
+        from enumerators.services.roles import roles_ensure
 
         roles_ensure()
         sub = send_privacy_instance()

@@ -5,10 +5,10 @@ from django.utils import timezone
 
 from surveys.errors import XLSFormError
 from surveys.models import Round, Submission
+from surveys.selectors.reports import percent, round_tabulate
 from surveys.services.anonymise import scrub, submission_anonymise
 from surveys.services.geo import distance_km, inside
 from surveys.services.retention import raw_purge
-from surveys.services.tabulate import percent, round_tabulate
 from surveys.services.xlsform import xlsform_convert
 from tests.factories import location
 from tests.submissions import ALMATY_CENTRE, send_privacy_instance

@@ -6,7 +6,7 @@ import pytest
 
 from mtm.errors import Forbidden, NotFound
 from surveys.models import Submission
-from surveys.progress import round_progress
+from surveys.selectors.progress import round_progress
 from surveys.services.review import submission_review
 from tests.factories import UserFactory
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from surveys.services.tabulate import round_tabulate, wilson
+from surveys.selectors.reports import round_tabulate, wilson
 from tests.factories import UserFactory
 
 

@@ -4,10 +4,11 @@ import pytest
 
 from enumerators.models import User
 from surveys.models import Round, RoundTally, Submission
+from surveys.selectors.reports import round_tabulate
+from surveys.selectors.tallies import records_tallies, round_tallies
 from surveys.services.processing import submission_process
 from surveys.services.review import submission_review
-from surveys.services.tabulate import round_tabulate
-from surveys.services.tallies import records_tallies, round_tallies, round_tally_rebuild
+from surveys.services.tallies import round_tally_rebuild
 from tests.reports import ROUND4, send_report_row
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def test_rebuild_twice_is_the_same(rounds):
 
 
 def test_tallies_equal_the_same_cells_counted_from_the_records(rounds):
-    from surveys.selectors import counted_submissions
+    from surveys.selectors.submissions import counted_submissions
 
     schema = rounds.questionnaires.get().schema
     records = [(s.answers, s.unanswered, s.location.code if s.location else None)
@@ -147,7 +148,7 @@ def test_the_report_stays_equal_to_a_rebuild_after_reviews(rounds):
 def test_the_counting_rule_is_the_same_in_sql_and_in_python(rounds):
     import itertools
 
-    from surveys.selectors import COUNTED, submission_counts
+    from surveys.selectors.submissions import COUNTED, submission_counts
 
     questionnaire = rounds.questionnaires.get()
     combos = list(itertools.product([True, False], [None, {"sex": "male"}],

@@ -11,9 +11,9 @@ from django.db import connection
 
 from enumerators.models import User
 from surveys.models import RoundTally, Submission
+from surveys.selectors.reports import round_tabulate
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.review import submission_review
-from surveys.services.tabulate import round_tabulate
 from surveys.services.tallies import round_tally_rebuild
 from tests.factories import PASSWORD, AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.forms import form_bytes

@@ -12,12 +12,10 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mtm.errors import Conflict
-from surveys.api.errors import domain
+from surveys.api.kobo.base import OBJECT, KoboView
 from surveys.api.kobo.renderers import FastJSONRenderer, IgnoreClientContentNegotiation
-from surveys.api.kobo.views import OBJECT, KoboView
 from surveys.models import KoboExportSetting, RecordExport
-from surveys.services.kobo.assets import Asset
+from surveys.selectors.kobo.assets import Asset
 from surveys.services.kobo.exports import (
     KOBO_TYPES,
     export_setting_create,
@@ -74,30 +72,21 @@ def _listing(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"count": len(results), "next": None, "previous": None, "results": results}
 
 
-def _conflict_as_400(call):
-    try:
-        return domain(call)
-    except Conflict as err:
-        from rest_framework.exceptions import ValidationError
-
-        raise ValidationError({"name": [err.message]}) from err
-
-
 class ExportSettingList(KoboView):
     """Saved export settings of the asset (this account's): GET, POST ``{"name", "export_settings"}``."""
 
     @extend_schema(responses={200: OBJECT}, operation_id="kobo_export_settings_list")
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
-        found = domain(lambda: list(export_settings_for(user=request.user, asset=asset)))
+        found = list(export_settings_for(user=request.user, asset=asset))
         return Response(_listing([setting_json(s, asset, request) for s in found]))
 
     @extend_schema(request=OBJECT, responses={201: OBJECT})
     def post(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
         data = request.data if isinstance(request.data, dict) else {}
-        setting = _conflict_as_400(lambda: export_setting_create(
-            user=request.user, asset=asset, name=data.get("name"), export_settings=data.get("export_settings")))
+        setting = export_setting_create(user=request.user, asset=asset, name=data.get("name"),
+                                        export_settings=data.get("export_settings"))
         return Response(setting_json(setting, asset, request), status=status.HTTP_201_CREATED)
 
 
@@ -105,22 +94,21 @@ class ExportSettingDetail(KoboView):
     @extend_schema(responses={200: OBJECT}, operation_id="kobo_export_setting_retrieve")
     def get(self, request: Request, uid: str, setting_uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
-        setting = domain(lambda: export_setting_for(user=request.user, asset=asset, uid=setting_uid))
+        setting = export_setting_for(user=request.user, asset=asset, uid=setting_uid)
         return Response(setting_json(setting, asset, request))
 
     @extend_schema(request=OBJECT, responses={200: OBJECT})
     def patch(self, request: Request, uid: str, setting_uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
         data = request.data if isinstance(request.data, dict) else {}
-        setting = _conflict_as_400(lambda: export_setting_update(
-            user=request.user, asset=asset, uid=setting_uid, name=data.get("name"),
-            export_settings=data.get("export_settings")))
+        setting = export_setting_update(user=request.user, asset=asset, uid=setting_uid, name=data.get("name"),
+                                        export_settings=data.get("export_settings"))
         return Response(setting_json(setting, asset, request))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, uid: str, setting_uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
-        domain(lambda: export_setting_delete(user=request.user, asset=asset, uid=setting_uid))
+        export_setting_delete(user=request.user, asset=asset, uid=setting_uid)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -134,7 +122,7 @@ class ExportSettingData(KoboView):
     def get(self, request: Request, uid: str, setting_uid: str, fmt: str) -> FileResponse:
         asset = self.asset(request, uid)
         out = tempfile.TemporaryFile()
-        domain(lambda: export_setting_write(user=request.user, asset=asset, uid=setting_uid, fmt=fmt, out=out))
+        export_setting_write(user=request.user, asset=asset, uid=setting_uid, fmt=fmt, out=out)
         out.seek(0)
         return FileResponse(out, as_attachment=True, content_type=CONTENT_TYPES[fmt],
                             filename=f"{asset.form_id}.{fmt}")
@@ -146,14 +134,14 @@ class ExportList(KoboView):
     @extend_schema(responses={200: OBJECT}, operation_id="kobo_exports_list")
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
-        found = domain(lambda: list(kobo_exports_for(user=request.user, asset=asset)[:100]))
+        found = list(kobo_exports_for(user=request.user, asset=asset)[:100])
         return Response(_listing([export_json(e, asset, request) for e in found]))
 
     @extend_schema(request=OBJECT, responses={201: OBJECT})
     def post(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
         settings = request.data if isinstance(request.data, dict) else {}
-        export = domain(lambda: kobo_export_create(user=request.user, asset=asset, settings=settings))
+        export = kobo_export_create(user=request.user, asset=asset, settings=settings)
         export.refresh_from_db()
         return Response(export_json(export, asset, request), status=status.HTTP_201_CREATED)
 
@@ -165,5 +153,5 @@ class ExportDetail(KoboView):
                    responses={200: OBJECT}, operation_id="kobo_export_retrieve")
     def get(self, request: Request, uid: str, export_uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
-        export = domain(lambda: kobo_export_for(user=request.user, asset=asset, uid=export_uid))
+        export = kobo_export_for(user=request.user, asset=asset, uid=export_uid)
         return Response(export_json(export, asset, request))

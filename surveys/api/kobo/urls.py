@@ -5,20 +5,20 @@ KoboToolbox's clients call them."""
 from django.urls import path
 from rest_framework.urlpatterns import format_suffix_patterns
 
-from surveys.api.kobo import exports, views
+from surveys.api.kobo import assets, data, exports, reports
 
 A = "v2/assets/<slug:uid>"
 
 suffixed = format_suffix_patterns([
-    path("v2/assets/", views.AssetList.as_view(), name="kobo-assets"),
-    path(f"{A}/", views.AssetDetail.as_view(), name="kobo-asset"),
-    path(f"{A}/content/", views.AssetContent.as_view(), name="kobo-asset-content"),
-    path(f"{A}/data/", views.AssetData.as_view(), name="kobo-asset-data"),
-    path(f"{A}/data/validation_statuses/", views.ValidationStatuses.as_view(), name="kobo-validation-statuses"),
-    path(f"{A}/data/<int:submission_id>/", views.DataRecord.as_view(), name="kobo-data-record"),
-    path(f"{A}/data/<int:submission_id>/validation_status/", views.ValidationStatus.as_view(),
+    path("v2/assets/", assets.AssetList.as_view(), name="kobo-assets"),
+    path(f"{A}/", assets.AssetDetail.as_view(), name="kobo-asset"),
+    path(f"{A}/content/", assets.AssetContent.as_view(), name="kobo-asset-content"),
+    path(f"{A}/data/", data.AssetData.as_view(), name="kobo-asset-data"),
+    path(f"{A}/data/validation_statuses/", data.ValidationStatuses.as_view(), name="kobo-validation-statuses"),
+    path(f"{A}/data/<int:submission_id>/", data.DataRecord.as_view(), name="kobo-data-record"),
+    path(f"{A}/data/<int:submission_id>/validation_status/", data.ValidationStatus.as_view(),
          name="kobo-validation-status"),
-    path(f"{A}/reports/", views.Reports.as_view(), name="kobo-reports"),
+    path(f"{A}/reports/", reports.Reports.as_view(), name="kobo-reports"),
     path(f"{A}/export-settings/", exports.ExportSettingList.as_view(), name="kobo-export-settings"),
     path(f"{A}/export-settings/<slug:setting_uid>/", exports.ExportSettingDetail.as_view(),
          name="kobo-export-setting"),

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from surveys.selectors import submissions_unprocessed
+from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.processing import submission_process
 
 

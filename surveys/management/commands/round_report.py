@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from mtm.errors import MtmError
-from surveys.services.report_formats import FORMATS, render_report
-from surveys.services.tabulate import round_tabulate
+from surveys.presentation.reports import FORMATS, render_report
+from surveys.selectors.reports import round_tabulate
 
 
 class Command(BaseCommand):

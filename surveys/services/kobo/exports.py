@@ -20,11 +20,12 @@ from typing import IO, Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from mtm.errors import Conflict, InvalidInput, NotFound
-from surveys import selectors
+from mtm.errors import InvalidInput, NotFound
 from surveys.models import KoboExportSetting, RecordExport
+from surveys.selectors.exports import record_export_for_user
+from surveys.selectors.kobo.assets import Asset
+from surveys.selectors.scope import ensure_submission_viewer
 from surveys.services.exports import record_export_create, records_write
-from surveys.services.kobo.assets import Asset
 
 #: KoboToolbox's export types and ours.
 FORMATS = {"xls": "xlsx", "xlsx": "xlsx", "csv": "csv"}
@@ -62,19 +63,19 @@ def kobo_export_create(*, user, asset: Asset, settings: dict[str, Any] | None) -
 
 def kobo_exports_for(*, user, asset: Asset) -> QuerySet[RecordExport]:
     """The asset's exports this account asked for, newest first."""
-    selectors.ensure_submission_viewer(user)
+    ensure_submission_viewer(user)
     return RecordExport.objects.filter(requested_by=user, form_id=asset.form_id).select_related("round")
 
 
 def kobo_export_for(*, user, asset: Asset, uid: str) -> RecordExport:
-    export = selectors.record_export_for_user(user=user, uid=uid)
+    export = record_export_for_user(user=user, uid=uid)
     if export.form_id != asset.form_id:
         raise NotFound(f"No export '{uid}' of this asset.")
     return export
 
 
 def export_settings_for(*, user, asset: Asset) -> QuerySet[KoboExportSetting]:
-    selectors.ensure_submission_viewer(user)
+    ensure_submission_viewer(user)
     return KoboExportSetting.objects.filter(user=user, form_id=asset.form_id)
 
 
@@ -96,15 +97,16 @@ def _checked(name: Any, settings: Any) -> tuple[str, dict[str, Any]]:
 
 @transaction.atomic
 def export_setting_create(*, user, asset: Asset, name: Any, export_settings: Any) -> KoboExportSetting:
-    """Save a named export setting; :class:`Conflict` when the name is taken."""
-    selectors.ensure_submission_viewer(user)
+    """Save a named export setting; :class:`InvalidInput` about ``name`` when the name is taken (KoboToolbox
+    answers it as a validation error, 400)."""
+    ensure_submission_viewer(user)
     name, settings = _checked(name, export_settings)
     try:
         with transaction.atomic():
             return KoboExportSetting.objects.create(user=user, form_id=asset.form_id, name=name,
                                                     export_settings=settings)
     except IntegrityError:
-        raise Conflict(f"An export setting named '{name}' already exists for this asset.") from None
+        raise InvalidInput(f"An export setting named '{name}' already exists for this asset.", field="name") from None
 
 
 @transaction.atomic
@@ -114,7 +116,7 @@ def export_setting_update(*, user, asset: Asset, uid: str, name: Any = None,
     name, settings = _checked(setting.name if name is None else name,
                               setting.export_settings if export_settings is None else export_settings)
     if KoboExportSetting.objects.filter(user=user, form_id=asset.form_id, name=name).exclude(pk=setting.pk).exists():
-        raise Conflict(f"An export setting named '{name}' already exists for this asset.")
+        raise InvalidInput(f"An export setting named '{name}' already exists for this asset.", field="name")
     setting.name, setting.export_settings = name, settings
     setting.save()
     return setting

@@ -11,9 +11,9 @@ from typing import Any
 from django.db import transaction
 
 from mtm.errors import InvalidInput, NotFound
-from surveys.services.kobo.assets import Asset
-from surveys.services.kobo.query import VALIDATION_UIDS
-from surveys.services.kobo.records import validation_status, visible_records
+from surveys.selectors.kobo.assets import Asset
+from surveys.selectors.kobo.query import VALIDATION_UIDS
+from surveys.selectors.kobo.records import visible_records
 from surveys.services.review import submission_review
 
 
@@ -24,19 +24,10 @@ def review_state(uid: Any) -> str:
     return VALIDATION_UIDS[uid]
 
 
-def kobo_validation_status_get(*, user, asset: Asset, submission_id: int) -> dict[str, Any]:
-    rows = list(visible_records(user=user, form_id=asset.form_id).filter(pk=submission_id)
-                .values_list("review_status", "reviewed_by__username", "reviewed_at"))
-    if not rows:
-        raise NotFound(f"No submission {submission_id} in this asset.")
-    return validation_status(*rows[0])
-
-
-def kobo_validation_status_set(*, user, asset: Asset, submission_id: int, uid: str | None) -> dict[str, Any]:
-    """Set (``uid``) or clear (``None``) one record's validation status; its status after."""
+def kobo_validation_status_set(*, user, asset: Asset, submission_id: int, uid: str | None) -> None:
+    """Set (``uid``) or clear (``None``) one record's validation status."""
     state = review_state(uid) if uid is not None else None
     kobo_validation_statuses_set(user=user, asset=asset, submission_ids=[submission_id], uid=uid, state=state)
-    return kobo_validation_status_get(user=user, asset=asset, submission_id=submission_id)
 
 
 @transaction.atomic

@@ -2,7 +2,8 @@
 
 import pytest
 
-from surveys.services.kobo.assets import asset_uid, xlsform_expression
+from surveys.api.kobo.content import xlsform_expression
+from surveys.selectors.kobo.assets import asset_uid
 from surveys.services.questionnaires import questionnaire_import
 from tests.forms import simple_form
 from tests.surveys.api.kobo.conftest import token_client
@@ -100,7 +101,8 @@ def test_unknown_asset_is_404(household, analyst):
 
 
 def test_a_supervisor_token_sees_only_their_teams_records(household, enumerator, send, uid):
-    from enumerators.services.roles import SUPERVISORS, roles_ensure
+    from enumerators.roles import SUPERVISORS
+    from enumerators.services.roles import roles_ensure
     from tests.factories import AssignmentFactory, EnumeratorFactory, UserFactory
 
     groups = roles_ensure()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from lxml import etree
 
 from surveys.models import Submission
-from surveys.services.kobo.assets import formhub_uuid
+from surveys.selectors.kobo.assets import formhub_uuid
 from surveys.services.review import submission_review
 from tests.factories import UserFactory
 

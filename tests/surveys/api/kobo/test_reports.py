@@ -2,7 +2,7 @@
 
 import pytest
 
-from surveys.services.kobo.assets import kuid
+from surveys.selectors.kobo.assets import kuid
 
 pytestmark = pytest.mark.django_db
 

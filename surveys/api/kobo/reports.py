@@ -1,4 +1,4 @@
-"""The round tables (:func:`surveys.services.tabulate.round_tabulate`) in the
+"""The asset's round tables: :func:`surveys.selectors.reports.round_tabulate` in the
 shape of KoboToolbox's asset reports: ``{"count": N, "list": [{"name",
 "row": {"type", "label": [...]}, "data": {...}, "kuid", "style"}]}`` where
 ``data`` has ``total_count`` (submissions), ``provided`` / ``not_provided``,
@@ -12,8 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys.services.kobo.assets import Asset, kuid
-from surveys.services.tabulate import round_tabulate
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from surveys.api.kobo.base import OBJECT, KoboView
+from surveys.selectors.kobo.assets import Asset, kuid
+from surveys.selectors.reports import round_tabulate
+
+
+class Reports(KoboView):
+    """The round tables of the asset's current round, in KoboToolbox's report shape."""
+
+    @extend_schema(parameters=[OpenApiParameter("split_by", str), OpenApiParameter("lang", str)],
+                   responses={200: OBJECT})
+    def get(self, request: Request, uid: str, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        report = kobo_report(asset=asset, split_by=request.query_params.get("split_by"),
+                                            lang=request.query_params.get("lang"))
+        return Response({"url": request.build_absolute_uri(request.path), **report})
 
 
 def kobo_report(*, asset: Asset, split_by: str | None = None, lang: str | None = None) -> dict[str, Any]:

@@ -1,14 +1,52 @@
-"""Assets as KoboToolbox writes them, and the request bodies of the KoBo API."""
+"""KoboToolbox's assets: the list, one asset (with its ``content`` and deployment), its content."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.urls import reverse
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from surveys.services.kobo.assets import Asset, asset_content
+from surveys.api.kobo.base import OBJECT, AssetPagination, KoboView
+from surveys.api.kobo.content import asset_content
+from surveys.selectors.kobo.assets import Asset, assets_for_user
+
+
+class AssetList(KoboView):
+    """KoboToolbox's asset list: the forms this account may see, one asset per form."""
+
+    pagination_class = AssetPagination
+
+    @extend_schema(parameters=[
+        OpenApiParameter("q", str, description="KoboToolbox search: asset_type:survey, uid:…, name:…, words"),
+        OpenApiParameter("asset_type", str), OpenApiParameter("limit", int), OpenApiParameter("offset", int),
+    ], responses={200: OBJECT}, operation_id="kobo_assets_list")
+    def get(self, request: Request, format: str | None = None) -> Response:
+        params = request.query_params
+        assets = assets_for_user(user=request.user, q=params.get("q"), asset_type=params.get("asset_type"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(assets, request, self)
+        return paginator.get_paginated_response([asset_summary(a, request, with_content=False) for a in page])
+
+
+class AssetDetail(KoboView):
+    """One asset with its ``content`` and deployment."""
+
+    @extend_schema(responses={200: OBJECT}, operation_id="kobo_asset_retrieve")
+    def get(self, request: Request, uid: str, format: str | None = None) -> Response:
+        return Response(asset_summary(self.asset(request, uid, counted=True), request, with_content=True))
+
+
+class AssetContent(KoboView):
+    """The asset's current content (``survey``, ``choices``, ``settings``, ``translations``)."""
+
+    @extend_schema(responses={200: OBJECT})
+    def get(self, request: Request, uid: str, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        return Response({"kind": "asset.content", "uid": asset.uid,
+                         "data": asset_content(questionnaire=asset.current)})
 
 
 def _url(request: Request, name: str, **kwargs: Any) -> str:
@@ -95,33 +133,3 @@ def _first(texts: dict[str, str] | None) -> str | None:
     return next(iter(texts.values()), None) if texts else None
 
 
-class ValidationStatusBody(serializers.Serializer):
-    """``{"validation_status.uid": "validation_status_approved"}``"""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) or not isinstance(data.get("validation_status.uid"), str):
-            raise serializers.ValidationError({"validation_status.uid": ["This field is required."]})
-        return {"uid": data["validation_status.uid"]}
-
-
-class BulkValidationStatusBody(serializers.Serializer):
-    """``{"payload": {"submission_ids": [1, 2], "validation_status.uid": "…"}}``"""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        payload = data.get("payload") if isinstance(data, dict) else None
-        if isinstance(payload, str):
-            import json
-
-            try:
-                payload = json.loads(payload)
-            except ValueError:
-                payload = None
-        if not isinstance(payload, dict):
-            raise serializers.ValidationError({"payload": ["This field is required (a JSON object)."]})
-        ids = payload.get("submission_ids")
-        if not isinstance(ids, list) or not ids:
-            raise serializers.ValidationError({"payload": ["'submission_ids' must be a non-empty list."]})
-        uid = payload.get("validation_status.uid")
-        if uid is not None and not isinstance(uid, str):
-            raise serializers.ValidationError({"payload": ["'validation_status.uid' must be a string."]})
-        return {"submission_ids": ids, "uid": uid}

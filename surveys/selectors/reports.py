@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from mtm.errors import InvalidInput, NotFound
 from surveys.models import Questionnaire, Round
-from surveys.selectors import counted_submissions
+from surveys.selectors.submissions import counted_submissions
+from surveys.selectors.tallies import NUMERIC, TOTAL, Tallies, records_tallies, round_tallies, tabulated_questions
 from surveys.services.anonymise import round_privacy_settings
-from surveys.services.tallies import NUMERIC, TOTAL, Tallies, records_tallies, round_tallies, tabulated_questions
 
 Z95 = 1.959963984540054
 
@@ -197,3 +198,23 @@ def _compare(now: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
         out["change"] = (round(now["mean"] - then["mean"], 2)
                          if now["mean"] is not None and then["mean"] is not None else None)
     return out
+
+@dataclass(frozen=True)
+class ReportChoices:
+    """What a round's report can be asked for: its forms, and for one form its languages and groupings."""
+
+    forms: list[str]
+    form_id: str
+    languages: list[str]
+    by_options: list[str]
+
+
+def round_report_choices(*, round_: Round, form_id: str | None = None) -> ReportChoices:
+    """The round's forms (the latest imported first when none is asked for)."""
+    versions = list(round_.questionnaires.order_by("-created_at", "-id").values_list("form_id", "schema"))
+    forms = sorted({f for f, _ in versions})
+    chosen = form_id or (versions[0][0] if versions else "")
+    schema = next((schema for f, schema in versions if f == chosen), {"fields": []})
+    by = ["location"] + [f["name"] for f in schema["fields"] if f["type"] == "select_one"
+                         and f.get("privacy") not in ("identifier", "pseudonym")]
+    return ReportChoices(forms=forms, form_id=chosen, languages=schema.get("languages", []), by_options=by)

@@ -13,11 +13,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from surveys.models import Round, Submission
-from surveys.selectors import assignments_for_user, round_for_user, scoped_flags, scoped_progress_counts
+from surveys.selectors.scope import assignments_for_user, ensure_submission_viewer, round_for_user, within_scope
+from surveys.selectors.submissions import scoped_flags
 
 #: Review states that still need a person: has issues (flagged or invalid) and never reviewed.
 WAITING = (Submission.Review.HAS_ISSUES,)
@@ -127,7 +128,7 @@ def round_progress(*, user, round_id: int, today: dt.date | None = None) -> Roun
     versions, not rejected (not approved), not refused (consent). Two
     GROUP BY queries over the running counts (every count; the days) and one
     over the flags of interviews waiting for review."""
-    from surveys.selectors import team_scoped
+    from surveys.selectors.scope import team_scoped
 
     round_ = round_for_user(user=user, round_id=round_id)
     today = today or timezone.localdate()
@@ -279,4 +280,9 @@ def _last_sync(rows: dict[int, EnumeratorProgress]) -> None:
     for user_id, row in rows.items():
         row.last_sync = max(filter(None, [seen.get(user_id), row.last_submission]), default=None)
 
+def scoped_progress_counts(*, user) -> QuerySet:
+    """The dashboard's running counts (:class:`ProgressCount`) within ``user``'s scope."""
+    from surveys.models import ProgressCount
 
+    ensure_submission_viewer(user)
+    return within_scope(ProgressCount.objects.all(), user=user, field="user_id")

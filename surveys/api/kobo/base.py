@@ -1,0 +1,100 @@
+"""What every view of KoboToolbox's API v2 shares: the orjson renderer, the
+asset in the URL, and KoboToolbox's paging as DRF pagination classes
+(``start``/``limit`` on data, ``offset``/``limit`` on the asset list)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from drf_spectacular.types import OpenApiTypes
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from surveys.api.kobo.renderers import FastJSONRenderer
+from surveys.selectors.kobo.assets import Asset, asset_for_user
+from surveys.selectors.kobo.records import MAX_LIMIT
+
+OBJECT = OpenApiTypes.OBJECT
+
+
+class KoboView(APIView):
+    renderer_classes = [FastJSONRenderer]
+
+    def asset(self, request: Request, uid: str, counted: bool = False) -> Asset:
+        return asset_for_user(user=request.user, uid=uid, counted=counted)
+
+
+class KoboPagination(BasePagination):
+    """KoboToolbox's paging: ``{count, next, previous, results}`` with
+    ``<offset_param>`` and ``limit`` in the query (a bad number is a 400, as
+    KoboToolbox answers). The window is worked out first
+    (:meth:`window`), so that a selector can read just that page from the
+    database; :meth:`paginate_queryset` does both for a list in memory."""
+
+    offset_param = "offset"
+    default_limit = 100
+    max_limit = 1000
+
+    def window(self, request: Request) -> tuple[int, int]:
+        """``(offset, limit)`` asked for, the limit capped at :attr:`max_limit` (0 means the default)."""
+        self.request = request
+        self.offset = _whole(request, self.offset_param, 0)
+        self.limit = min(_whole(request, "limit", self.default_limit), self.max_limit) or self.default_limit
+        return self.offset, self.limit
+
+    def paginate_queryset(self, queryset: Sequence[Any], request: Request, view: Any = None) -> list[Any]:
+        offset, limit = self.window(request)
+        self.count = len(queryset)
+        return list(queryset[offset:offset + limit])
+
+    def paginated(self, results: list[Any], count: int) -> dict[str, Any]:
+        """The page as KoboToolbox writes it, given the results of :meth:`window` and how many match in all."""
+        offset, limit = self.offset, self.limit
+        return {"count": count,
+                "next": self._url(offset + limit) if offset + limit < count else None,
+                "previous": self._url(max(0, offset - limit)) if offset else None,
+                "results": results}
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        return Response(self.paginated(data, self.count))
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "required": ["count", "results"], "properties": {
+            "count": {"type": "integer"}, "next": {"type": "string", "nullable": True, "format": "uri"},
+            "previous": {"type": "string", "nullable": True, "format": "uri"}, "results": schema}}
+
+    def _url(self, offset: int) -> str:
+        params = self.request.query_params.copy()
+        params[self.offset_param], params["limit"] = str(offset), str(self.limit)
+        return self.request.build_absolute_uri(self.request.path) + "?" + urlencode(sorted(params.lists()),
+                                                                                    doseq=True)
+
+
+class AssetPagination(KoboPagination):
+    """The asset list: ``offset`` and ``limit`` (default 100, at most 1,000)."""
+
+
+class DataPagination(KoboPagination):
+    """The data endpoint: ``start`` and ``limit`` (default and maximum 30,000, KoboToolbox's)."""
+
+    offset_param = "start"
+    default_limit = MAX_LIMIT
+    max_limit = MAX_LIMIT
+
+
+def _whole(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: ["A whole number."]}) from None
+    if value < 0:
+        raise ValidationError({name: ["Zero or more."]})
+    return value

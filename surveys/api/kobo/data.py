@@ -1,0 +1,138 @@
+"""KoboToolbox's data endpoint: an asset's records (JSON, XML, GeoJSON), one
+record, and their validation statuses (one or several at once)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from surveys.api.kobo.base import OBJECT, DataPagination, KoboView
+from surveys.api.kobo.records import records_shaped, validation_status
+from surveys.api.kobo.renderers import FastJSONRenderer, GeoJSONRenderer, XMLRenderer
+from surveys.selectors.kobo.query import parse_json_param
+from surveys.selectors.kobo.records import asset_record, asset_records, record_review
+from surveys.services.kobo.review import kobo_validation_status_set, kobo_validation_statuses_set
+
+
+class AssetData(KoboView):
+    """The asset's records, anonymised, as KoboToolbox returns them."""
+
+    renderer_classes = [FastJSONRenderer, XMLRenderer, GeoJSONRenderer]
+
+    @extend_schema(parameters=[
+        OpenApiParameter("start", int), OpenApiParameter("limit", int, description="Default and maximum 30000"),
+        OpenApiParameter("query", str, description='Mongo-style JSON, e.g. {"_submission_time": {"$gt": "…"}}'),
+        OpenApiParameter("sort", str, description='JSON, e.g. {"_id": -1}'),
+        OpenApiParameter("fields", str, description='JSON list, e.g. ["_id", "group/question"]'),
+        OpenApiParameter("format", str, enum=["json", "xml", "geojson"]),
+    ], responses={200: OBJECT}, operation_id="kobo_data_list")
+    def get(self, request: Request, uid: str, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        params = request.query_params
+        paginator = DataPagination()
+        start, limit = paginator.window(request)
+        query = parse_json_param(params.get("query"), "query", dict)
+        sort = parse_json_param(params.get("sort"), "sort", dict)
+        fields = parse_json_param(params.get("fields"), "fields", list)
+        page = asset_records(user=request.user, asset=asset, query=query, sort=sort, start=start, limit=limit)
+        results = records_shaped(page, asset=asset, fields=fields, as_json=request.accepted_renderer.format == "json")
+        return Response(paginator.paginated(results, page.count))
+
+
+class DataRecord(KoboView):
+    renderer_classes = [FastJSONRenderer, XMLRenderer]
+
+    @extend_schema(responses={200: OBJECT}, operation_id="kobo_data_retrieve")
+    def get(self, request: Request, uid: str, submission_id: int, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        page = asset_record(user=request.user, asset=asset, submission_id=submission_id)
+        return Response(records_shaped(page, asset=asset)[0])
+
+
+class ValidationStatus(KoboView):
+    """One record's validation status: GET, PATCH ``{"validation_status.uid": "…"}``, DELETE."""
+
+    @extend_schema(responses={200: OBJECT})
+    def get(self, request: Request, uid: str, submission_id: int, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        return Response(validation_status(*record_review(user=request.user, asset=asset,
+                                                         submission_id=submission_id)))
+
+    @extend_schema(request=OBJECT, responses={200: OBJECT})
+    def patch(self, request: Request, uid: str, submission_id: int, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        body = ValidationStatusBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        kobo_validation_status_set(user=request.user, asset=asset, submission_id=submission_id,
+                                   uid=body.validated_data["uid"])
+        return Response(validation_status(*record_review(user=request.user, asset=asset,
+                                                         submission_id=submission_id)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, uid: str, submission_id: int, format: str | None = None) -> Response:
+        asset = self.asset(request, uid)
+        kobo_validation_status_set(user=request.user, asset=asset, submission_id=submission_id, uid=None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ValidationStatuses(KoboView):
+    """Several records at once: PATCH (set) or DELETE (clear) with
+    ``{"payload": {"submission_ids": [...], "validation_status.uid": "…"}}``."""
+
+    @extend_schema(request=OBJECT, responses={200: OBJECT})
+    def patch(self, request: Request, uid: str, format: str | None = None) -> Response:
+        body = self._body(request)
+        if body["uid"] is None:
+            raise ValidationError({"payload": ["'validation_status.uid' is required."]})
+        return self._apply(request, uid, body["submission_ids"], body["uid"])
+
+    @extend_schema(request=OBJECT, responses={200: OBJECT})
+    def delete(self, request: Request, uid: str, format: str | None = None) -> Response:
+        return self._apply(request, uid, self._body(request)["submission_ids"], None)
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        body = BulkValidationStatusBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _apply(self, request: Request, uid: str, ids: list[Any], status_uid: str | None) -> Response:
+        asset = self.asset(request, uid)
+        count = kobo_validation_statuses_set(user=request.user, asset=asset, submission_ids=ids,
+                                                            uid=status_uid)
+        return Response({"detail": f"{count} submissions have been updated"})
+
+
+class ValidationStatusBody(serializers.Serializer):
+    """``{"validation_status.uid": "validation_status_approved"}``"""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict) or not isinstance(data.get("validation_status.uid"), str):
+            raise serializers.ValidationError({"validation_status.uid": ["This field is required."]})
+        return {"uid": data["validation_status.uid"]}
+
+
+class BulkValidationStatusBody(serializers.Serializer):
+    """``{"payload": {"submission_ids": [1, 2], "validation_status.uid": "…"}}``"""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        payload = data.get("payload") if isinstance(data, dict) else None
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                payload = None
+        if not isinstance(payload, dict):
+            raise serializers.ValidationError({"payload": ["This field is required (a JSON object)."]})
+        ids = payload.get("submission_ids")
+        if not isinstance(ids, list) or not ids:
+            raise serializers.ValidationError({"payload": ["'submission_ids' must be a non-empty list."]})
+        uid = payload.get("validation_status.uid")
+        if uid is not None and not isinstance(uid, str):
+            raise serializers.ValidationError({"payload": ["'validation_status.uid' must be a string."]})
+        return {"submission_ids": ids, "uid": uid}

@@ -1,0 +1,228 @@
+"""Anonymised records for KoboToolbox's data endpoint.
+
+Every record is read through :func:`surveys.selectors.submissions.submissions_for_user`
+(what the user may see) and released through :func:`surveys.release.answers_released`
+(never an ``identifier`` field). A page of 30,000 records is read in one
+query of plain values. The released answers of a record are kept as JSON
+text (:class:`surveys.models.KoboRecord`, rendered on the first read and
+again after the submission is saved), so that a JSON page is written by
+splicing texts rather than by decoding and encoding every answer. Their
+shape as KoboToolbox's records is the API's (:mod:`surveys.api.kobo.records`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Func,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+
+from mtm.errors import NotFound
+from surveys.models import KoboRecord, Submission, SubmissionAttachment
+from surveys.release import answers_released, withheld_paths
+from surveys.selectors.kobo.assets import Asset
+from surveys.selectors.kobo.query import query_filter, sort_columns
+from surveys.selectors.scope import may_open_raw
+from surveys.selectors.submissions import submissions_for_user
+
+#: KoboToolbox's page size: the default and the maximum of ``limit``.
+MAX_LIMIT = 30_000
+
+
+_GEO = {"geopoint"}
+
+
+_COLUMNS = ("id", "instance_id", "questionnaire_id", "submission_time", "submitted_by__username", "review_status",
+            "reviewed_by__username", "reviewed_at", "cache_current", "kobo_record__answers_json")
+
+
+class SubmissionTime(Func):
+    """``received_at`` as KoboToolbox's ``_submission_time`` text, written by
+    PostgreSQL (a datetime elsewhere, formatted in Python)."""
+
+    def __init__(self) -> None:
+        super().__init__(F("received_at"), output_field=DateTimeField())
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        self.output_field = TextField()
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')""", params
+
+
+def _page_rows(qs: QuerySet) -> list[tuple]:
+    return list(qs.annotate(
+        submission_time=SubmissionTime(),
+        cache_current=Case(When(kobo_record__source_updated_at=F("updated_at"), then=Value(True)),
+                           default=Value(False), output_field=BooleanField()),
+    ).values_list(*_COLUMNS))
+
+
+_RENDER_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    version: str
+    withheld: frozenset[str]
+    schema: dict[str, Any]
+    geo_path: str | None
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """A page of an asset's records: ``rows`` (:data:`_COLUMNS` each, in order), the
+    released answers of each as JSON text by id, the facts of each version by
+    questionnaire id, the attachments by id (for the data-protection role
+    only: ``(id, instance_id, filename, content_type)``), and ``count``, how
+    many records match in all."""
+
+    count: int
+    rows: list[tuple]
+    answers: dict[int, str]
+    facts: dict[int, VersionFacts]
+    attachments: dict[int, list[tuple[int, str, str, str]]]
+
+
+def visible_records(*, user, form_id: str | None = None) -> QuerySet:
+    """The processed, current submissions ``user`` may see, unordered."""
+    return (submissions_for_user(user=user, form_id=form_id, current_only=True)
+            .filter(answers__isnull=False).select_related(None).prefetch_related(None).order_by())
+
+
+def field_types(asset: Asset) -> dict[str, str]:
+    """Question type by path over every version of the form (the newest version wins)."""
+    types: dict[str, str] = {}
+    for questionnaire in reversed(asset.versions):
+        types.update({f["path"]: f["type"] for f in questionnaire.schema.get("fields", [])})
+    return types
+
+
+def asset_records(*, user, asset: Asset, query: dict[str, Any] | None = None, sort: dict[str, Any] | None = None,
+                  start: int = 0, limit: int = MAX_LIMIT) -> RecordPage:
+    """One page of the asset's records that ``user`` may see, with the count of all that match ``query``."""
+    qs = visible_records(user=user, form_id=asset.form_id).filter(query_filter(query, field_types(asset)))
+    count = qs.count()
+    ordered = qs.order_by(*sort_columns(sort))
+    if start == 0 and limit >= count:
+        rows = _page_rows(ordered)  # everything: one query
+    else:  # the page's ids first (no joins over the rows skipped), then the page's rows
+        ids = list(ordered[start:start + limit].values_list("id", flat=True))
+        found = {row[0]: row for row in _page_rows(Submission.objects.filter(pk__in=ids))} if ids else {}
+        rows = [found[pk] for pk in ids if pk in found]
+    return _page(rows, count=count, user=user, asset=asset)
+
+
+def asset_record(*, user, asset: Asset, submission_id: int) -> RecordPage:
+    """One record as a page of one; :class:`NotFound` when ``user`` may not see it or it is not processed."""
+    rows = _page_rows(visible_records(user=user, form_id=asset.form_id).filter(pk=submission_id))
+    if not rows:
+        raise NotFound(f"No submission {submission_id} in this asset.")
+    return _page(rows, count=1, user=user, asset=asset)
+
+
+def record_review(*, user, asset: Asset, submission_id: int) -> tuple[str | None, str | None, dt.datetime | None]:
+    """One record's review state, its reviewer's username and when."""
+    rows = list(visible_records(user=user, form_id=asset.form_id).filter(pk=submission_id)
+                .values_list("review_status", "reviewed_by__username", "reviewed_at"))
+    if not rows:
+        raise NotFound(f"No submission {submission_id} in this asset.")
+    return rows[0]
+
+
+def _page(rows: list[tuple], *, count: int, user, asset: Asset) -> RecordPage:
+    facts = _version_facts(asset)
+    return RecordPage(count=count, rows=rows, answers=released_answers(rows=rows, facts=facts), facts=facts,
+                      attachments=_attachments([row[0] for row in rows]) if may_open_raw(user) else {})
+
+
+def _attachments(ids: list[int]) -> dict[int, list[tuple[int, str, str, str]]]:
+    out: dict[int, list[tuple[int, str, str, str]]] = {}
+    rows = (SubmissionAttachment.objects.filter(submission_id__in=ids)
+            .values_list("id", "submission_id", "submission__instance_id", "filename", "content_type"))
+    for pk, submission_id, instance_id, filename, content_type in rows.iterator():
+        out.setdefault(submission_id, []).append((pk, instance_id, filename, content_type))
+    return out
+
+
+def _version_facts(asset: Asset) -> dict[int, VersionFacts]:
+    facts = {}
+    for questionnaire in asset.versions:
+        schema = questionnaire.schema
+        geo = next((f["path"] for f in schema.get("fields", []) if f["type"] in _GEO and not f.get("repeat")
+                    and f.get("privacy") != "identifier"), None)
+        facts[questionnaire.pk] = VersionFacts(version=questionnaire.version, schema=schema, geo_path=geo,
+                                               withheld=withheld_paths(schema))
+    return facts
+
+
+def released_answers(*, rows: list[tuple], facts: dict[int, VersionFacts]) -> dict[int, str]:
+    """The released answers of each row (in KoboToolbox's strings) as JSON
+    text, from the :class:`KoboRecord` cache where it is current; the others
+    are released now (:func:`answers_released`) and stored."""
+    texts: dict[int, str] = {}
+    stale: list[int] = []
+    for row in rows:
+        pk, current, cached = row[0], row[8], row[9]
+        if current and cached is not None:
+            texts[pk] = cached
+        else:
+            stale.append(pk)
+    for first in range(0, len(stale), _RENDER_BATCH):
+        texts.update(_render(stale[first:first + _RENDER_BATCH], facts))
+    return texts
+
+
+def _render(ids: list[int], facts: dict[int, VersionFacts]) -> dict[int, str]:
+    texts: dict[int, str] = {}
+    cache = []
+    fresh = (Submission.objects.filter(pk__in=ids, answers__isnull=False)
+             .annotate(answers_json=ExpressionWrapper(F("answers"), output_field=TextField()))
+             .values_list("id", "questionnaire_id", "updated_at", "answers_json"))
+    for pk, questionnaire_id, updated_at, answers in fresh:
+        version = facts[questionnaire_id]
+        released = answers_released(answers=orjson.loads(answers) if type(answers) is str else answers,
+                                              schema=version.schema, withheld=version.withheld)
+        strings = _strings(released)
+        strings.pop("meta/instanceID", None)  # written with the record's metadata
+        texts[pk] = text = orjson.dumps(strings).decode()
+        cache.append(KoboRecord(submission_id=pk, source_updated_at=updated_at, answers_json=text))
+    KoboRecord.objects.bulk_create(cache, update_conflicts=True, unique_fields=["submission"],
+                                   update_fields=["source_updated_at", "answers_json"])
+    return texts
+
+
+def _strings(record: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, value in record.items():
+        kind = type(value)
+        if kind is str:
+            out[path] = value
+        elif value is None:
+            continue
+        elif kind is list:
+            out[path] = ([_strings(item) for item in value] if value and type(value[0]) is dict
+                         else " ".join(map(str, value)))
+        elif kind is int:
+            out[path] = str(value)
+        elif isinstance(value, bool):
+            out[path] = "true" if value else "false"
+        elif isinstance(value, float):
+            out[path] = str(int(value)) if value.is_integer() else repr(value)
+        else:
+            out[path] = str(value)
+    return out

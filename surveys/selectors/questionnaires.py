@@ -1,0 +1,140 @@
+"""Reads on questionnaires: the forms an enumerator may collect (OpenRosa),
+the version a submission names (ingest), a version's field schema, and the
+forms visible to analysts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from mtm.errors import NotFound
+from surveys.models import Questionnaire, QuestionnaireMedia, Round
+
+
+def rounds_for_user(*, user) -> QuerySet[Round]:
+    """Open rounds whose forms ``user`` may download and submit to: all open
+    rounds for a superuser, otherwise those of an active enumerator's
+    assignments."""
+    rounds = Round.objects.filter(status=Round.Status.OPEN)
+    if user is None or not user.is_active:
+        return rounds.none()
+    if user.is_superuser:
+        return rounds
+    return rounds.filter(
+        assignments__enumerator__user=user, assignments__enumerator__active=True
+    ).distinct()
+
+
+def questionnaires_for_user(*, user, anonymous_only: bool = False) -> list[Questionnaire]:
+    """The current (latest imported) version of every form ``user`` may
+    collect, one per form_id, ordered by form_id."""
+    qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user))
+    if anonymous_only:
+        qs = qs.filter(allow_anonymous=True)
+    current: dict[str, Questionnaire] = {}
+    for questionnaire in qs.order_by("form_id", "-created_at", "-id").prefetch_related("media"):
+        current.setdefault(questionnaire.form_id, questionnaire)
+    return list(current.values())
+
+
+def questionnaire_for_user(*, user, form_id: str, version: str | None = None,
+                           anonymous_only: bool = False) -> Questionnaire:
+    """One form for ``user``: its current version, or ``version`` when given
+    (older versions stay downloadable for devices that still hold them)."""
+    if version is None:
+        for questionnaire in questionnaires_for_user(user=user, anonymous_only=anonymous_only):
+            if questionnaire.form_id == form_id:
+                return questionnaire
+        raise NotFound(f"No form '{form_id}' is available to this account.")
+    qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user), form_id=form_id, version=version)
+    if anonymous_only:
+        qs = qs.filter(allow_anonymous=True)
+    questionnaire = qs.first()
+    if questionnaire is None:
+        raise NotFound(f"No form '{form_id}' version '{version}' is available to this account.")
+    return questionnaire
+
+
+def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> QuestionnaireMedia:
+    media = questionnaire.media.filter(filename=filename).first()
+    if media is None:
+        raise NotFound(f"Form '{questionnaire.form_id}' has no media file '{filename}'.")
+    return media
+
+
+@dataclass(frozen=True)
+class SubmissionTarget:
+    """What ingest needs of a questionnaire version, read in one query."""
+
+    pk: int
+    form_id: str
+    version: str
+    md5: str
+    round_id: int
+    round_number: int
+    round_open: bool
+    allow_anonymous: bool
+    assigned: bool
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return questionnaire_schema(pk=self.pk, md5=self.md5)
+
+
+_TARGET_SQL = """
+SELECT q.id, q.form_id, q.version, q.md5, q.round_id, r.number, r.status, q.allow_anonymous,
+       EXISTS (SELECT 1 FROM enumerators_assignment a
+               JOIN enumerators_enumerator e ON e.id = a.enumerator_id
+               WHERE a.round_id = q.round_id AND e.user_id = %(user)s AND e.active) AS assigned
+FROM surveys_questionnaire q JOIN surveys_round r ON r.id = q.round_id
+WHERE q.form_id = %(form_id)s AND (%(version)s = '' OR q.version = %(version)s)
+ORDER BY q.created_at DESC, q.id DESC
+LIMIT 1
+"""
+
+
+def submission_target(*, form_id: str, version: str | None, submitter) -> SubmissionTarget:
+    """The version an instance names (the latest when it names none), and
+    whether ``submitter`` may submit to its round (an active enumerator
+    assigned to it, or a superuser), in one query: this runs on every
+    submission, and the ORM's compiling of it cost four times its execution.
+    :class:`NotFound` for an unknown form or version."""
+    active = submitter is not None and submitter.is_active
+    with connection.cursor() as cursor:
+        cursor.execute(_TARGET_SQL, {"form_id": form_id, "version": version or "",
+                                     "user": submitter.pk if active else -1})
+        row = cursor.fetchone()
+    if row is None:
+        if version and Questionnaire.objects.filter(form_id=form_id).exists():
+            raise NotFound(f"Form '{form_id}' has no version '{version}' on this server.")
+        raise NotFound(f"No form '{form_id}' on this server.")
+    pk, form_id, version, md5, round_id, number, status, allow_anonymous, assigned = row
+    return SubmissionTarget(pk=pk, form_id=form_id, version=version, md5=md5, round_id=round_id,
+                            round_number=number, round_open=status == Round.Status.OPEN,
+                            allow_anonymous=bool(allow_anonymous),
+                            assigned=active and (submitter.is_superuser or bool(assigned)))
+
+
+@lru_cache(maxsize=256)
+def questionnaire_schema(*, pk: int, md5: str) -> dict[str, Any]:
+    """A version's field schema. Versions never change once stored (the md5
+    in the key makes that certain), so it is read once per process."""
+    return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5)
+
+
+def questionnaires_visible_to(user) -> QuerySet[Questionnaire]:
+    """Every questionnaire version ``user`` may see with its (anonymised)
+    records: all of them for a superuser and for the roles that see
+    submissions (supervisors, analysts, data protection); none for anyone
+    else, enumerators included. Which *records* of them a user sees is
+    :func:`submissions_for_user`'s decision."""
+    qs = Questionnaire.objects.select_related("round__survey")
+    if user is None or not user.is_active:
+        return qs.none()
+    if user.is_superuser or user.has_perm("surveys.view_submission"):
+        return qs
+    return qs.none()
