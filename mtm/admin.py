@@ -1,9 +1,44 @@
 """The admin site of MTM Collect: Django's, closed to field staff, with the
-collection dashboards of the rounds the user may monitor on its index."""
+collection dashboards of the rounds the user may monitor on its index; and
+the admin's one way of showing a domain error (:func:`domain_errors`)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from mtm.errors import MtmError
+
+
+@dataclass
+class Outcome:
+    """What :func:`domain_errors` saw: the domain error's message, if one was raised."""
+
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.message is None
+
+
+@contextmanager
+def domain_errors(request: HttpRequest | None = None) -> Iterator[Outcome]:
+    """Run an admin action's or form's service calls: a domain error they raise
+    ends the block and becomes ``outcome.message`` — and, given ``request``, an
+    error message on the next page — instead of a server error. (Pages that
+    let a domain error escape get Django's 404 / 403 / 400 from
+    :class:`mtm.middleware.DomainErrorMiddleware`.)"""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except MtmError as err:
+        outcome.message = err.message
+        if request is not None:
+            messages.error(request, err.message)
 
 
 class MtmAdminSite(admin.AdminSite):
@@ -24,14 +59,11 @@ class MtmAdminSite(admin.AdminSite):
         return not Enumerator.objects.filter(user_id=user.pk).exists()
 
     def index(self, request, extra_context=None):
-        from mtm.errors import MtmError
         from surveys.models import Round
-        from surveys.selectors.scope import ensure_submission_viewer, viewable_rounds
+        from surveys.selectors.scope import may_see_submissions, viewable_rounds
 
-        try:
-            ensure_submission_viewer(request.user)
+        dashboards = []
+        if may_see_submissions(request.user):
             dashboards = list(viewable_rounds(user=request.user).filter(status=Round.Status.OPEN)
                               .order_by("survey__slug", "number"))
-        except MtmError:
-            dashboards = []
         return super().index(request, {"dashboards": dashboards, **(extra_context or {})})

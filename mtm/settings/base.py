@@ -33,6 +33,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A domain error escaping a page's view (the admin's): 404 / 403 / 400 pages, never a 500.
+    "mtm.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "mtm.urls"

@@ -6,17 +6,16 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.http import http_date
 
-from mtm.errors import Conflict, Forbidden, InvalidInput, MtmError, NotFound, TooLarge
+from mtm.errors import MtmError, http_status
 from surveys.openrosa import xml
 from surveys.openrosa.auth import challenge
 
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
-_ERROR_STATUS = [(NotFound, 404), (Forbidden, 403), (Conflict, 409), (TooLarge, 413), (InvalidInput, 400)]
 
 
-def status_for(error: MtmError) -> int:
-    """The HTTP status of a domain error on the OpenRosa endpoints."""
-    return next((code for kind, code in _ERROR_STATUS if isinstance(error, kind)), 400)
+def openrosa_domain_error(error: MtmError) -> HttpResponse:
+    """A domain error as an OpenRosa envelope, with its status from :data:`mtm.errors.HTTP_STATUS`."""
+    return openrosa_error(error.message, status=http_status(error))
 
 
 def openrosa_response(body: bytes = b"", *, status: int = 200, content_type: str = XML_CONTENT_TYPE) -> HttpResponse:

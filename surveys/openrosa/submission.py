@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
-from mtm.errors import MtmError, TooLarge
+from mtm.errors import MtmError, TooLarge, http_status
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
-from surveys.openrosa.http import openrosa_response, status_for
+from surveys.openrosa.http import openrosa_response
 from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
 
@@ -73,7 +73,7 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
             raise TooLarge("The submission is too large.") from None
         result = submission_ingest_json(body=body, sender=sender)
     except MtmError as err:
-        return JsonResponse({"error": err.message}, status=status_for(err))
+        return JsonResponse({"error": err.message}, status=http_status(err))
     sub = result.submission
     body = {
         "message": "Successful submission." if result.created else "Duplicate submission.",

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from mtm.errors import MtmError
 from surveys.openrosa import xml
 from surveys.openrosa.auth import AuthFailed, request_user
-from surveys.openrosa.http import openrosa_error, openrosa_response, openrosa_unauthorized, status_for
+from surveys.openrosa.http import openrosa_domain_error, openrosa_error, openrosa_response, openrosa_unauthorized
 from surveys.selectors.questionnaires import questionnaire_for_user, questionnaire_media_file, questionnaires_for_user
 
 
@@ -48,7 +48,7 @@ def openrosa_view(view=None, *, methods=("GET", "HEAD")):
         try:
             return view(request, *args, **kwargs)
         except MtmError as err:
-            return openrosa_error(err.message, status=status_for(err))
+            return openrosa_domain_error(err)
 
     return wrapper
 

@@ -15,9 +15,14 @@ from mtm.errors import Forbidden, NotFound
 from surveys.models import Round
 
 
+def may_see_submissions(user) -> bool:
+    """Whether ``user`` may see submissions and what is made of them (anonymised)."""
+    return bool(user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission")))
+
+
 def ensure_submission_viewer(user) -> None:
     """:class:`Forbidden` unless ``user`` may see submissions and what is made of them."""
-    if not (user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission"))):
+    if not may_see_submissions(user):
         raise Forbidden("This account may not see submissions.")
 
 

@@ -33,7 +33,7 @@ from mtm.errors import Forbidden
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
 from surveys.selectors.questionnaires import SubmissionTarget, submission_target
-from surveys.services.counts import counts_after, counts_before
+from surveys.services.counts import counts_kept, counts_received
 from surveys.services.instance import (
     expected_attachments,
     instance_header,
@@ -43,7 +43,6 @@ from surveys.services.instance import (
     json_version,
     parse_instance,
 )
-from surveys.services.progress import progress_received
 from surveys.services.raw_store import raw_seal, seal_chunks
 
 log = logging.getLogger(__name__)
@@ -145,7 +144,7 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(f"Submission '{instance_id}' exists already with different content.")
     if created:
-        progress_received(submission)
+        counts_received(submission)
     if created and previous is not None:
         _retire(previous.pk)
     added = _store_attachments(submission, attachments)
@@ -162,10 +161,9 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
 def _retire(pk: int) -> None:
     """The version an edit replaces is no longer current: it leaves its round's counts."""
     old = Submission.objects.select_for_update(of=("self",)).select_related("questionnaire", "round").get(pk=pk)
-    before = counts_before(old)
-    old.is_current = False
-    old.save(update_fields=["is_current", "updated_at"])
-    counts_after(old, before)
+    with counts_kept(old):
+        old.is_current = False
+        old.save(update_fields=["is_current", "updated_at"])
 
 
 def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:

@@ -24,7 +24,7 @@ from surveys.services.checks import (
     round_check_settings,
     submission_checks,
 )
-from surveys.services.counts import counts_after, counts_before
+from surveys.services.counts import counts_kept
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
@@ -75,23 +75,23 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
                                   instance_id=_first_version(submission))
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
-    counted = counts_before(submission)
-    changed = _finish(submission, {
-        "answers": record.answers, "consent": record.consent, "respondent": respondent,
-        "validation": result.status, "unanswered": [] if record.consent is False else result.unanswered,
-        "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
-        "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
-        "fingerprint": "" if record.consent is False else facts.fingerprint,
-        "respondent_sex": "" if record.consent is False else facts.respondent_sex,
-        "processing": Submission.Processing.PROCESSED, "processing_error": "",
-    }).changed
-    # Checks read the answers in memory (raw); a refusal is not an interview to check.
-    flags = [] if record.consent is False else submission_checks(
-        submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
-    changed |= _sync_flags(submission, flags)
-    issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
-    changed |= review_after_checks(submission=submission, issues=issues)
-    changed |= counts_after(submission, counted)
+    with counts_kept(submission) as counts:
+        changed = _finish(submission, {
+            "answers": record.answers, "consent": record.consent, "respondent": respondent,
+            "validation": result.status, "unanswered": [] if record.consent is False else result.unanswered,
+            "problems": [p.as_dict() for p in result.problems], "started_at": facts.started_at,
+            "ended_at": facts.ended_at, "interview_date": facts.interview_date, "location": facts.location,
+            "fingerprint": "" if record.consent is False else facts.fingerprint,
+            "respondent_sex": "" if record.consent is False else facts.respondent_sex,
+            "processing": Submission.Processing.PROCESSED, "processing_error": "",
+        }).changed
+        # Checks read the answers in memory (raw); a refusal is not an interview to check.
+        flags = [] if record.consent is False else submission_checks(
+            submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
+        changed |= _sync_flags(submission, flags)
+        issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
+        changed |= review_after_checks(submission=submission, issues=issues)
+    changed |= counts.changed
     return ProcessOutcome(submission.pk, submission.processing, changed)
 
 

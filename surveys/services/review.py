@@ -13,7 +13,7 @@ from django.utils import timezone
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
 from surveys.selectors.submissions import submission_in_scope
-from surveys.services.counts import counts_after, counts_before
+from surveys.services.counts import counts_kept
 
 Review = Submission.Review
 #: What people may set; ``has_issues`` is the system's, ``None`` clears the state.
@@ -48,9 +48,8 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
         SubmissionComment.objects.create(submission=submission, author=by, text=comment)
     if submission.review_status == status:
         return ReviewResult(submission, changed=False)
-    before = counts_before(submission)
-    _record(submission, status, actor=by, comment=comment)
-    counts_after(submission, before)
+    with counts_kept(submission):
+        _record(submission, status, actor=by, comment=comment)
     return ReviewResult(submission, changed=True)
 
 

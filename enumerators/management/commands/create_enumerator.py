@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand, CommandError
 
 from enumerators.services.accounts import enumerator_create_or_update
-from mtm.errors import MtmError
+from mtm.commands import DomainCommand
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Create (or update) an enumerator account that can submit to the given forms."
 
     def add_arguments(self, parser):
@@ -17,17 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("--phone")
 
     def handle(self, *args, **options):
-        try:
-            enumerator = enumerator_create_or_update(
-                username=options["username"],
-                password=options["password"],
-                sex=options["sex"],
-                phone=options["phone"],
-                supervisor_username=options["supervisor"],
-                form_ids=options["forms"],
-                location_codes=options["locations"],
-            )
-        except MtmError as err:
-            raise CommandError(err.message, returncode=2) from err
+        enumerator = enumerator_create_or_update(
+            username=options["username"],
+            password=options["password"],
+            sex=options["sex"],
+            phone=options["phone"],
+            supervisor_username=options["supervisor"],
+            form_ids=options["forms"],
+            location_codes=options["locations"],
+        )
         rounds = ", ".join(str(a.round) for a in enumerator.assignments.select_related("round__survey"))
         self.stdout.write(f"{enumerator.user.username} {rounds or '(no assignments)'}")

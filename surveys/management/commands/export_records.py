@@ -1,13 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from mtm.errors import MtmError
+from mtm.commands import DomainCommand
 from surveys.models import Round
 from surveys.services.exports import records_write
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = ("The anonymised records of a form in a round (after the release step) as CSV or XLSX, "
             "written as they are read.")
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             with out.open("wb") as stream:
                 rows = records_write(round_id=round_.pk, form_id=form_id, fmt=format, out=stream, labels=labels,
                                      lang=lang, sheet=sheet)
-        except MtmError as err:
+        except BaseException:  # no half-written file is left behind, whatever stopped it
             out.unlink(missing_ok=True)
-            raise CommandError(err.message, returncode=2) from err
+            raise
         self.stderr.write(f"wrote {rows} records to {out}")

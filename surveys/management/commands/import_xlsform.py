@@ -1,12 +1,12 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from mtm.errors import MtmError
+from mtm.commands import DomainCommand
 from surveys.services.questionnaires import questionnaire_import
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Convert an XLSForm with pyxform and store it as a questionnaire version; prints 'form_id version'."
 
     def add_arguments(self, parser):
@@ -20,11 +20,9 @@ class Command(BaseCommand):
             source = file.read_bytes()
         except OSError as err:
             raise CommandError(f"Cannot read {file}: {err.strerror}", returncode=2) from err
-        try:
-            result = questionnaire_import(source=source, filename=file.name, survey_slug=survey_slug,
-                                          round_number=round_number, allow_anonymous=allow_anonymous)
-        except MtmError as err:
-            raise CommandError(f"{file.name}: {err.message}", returncode=2) from err
+        self.error_prefix = file.name
+        result = questionnaire_import(source=source, filename=file.name, survey_slug=survey_slug,
+                                      round_number=round_number, allow_anonymous=allow_anonymous)
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
         q = result.questionnaire

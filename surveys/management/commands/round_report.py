@@ -1,13 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from mtm.errors import MtmError
+from mtm.commands import DomainCommand
 from surveys.presentation.reports import FORMATS, render_report
 from surveys.selectors.reports import round_tabulate
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "The round's tabulation (INTERFACES.md schema); --compare M adds round M of the same survey."
 
     def add_arguments(self, parser):
@@ -20,10 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, metavar="PATH")
 
     def handle(self, *args, form_id, round_number, by, compare, lang, format, out, **options):
-        try:
-            report = round_tabulate(form_id=form_id, round_number=round_number, by=by, compare=compare, lang=lang)
-        except MtmError as err:
-            raise CommandError(err.message, returncode=2) from err
+        report = round_tabulate(form_id=form_id, round_number=round_number, by=by, compare=compare, lang=lang)
         if format == "xlsx" and out is None:
             raise CommandError("--format xlsx needs --out PATH.", returncode=2)
         body = render_report(report, format)

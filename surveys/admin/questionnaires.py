@@ -1,0 +1,105 @@
+"""Questionnaires: an XLSForm upload imports a version; versions and their media are shown."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from mtm.admin import domain_errors
+from surveys.admin.base import ReadOnlyInline
+from surveys.models import (
+    Questionnaire,
+    QuestionnaireMedia,
+)
+from surveys.services.questionnaires import questionnaire_import
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class XLSFormUploadForm(forms.ModelForm):
+    """The admin's "add questionnaire": an XLSForm upload, converted by the
+    import service. A broken form shows pyxform's row-numbered message."""
+
+    xlsform = forms.FileField(label="XLSForm", help_text=".xlsx, .xls, .csv or .md; form_id and version "
+                              "come from its settings sheet.")
+
+    class Meta:
+        model = Questionnaire
+        fields = ["round", "allow_anonymous"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.import_result = None
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, round_ = cleaned.get("xlsform"), cleaned.get("round")
+        if upload is None or round_ is None:
+            return cleaned
+        with domain_errors() as outcome:
+            self.import_result = questionnaire_import(
+                source=upload.read(), filename=upload.name, survey_slug=round_.survey.slug,
+                round_number=round_.number, created_by=self.user, allow_anonymous=cleaned["allow_anonymous"],
+            )
+        if not outcome.ok:  # pyxform's row-numbered message, under the upload
+            raise forms.ValidationError({"xlsform": outcome.message})
+        self.instance = self.import_result.questionnaire
+        return cleaned
+
+    def save(self, commit=True):
+        return self.instance
+
+    def save_m2m(self):
+        return None
+
+
+class MediaInline(ReadOnlyInline):
+    model = QuestionnaireMedia
+    fields = ["filename", "md5", "content_type"]
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    list_display = ["form_id", "version", "title", "round", "allow_anonymous", "created_at"]
+    list_filter = ["round__survey", "round"]
+    search_fields = ["form_id", "title", "version"]
+    readonly_fields = ["form_id", "version", "title", "md5", "source_file", "source_md5", "created_by",
+                       "created_at", "xform_xml", "schema"]
+    inlines = [MediaInline]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            form = XLSFormUploadForm
+
+            class BoundUser(form):
+                def __init__(self, *args, **kw):
+                    super().__init__(*args, user=request.user, **kw)
+
+            return BoundUser
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["xlsform", "round", "allow_anonymous"]
+        return ["form_id", "version", "title", "round", "allow_anonymous", "md5", "source_file", "source_md5",
+                "created_by", "created_at", "schema", "xform_xml"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else self.inlines
+
+    def save_model(self, request: HttpRequest, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        result = form.import_result
+        for warning in result.warnings:
+            messages.warning(request, warning)
+        if not result.created:
+            messages.info(request, f"{obj} was already stored with this content; nothing changed.")
+
+

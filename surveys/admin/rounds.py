@@ -1,0 +1,151 @@
+"""Surveys and rounds: the round list, its exports and rebuild actions, the
+collection dashboard and the round tables."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from mtm.admin import domain_errors
+from surveys.models import (
+    Round,
+    Survey,
+)
+from surveys.presentation.reports import for_page, render_report
+from surveys.selectors.progress import round_progress
+from surveys.selectors.reports import round_report_choices, round_tabulate
+from surveys.selectors.scope import round_for_user, viewable_rounds
+from surveys.services.disclosure import round_disclosure_risk
+from surveys.services.exports import record_export_create
+from surveys.services.tallies import round_tally_rebuild
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class RoundInline(admin.TabularInline):
+    model = Round
+    fields = ["number", "title", "start_date", "end_date", "status", "target_sample"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "created_at"]
+    search_fields = ["slug", "name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [RoundInline]
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "dashboard_link",
+                    "report_link"]
+    list_filter = ["status", "survey"]
+    filter_horizontal = ["locations"]
+    readonly_fields = ["disclosure_risk", "dashboard_link", "report_link"]
+    actions = ["export_xlsx", "export_csv", "rebuild_tallies"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=viewable_rounds(user=request.user).values("pk"))
+
+    def save_model(self, request, obj: Round, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "report_by" in form.changed_data:
+            round_tally_rebuild(round_id=obj.pk)
+            messages.info(request, "The round's tallies were rebuilt for its new breakdowns.")
+
+    def _export(self, request, queryset, fmt: str) -> None:
+        made = 0
+        with domain_errors(request) as outcome:
+            for round_ in queryset:
+                for form_id in sorted(set(round_.questionnaires.values_list("form_id", flat=True))):
+                    record_export_create(user=request.user, form_id=form_id, round_id=round_.pk, fmt=fmt)
+                    made += 1
+        if not outcome.ok:
+            return
+        link = reverse("admin:surveys_recordexport_changelist")
+        self.message_user(request, format_html('{} export(s) started; download them from <a href="{}">record '
+                                               'exports</a> when complete.', made, link))
+
+    @admin.action(description="Export the anonymised records (XLSX, in the background)")
+    def export_xlsx(self, request, queryset):
+        self._export(request, queryset, "xlsx")
+
+    @admin.action(description="Export the anonymised records (CSV, in the background)")
+    def export_csv(self, request, queryset):
+        self._export(request, queryset, "csv")
+
+    @admin.action(description="Rebuild the round tables from the records", permissions=["change"])
+    def rebuild_tallies(self, request, queryset):
+        for round_ in queryset:
+            counted = round_tally_rebuild(round_id=round_.pk)
+            self.message_user(request, f"{round_}: tables rebuilt from {counted} counted interviews.")
+
+    def get_urls(self):
+        return [path("<int:round_id>/report/", self.admin_site.admin_view(self.report_view),
+                     name="surveys_round_report"),
+                path("<int:round_id>/dashboard/", self.admin_site.admin_view(self.dashboard_view),
+                     name="surveys_round_dashboard"), *super().get_urls()]
+
+    @admin.display(description="Dashboard")
+    def dashboard_link(self, obj: Round) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">Collection dashboard</a>',
+                           reverse("admin:surveys_round_dashboard", args=[obj.pk]))
+
+    @admin.display(description="Report")
+    def report_link(self, obj: Round) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">Round tables</a>', reverse("admin:surveys_round_report", args=[obj.pk]))
+
+    def dashboard_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
+        """Is collection on track, who is behind, what needs review
+        (:func:`surveys.selectors.progress.round_progress`)."""
+        round_ = round_for_user(user=request.user, round_id=round_id)  # 404 / 403 by the middleware
+        progress = round_progress(user=request.user, round_id=round_.pk)
+        submissions = reverse("admin:surveys_submission_changelist")
+        context = {**self.admin_site.each_context(request), "title": f"{round_} — collection dashboard",
+                   "opts": self.model._meta, "round": round_, "p": progress,
+                   "list_url": f"{submissions}?questionnaire__round__id__exact={round_.pk}"}
+        return TemplateResponse(request, "surveys/round_dashboard.html", context)
+
+    def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
+        """The round's tables for supervisors, with a bar chart per question; ``?format=xlsx`` downloads them."""
+        round_ = round_for_user(user=request.user, round_id=round_id)  # 404 / 403 by the middleware
+        choices = round_report_choices(round_=round_, form_id=request.GET.get("form") or None)
+        form_id, compare = choices.form_id, request.GET.get("compare") or None
+        context = {**self.admin_site.each_context(request), "title": f"{round_} — round tables",
+                   "forms": choices.forms, "form_id": form_id, "compare": compare, "opts": self.model._meta,
+                   "report": None, "error": None, "languages": choices.languages, "by_options": choices.by_options}
+        if compare and not compare.isdigit():
+            context["error"] = f"'{compare}' is not a round number."
+            return TemplateResponse(request, "surveys/round_report_admin.html", context)
+        with domain_errors() as outcome:
+            report = round_tabulate(form_id=form_id, round_number=round_.number, by=request.GET.get("by") or None,
+                                    compare=int(compare) if compare else None, lang=request.GET.get("lang") or None)
+        if not outcome.ok:
+            context["error"] = outcome.message
+            return TemplateResponse(request, "surveys/round_report_admin.html", context)
+        if request.GET.get("format") == "xlsx":
+            response = HttpResponse(render_report(report, "xlsx"), content_type=XLSX)
+            response["Content-Disposition"] = f'attachment; filename="{form_id}-round{round_.number}.xlsx"'
+            return response
+        context["report"] = for_page(report)
+        return TemplateResponse(request, "surveys/round_report_admin.html", context)
+
+    @admin.display(description="Disclosure risk (quasi-identifiers)")
+    def disclosure_risk(self, obj: Round) -> str:
+        if obj.pk is None:
+            return "—"
+        risk = round_disclosure_risk(round_id=obj.pk).as_dict()
+        return (f"{risk['records_below_k']} of {risk['records']} records in classes smaller than k={risk['k']}; "
+                f"expected re-identifications {risk['expected_reidentifications']}; highest individual risk "
+                f"{risk['max_individual_risk']} over {', '.join(risk['quasi_fields']) or 'no quasi fields'}.")
+
+
