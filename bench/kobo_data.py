@@ -96,7 +96,7 @@ def main() -> None:
     from rest_framework.authtoken.models import Token
 
     from enumerators.models import User
-    from surveys.selectors.kobo.assets import asset_uid
+    from surveys.kobo_ids import asset_uid
 
     token = Token.objects.get_or_create(user=User.objects.get(username="supervisor"))[0].key
     url = f"/api/v2/assets/{asset_uid('mtm_kz_r4')}/data/"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from surveys.kobo_ids import asset_uid
 from surveys.models.locations import Location
 
 
@@ -109,6 +110,9 @@ class Questionnaire(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: The form's KoboToolbox asset uid (:func:`surveys.kobo_ids.asset_uid` of ``form_id``, set on save), so
+    #: that the KoBo API finds an asset's versions in one indexed query.
+    kobo_uid = models.CharField(max_length=32, editable=False, db_index=True)
 
     class Meta:
         ordering = ["form_id", "-created_at", "-id"]
@@ -122,6 +126,12 @@ class Questionnaire(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form_id} v{self.version}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.kobo_uid = asset_uid(self.form_id)
+        if kwargs.get("update_fields") is not None and "form_id" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "kobo_uid"}
+        super().save(*args, **kwargs)
 
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from surveys.kobo_ids import kuid
 from surveys.models import Questionnaire
-from surveys.selectors.kobo.assets import kuid
 
 _CONTAINERS = {"group": ("begin_group", "end_group"), "repeat": ("begin_repeat", "end_repeat")}
 

@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 from django.urls import reverse
 
-from surveys.selectors.kobo.assets import Asset, formhub_uuid
+from surveys.kobo_ids import formhub_uuid
+from surveys.selectors.kobo.assets import Asset
 from surveys.selectors.kobo.query import VALIDATION_LABELS
 from surveys.selectors.kobo.records import RecordPage
 

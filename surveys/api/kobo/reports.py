@@ -17,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from surveys.api.kobo.base import OBJECT, KoboView
-from surveys.selectors.kobo.assets import Asset, kuid
+from surveys.kobo_ids import kuid
+from surveys.selectors.kobo.assets import Asset
 from surveys.selectors.reports import round_tabulate
 
 

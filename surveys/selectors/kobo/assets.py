@@ -4,43 +4,17 @@ deployed versions, what a user may see."""
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from mtm.errors import NotFound
 from surveys.models import Questionnaire, Round
 from surveys.selectors.questionnaires import questionnaires_visible_to
-
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _base62(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    out = []
-    while number:
-        number, digit = divmod(number, 62)
-        out.append(_ALPHABET[digit])
-    return "".join(reversed(out)) or "0"
-
-
-def asset_uid(form_id: str) -> str:
-    """The asset uid of a form: 22 characters starting with ``a`` as
-    KoboToolbox's, the same for every version and on every server."""
-    return "a" + _base62(hashlib.sha256(f"mtm-collect:asset:{form_id}".encode()).digest())[:21]
-
-
-def formhub_uuid(form_id: str) -> str:
-    """The ``formhub/uuid`` of the form's records (32 hex digits, like KoboToolbox's XForm uuid)."""
-    return hashlib.sha256(f"mtm-collect:xform:{form_id}".encode()).hexdigest()[:32]
-
-
-def kuid(form_id: str, path: str) -> str:
-    return _base62(hashlib.sha256(f"{form_id}:{path}".encode()).digest())[:9]
 
 
 @dataclass(frozen=True)
@@ -83,32 +57,44 @@ def assets_for_user(*, user, q: str | None = None, asset_type: str | None = None
     if terms.get("asset_type", "survey") != "survey":
         return []
     versions = questionnaires_visible_to(user).order_by("form_id", "-created_at", "-id")
-    by_form: dict[str, list[Questionnaire]] = {}
-    for questionnaire in versions:
-        by_form.setdefault(questionnaire.form_id, []).append(questionnaire)
-    if not by_form:
-        return []
-    open_forms = set(Questionnaire.objects.filter(form_id__in=by_form, round__status=Round.Status.OPEN)
-                     .values_list("form_id", flat=True))
-    counts = _submission_counts(user) if counted else {}
-    assets = [Asset(uid=asset_uid(form_id), form_id=form_id, versions=found, active=form_id in open_forms,
-                    submission_count=counts.get(form_id, 0)) for form_id, found in by_form.items()]
-    return [asset for asset in assets if _matches(asset, terms)]
+    if "uid" in terms:
+        versions = versions.filter(kobo_uid=terms["uid"])
+    assets = [asset for asset in _assets(versions) if _matches(asset, terms)]
+    if counted and assets:  # (an account that sees no form may not count records either)
+        counts = _submission_counts(user)
+        assets = [dataclasses.replace(a, submission_count=counts.get(a.form_id, 0)) for a in assets]
+    return assets
 
 
 def asset_for_user(*, user, uid: str, counted: bool = False) -> Asset:
-    """One asset by uid; :class:`NotFound` when it does not exist or ``user`` may not see it."""
-    for asset in assets_for_user(user=user, counted=counted):
-        if asset.uid == uid:
-            return asset
-    raise NotFound(f"No asset '{uid}'.")
+    """One asset by uid, its versions read in one indexed query (``kobo_uid``);
+    :class:`NotFound` when it does not exist or ``user`` may not see it."""
+    versions = questionnaires_visible_to(user).filter(kobo_uid=uid).order_by("-created_at", "-id")
+    found = _assets(versions)
+    if not found:
+        raise NotFound(f"No asset '{uid}'.")
+    asset = found[0]
+    if counted:
+        counts = _submission_counts(user, form_id=asset.form_id)
+        asset = dataclasses.replace(asset, submission_count=counts.get(asset.form_id, 0))
+    return asset
 
 
-def _submission_counts(user) -> dict[str, int]:
+def _assets(versions: QuerySet[Questionnaire]) -> list[Asset]:
+    """The versions (newest first within a form) as assets, a form's "active" when one of its rounds is open."""
+    by_form: dict[str, list[Questionnaire]] = {}
+    for questionnaire in versions:
+        by_form.setdefault(questionnaire.form_id, []).append(questionnaire)
+    return [Asset(uid=found[0].kobo_uid, form_id=form_id, versions=found,
+                  active=any(q.round.status == Round.Status.OPEN for q in found),
+                  submission_count=0) for form_id, found in by_form.items()]
+
+
+def _submission_counts(user, form_id: str | None = None) -> dict[str, int]:
     from surveys.selectors.kobo.records import visible_records
 
-    rows = visible_records(user=user).values("form_id").annotate(n=Count("id")).values_list("form_id", "n")
-    return dict(rows)
+    rows = visible_records(user=user, form_id=form_id).values("form_id").annotate(n=Count("id"))
+    return dict(rows.values_list("form_id", "n"))
 
 
 def _search_terms(q: str) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from enumerators.models import User
+from surveys.kobo_ids import asset_uid
 from surveys.models import Submission
-from surveys.selectors.kobo.assets import asset_uid
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
 from tests.factories import UserFactory

@@ -2,9 +2,11 @@
 
 import pytest
 
+from mtm.errors import NotFound
 from surveys.api.kobo.content import xlsform_expression
-from surveys.selectors.kobo.assets import asset_uid
+from surveys.kobo_ids import asset_uid
 from surveys.services.questionnaires import questionnaire_import
+from tests.factories import UserFactory
 from tests.forms import simple_form
 from tests.surveys.api.kobo.conftest import token_client
 
@@ -118,3 +120,21 @@ def test_a_supervisor_token_sees_only_their_teams_records(household, enumerator,
 
     assert [r["_id"] for r in records["results"]] == [mine.pk]
     assert client.get(f"/api/v2/assets/{uid}/").json()["deployment__submission_count"] == 1
+
+
+def test_every_version_stores_its_asset_uid_and_an_asset_is_one_query(household, uid, django_assert_num_queries):
+    from enumerators.models import User
+    from surveys.models import Questionnaire
+    from surveys.selectors.kobo.assets import asset_for_user
+
+    UserFactory(username="root", is_superuser=True)
+    root = User.objects.get(username="root")
+    assert list(Questionnaire.objects.values_list("form_id", "kobo_uid")) == [("household", uid)]
+
+    with django_assert_num_queries(1):
+        asset = asset_for_user(user=root, uid=uid)
+
+    assert (asset.uid, asset.form_id, [q.version for q in asset.versions], asset.active) == (
+        uid, "household", [household.version], True)
+    with pytest.raises(NotFound):
+        asset_for_user(user=root, uid=asset_uid("other"))

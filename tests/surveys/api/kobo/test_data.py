@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from lxml import etree
 
+from surveys.kobo_ids import formhub_uuid
 from surveys.models import Submission
-from surveys.selectors.kobo.assets import formhub_uuid
 from surveys.services.review import submission_review
 from tests.factories import UserFactory
 

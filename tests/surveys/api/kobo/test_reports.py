@@ -2,7 +2,7 @@
 
 import pytest
 
-from surveys.selectors.kobo.assets import kuid
+from surveys.kobo_ids import kuid
 
 pytestmark = pytest.mark.django_db
 
