@@ -1,7 +1,9 @@
 """Receiving submissions: store first, exactly once, then enqueue processing.
 
-``submission_ingest`` is the one write every interface (OpenRosa multipart,
-KoBo JSON) calls. Its answers, as ODK Central's:
+:func:`submission_ingest_xml` (OpenRosa multipart: the instance XML and its
+attachments) and :func:`submission_ingest_json` (KoBo JSON, converted to the
+same instance XML) are the writes every interface calls; both go through
+one transaction, ``_ingest``. Its answers, as ODK Central's:
 
 - a new instanceID → stored, ``created`` (201);
 - the same bytes again → nothing duplicated, new attachments merged (202);
@@ -10,6 +12,10 @@ KoBo JSON) calls. Its answers, as ODK Central's:
   which stays in history;
 - ``is_incomplete`` (split uploads) → stored, processing waits for the last part.
 
+The raw body is sealed (:mod:`surveys.services.raw_store`), the row is one
+``INSERT … ON CONFLICT DO NOTHING`` (ADR 0002), a new row enters the
+dashboard's counts (:func:`surveys.services.counts.counts_received`) and the
+version an edit replaces leaves its round's counts (``counts_kept``).
 Everything is committed before the answer is sent; the processing task is
 enqueued on commit, and if the broker is down the periodic sweep picks the
 submission up later.

@@ -1,8 +1,19 @@
-"""Processing a stored submission: validate it against its questionnaire
-version, derive what monitoring needs (interview times, location, respondent
-fingerprint), run the round's quality checks, and let the review workflow
-note any issues. Later steps (anonymisation, aggregation) hang off
-``submission_process``. Running it again on the same submission changes nothing."""
+"""Processing a stored submission (:func:`submission_process`, the Celery
+task's work), under the submission's row lock:
+
+1. open the raw instance (:mod:`surveys.services.raw_store`) and validate it
+   against *its* questionnaire version (:mod:`surveys.services.validation`);
+   an unreadable one is marked failed with a reason;
+2. derive what monitoring needs: interview times and day, location,
+   respondent's sex, respondent fingerprint (:func:`checks.interview_facts`);
+3. anonymise it into the stored record (:mod:`surveys.services.anonymise`)
+   and link its pseudonymous respondent;
+4. run the round's quality checks (flags) and let the review workflow note
+   any issues (:func:`surveys.services.review.review_after_checks`);
+5. keep the round's tallies and dashboard counts in step
+   (:func:`surveys.services.counts.counts_kept` around steps 3–4).
+
+Running it again on the same submission changes nothing."""
 
 from __future__ import annotations
 
