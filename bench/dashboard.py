@@ -27,20 +27,14 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "mtm.settings.test"
-os.environ.pop("REDIS_URL", None)
-if os.environ.get("BENCH_DATABASE_URL"):
-    os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
-else:
-    os.environ.pop("DATABASE_URL", None)
 
-import django  # noqa: E402
+from bench.support import django_for_bench, in_test_database  # noqa: E402
 
-django.setup()
+django_for_bench()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 BATCH = 5000
 STATES = [None, None, None, "approved", "approved", "has_issues", "on_hold", "not_approved"]
@@ -50,12 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=100_000)
     args = parser.parse_args()
-    setup_test_environment()
-    connection.creation.create_test_db(verbosity=0)
-    try:
-        run(args.submissions)
-    finally:
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
+    in_test_database(lambda: run(args.submissions))
 
 
 def fill(count: int) -> None:

@@ -19,32 +19,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "mtm.settings.test"
-os.environ.pop("REDIS_URL", None)
-if os.environ.get("BENCH_DATABASE_URL"):
-    os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
-else:
-    os.environ.pop("DATABASE_URL", None)
 
-import django  # noqa: E402
+from bench.support import django_for_bench, in_test_database  # noqa: E402
 
-django.setup()
+django_for_bench()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.db.models import Count  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=2000)
     args = parser.parse_args()
-    setup_test_environment()
-    connection.creation.create_test_db(verbosity=0)
-    try:
-        run(args.submissions)
-    finally:
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
+    in_test_database(lambda: run(args.submissions))
 
 
 def run(count: int) -> None:
@@ -76,7 +65,7 @@ def run(count: int) -> None:
         submission_process(submission_id=submission_id)
     elapsed = time.perf_counter() - start
 
-    states = dict(Submission.objects.values_list("validation").annotate(n=django.db.models.Count("id")))
+    states = dict(Submission.objects.values_list("validation").annotate(n=Count("id")))
     flagged = Submission.objects.filter(flags__isnull=False).distinct().count()
     print(f"{connection.vendor}: {len(ids)} submissions of a {answerable}-field form")
     print(f"validation alone: {len(ids) / alone:.0f} submissions/s ({alone / len(ids) * 1000:.2f} ms each)")

@@ -1,32 +1,22 @@
 """The Submissions API of INTERFACES.md."""
 
 import pytest
-from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from surveys.models import ReviewEvent, Submission
 from surveys.services.geo import distance_km
-from tests.factories import UserFactory
+from tests.clients import token_client
 from tests.submissions import send_checks_instance as send
-
-
-def client_for(username, *codenames):
-    user = UserFactory(username=username)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture
 def supervisor(db):
-    return client_for("sup1", "view_submission", "review_submission")
+    return token_client("sup1", "view_submission", "review_submission")
 
 
 @pytest.fixture
 def analyst(db):
-    return client_for("analyst1", "view_submission")
+    return token_client("analyst1", "view_submission")
 
 
 @pytest.mark.django_db
@@ -100,7 +90,7 @@ class TestSubmissionsApi:
 
     def test_accounts_without_the_permission_see_nothing(self, form, db):
         sub = send()
-        enumerator = client_for("enum50")
+        enumerator = token_client("enum50")
         assert enumerator.get("/api/v1/submissions/").status_code == 403
         assert enumerator.get(f"/api/v1/submissions/{sub.instance_id}/").status_code == 403
         assert APIClient().get("/api/v1/submissions/").status_code == 401

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from enumerators.models import User
 from surveys.kobo_ids import asset_uid
 from surveys.models import Submission
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
-from tests.factories import UserFactory
+from tests.clients import token_client
 from tests.submissions import new_instance_id
 
 ALMATY = "43.2500 76.9000 800 5"
@@ -40,17 +37,6 @@ def send(enumerator):
         return Submission.objects.get(pk=sub.pk)
 
     return send
-
-
-def token_client(username: str, *codenames: str, superuser: bool = False) -> APIClient:
-    user = UserFactory(username=username)
-    if superuser:
-        user.is_superuser = True
-        user.save()
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from mtm.errors import NotFound
 from surveys.api.kobo.content import xlsform_expression
 from surveys.kobo_ids import asset_uid
 from surveys.services.questionnaires import questionnaire_import
+from tests.clients import token_client
 from tests.factories import UserFactory
 from tests.forms import simple_form
-from tests.surveys.api.kobo.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 

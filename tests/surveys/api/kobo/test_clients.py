@@ -10,7 +10,7 @@ from kobo2pandas import KoboAPI
 from koboextractor import KoboExtractor
 
 from surveys.models import Submission
-from tests.surveys.api.kobo.conftest import token_client
+from tests.clients import token_client
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.surveys.api.kobo.conftest import token_client
+from tests.clients import token_client
 
 ROOT = Path(__file__).resolve().parents[4]
 

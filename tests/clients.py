@@ -1,0 +1,21 @@
+"""API clients with DRF tokens, for the API tests."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+
+def token_client(username: str, *codenames: str, superuser: bool = False) -> APIClient:
+    """A new account ``username`` with these permission codenames, and a client sending its token."""
+    user = UserFactory(username=username)
+    if superuser:
+        user.is_superuser = True
+        user.save()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
