@@ -54,7 +54,7 @@ class RoundAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Round, form, change):
         super().save_model(request, obj, form, change)
-        if change and "report_by" in form.changed_data:
+        if change and {"sex_question", "report_by"} & set(form.changed_data):
             round_tally_rebuild(round_id=obj.pk)
             messages.info(request, "The round's tallies were rebuilt for its new breakdowns.")
 

@@ -26,6 +26,7 @@ class Survey(models.Model):
 
 
 def default_report_by() -> list[str]:
+    """The default of ``Round.report_by`` before migration 0014 (kept for migration 0010)."""
     return ["sex"]
 
 
@@ -46,17 +47,25 @@ class Round(models.Model):
     locations = models.ManyToManyField(Location, related_name="rounds", blank=True)
     checks = models.JSONField(
         default=dict, blank=True,
-        help_text="Quality-check settings; keys left out take the defaults of surveys.services.checks.DEFAULTS.",
+        help_text="Quality-check settings; keys left out take the defaults of "
+                  "surveys.round_settings.CheckSettings.",
     )
     privacy = models.JSONField(
         default=dict, blank=True,
         help_text="Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
-                  "take the defaults of surveys.services.anonymise.DEFAULTS.",
+                  "take the defaults of surveys.round_settings.PrivacySettings.",
+    )
+    sex_question = models.CharField(
+        max_length=100, default="sex", blank=True,
+        help_text="The select_one question (by name) holding the respondent's sex: the sex quotas count its "
+                  "answers (choice names mapped by the checks' sex_values) and its breakdown is always kept "
+                  "current. Blank: the round has none. Changing it rebuilds the tallies.",
     )
     report_by = models.JSONField(
-        default=default_report_by, blank=True,
-        help_text="select_one questions (by name) whose breakdowns are kept current besides location; "
-                  "reports by any other question are computed from the records. Changing it rebuilds the tallies.",
+        default=list, blank=True,
+        help_text="Further select_one questions (by name) whose breakdowns are kept current besides location "
+                  "and the sex question; reports by any other question are computed from the records. Changing "
+                  "it rebuilds the tallies.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -26,9 +26,9 @@ from typing import Any
 
 from mtm.errors import InvalidInput, NotFound
 from surveys.models import Questionnaire, Round
+from surveys.round_settings import kept_breakdowns, round_privacy_settings
 from surveys.selectors.submissions import counted_submissions
 from surveys.selectors.tallies import NUMERIC, TOTAL, Tallies, records_tallies, round_tallies, tabulated_questions
-from surveys.services.anonymise import round_privacy_settings
 
 Z95 = 1.959963984540054
 
@@ -58,11 +58,11 @@ def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | N
     round_ = questionnaire.round
     schema = questionnaire.schema
     language = _language(schema, lang)
-    small = int(round_privacy_settings(round_)["small_cell"])
+    small = round_privacy_settings(round_).small_cell
     dimension, names = _breakdown(schema, by) if by else ("", [])
     questions = tabulated_questions(schema)
     numeric = [f["path"] for f in questions if f["type"] in NUMERIC]
-    if not by or dimension == "location" or dimension in (round_.report_by or []):
+    if not by or dimension == "location" or dimension in kept_breakdowns(round_):
         tallies = round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension],
                                 numeric_paths=numeric)
     else:

@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Q
 
 from surveys.models import RoundTally, Submission
+from surveys.round_settings import kept_breakdowns
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.submissions import submission_counts
 
@@ -185,7 +186,7 @@ def submission_cells(submission: Submission) -> Counter[Cell]:
     if not submission_counts(submission):
         return Counter()
     questionnaire = submission.questionnaire
-    plan = _cached_plan(questionnaire.pk, questionnaire.md5, tuple(submission.round.report_by or ()))
+    plan = _cached_plan(questionnaire.pk, questionnaire.md5, kept_breakdowns(submission.round))
     return record_cells(answers=submission.answers or {}, unanswered=submission.unanswered or (),
                         location=_location_code(submission.location_id), plan=plan)
 

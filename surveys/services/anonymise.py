@@ -9,7 +9,7 @@ interview's area, or coarsened to the location code; free text is scrubbed
 of phone numbers, e-mail addresses, document numbers and the respondent's
 own identifying answers where it repeats them. A respondent who
 refused consent keeps nothing but the consent answer and the metadata.
-Settings per round in ``Round.privacy`` over :data:`DEFAULTS`.
+Settings per round: :class:`surveys.round_settings.PrivacySettings` (``Round.privacy``).
 """
 
 from __future__ import annotations
@@ -20,31 +20,24 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
 
-from surveys.models import Location, Round
+from surveys.models import Location
+from surveys.round_settings import PrivacySettings
 from surveys.services import geo
 
-DEFAULTS: dict[str, Any] = {
-    "consent_field": None,
-    "consent_value": "yes",
-    "gps": "displace",  # or "coarsen"
-    "k": 3,
-    "small_cell": 10,
-    "retention_days": None,
-}
+#: The defaults of ``Round.privacy`` by key, read-only (the settings themselves are a PrivacySettings).
+DEFAULTS: Mapping[str, Any] = MappingProxyType(asdict(PrivacySettings()))
 DEVICE_METADATA = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email"}
 METADATA_TYPES = {"start", "end", "today"}
 #: String answers kept as they are: choice names, dates and times.
 VERBATIM_TYPES = {"select_one", "select_multiple", "rank", "date", "dateTime", "time", "start", "end", "today"}
 GEO_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint"}
-
-
-def round_privacy_settings(round_: Round) -> dict[str, Any]:
-    return {**DEFAULTS, **(round_.privacy or {})}
 
 
 @dataclass(frozen=True)
@@ -70,7 +63,7 @@ def pseudonym(value: Any) -> str:
     return keyed_hash(normal_text(value))
 
 
-def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any],
+def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], config: PrivacySettings,
                          areas: list[Location], instance_id: str) -> AnonymisedRecord:
     """``areas``: where the interview may have been — its answered location,
     else the enumerator's assigned ones; GPS stays inside the one holding it."""
@@ -79,7 +72,7 @@ def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], con
     if consent is False:
         # Nothing derived from the answers either: no respondent key.
         kept = {path: value for path, value in answers.items()
-                if path == config["consent_field"] or path.startswith("meta/")
+                if path == config.consent_field or path.startswith("meta/")
                 or fields.get(path, {}).get("type") in METADATA_TYPES}
         return AnonymisedRecord(answers=kept, consent=False, respondent_key=None)
     released = _record(answers, fields, config=config, areas=areas, instance_id=instance_id,
@@ -88,13 +81,13 @@ def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], con
 
 
 def interview_consent(answers: dict[str, Any], fields: dict[str, dict[str, Any]],
-                      config: dict[str, Any]) -> bool | None:
+                      config: PrivacySettings) -> bool | None:
     """True or False where the round's consent question was answered; None
     where the round names none, the form has no such question, or it is blank."""
-    path = config.get("consent_field")
+    path = config.consent_field
     if not path or path not in fields or answers.get(path) in (None, ""):
         return None
-    return answers[path] == config["consent_value"]
+    return answers[path] == config.consent_value
 
 
 def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) -> re.Pattern | None:
@@ -112,7 +105,7 @@ def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
-def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, config: dict[str, Any],
+def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, config: PrivacySettings,
             areas: list[Location], instance_id: str, known: re.Pattern | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, value in answers.items():
@@ -130,7 +123,7 @@ def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, confi
             out[path] = pseudonym(value)
         elif tag == "location" and isinstance(value, str):
             area = _area_of(value, areas)
-            if ";" in value or config["gps"] == "coarsen":  # traces and shapes: only where they were
+            if ";" in value or config.gps == "coarsen":  # traces and shapes: only where they were
                 out[path] = area.code if area else None
             else:
                 out[path] = displace(value, location=area, seed=f"{instance_id}:{path}")

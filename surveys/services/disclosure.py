@@ -14,8 +14,8 @@ from typing import Any
 from django.db.models.fields.json import KeyTransform
 
 from surveys.models import Questionnaire, Round
+from surveys.round_settings import round_privacy_settings
 from surveys.selectors.submissions import counted_submissions
-from surveys.services.anonymise import round_privacy_settings
 
 OTHER = "other"
 
@@ -74,7 +74,7 @@ def disclosure_risk(records: list[dict[str, Any]], paths: list[str], k: int) -> 
 
 def round_disclosure_risk(*, round_id: int, k: int | None = None) -> RiskReport:
     round_ = Round.objects.get(pk=round_id)
-    k = k or int(round_privacy_settings(round_)["k"])
+    k = k or round_privacy_settings(round_).k
     return disclosure_risk(round_records(round_), [p for p, _ in round_quasi_fields(round_)], k)
 
 
@@ -230,14 +230,14 @@ def release(records: list[dict[str, Any]], quasi: list[tuple[str, str]], k: int)
 
 def round_release(*, round_id: int, k: int | None = None) -> Release:
     round_ = Round.objects.get(pk=round_id)
-    k = k or int(round_privacy_settings(round_)["k"])
+    k = k or round_privacy_settings(round_).k
     return release(round_records(round_), round_quasi_fields(round_), k)
 
 
 def round_release_map(*, round_id: int, k: int | None = None) -> ReleaseMap:
     """The round's release step, from the quasi values alone (one query, no records in memory)."""
     round_ = Round.objects.get(pk=round_id)
-    k = k or int(round_privacy_settings(round_)["k"])
+    k = k or round_privacy_settings(round_).k
     quasi = round_quasi_fields(round_)
     paths = [p for p, _ in quasi]
     sizes: Counter = Counter()

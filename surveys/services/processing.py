@@ -15,15 +15,10 @@ from django.utils import timezone
 
 from mtm.errors import MtmError
 from surveys.models import Submission, SubmissionFlag
+from surveys.round_settings import round_check_settings, round_privacy_settings
 from surveys.selectors.questionnaires import questionnaire_schema
-from surveys.services.anonymise import round_privacy_settings, submission_anonymise
-from surveys.services.checks import (
-    Flag,
-    assigned_locations,
-    interview_facts,
-    round_check_settings,
-    submission_checks,
-)
+from surveys.services.anonymise import submission_anonymise
+from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
 from surveys.services.counts import counts_kept
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link

@@ -5,7 +5,8 @@ adds its *cells* to its round: for each tabulated question, ``@asked``
 (relevant), ``@base`` (answered) and one per value given (a choice, each
 option of a select_multiple plus ``@chosen`` for how many, or the number),
 once for the whole round and once more in each breakdown kept current (its
-location, and each of the round's ``report_by`` questions). Cells are plain
+location, its sex question and each of its ``report_by`` questions:
+:func:`surveys.round_settings.kept_breakdowns`). Cells are plain
 integer counts, so adding and taking away is exact: the tallies after any
 sequence of processing, reviews and edits equal a rebuild from the records.
 
@@ -26,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Case, TextField, Value, When
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
+from surveys.round_settings import kept_breakdowns
 from surveys.selectors.submissions import COUNTED, JsonText, submission_counts
 from surveys.selectors.tallies import Cell, TallyPlan, _cached_plan, cell_index, record_groups, submission_cells
 
@@ -90,8 +92,8 @@ def round_tally_rebuild(*, round_id: int) -> int:
     """Recount the round's tallies from its stored records; returns the
     number of submissions counted. Running it twice gives the same rows."""
     round_ = Round.objects.select_for_update().get(pk=round_id)
-    report_by = tuple(round_.report_by or ())
-    plans = {q.pk: _cached_plan(q.pk, q.md5, report_by)
+    breakdowns = kept_breakdowns(round_)
+    plans = {q.pk: _cached_plan(q.pk, q.md5, breakdowns)
              for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id")}
     totals, counted, flags = _count_round(round_id, plans)
     RoundTally.objects.filter(round=round_).delete()
