@@ -83,7 +83,7 @@ class CheckSettings:
                         if "sex_values" in data else default.sex_values),
             gps_field=_optional_str(data.get("gps_field")),
             duplicate_fields=tuple(_strings(data.get("duplicate_fields"))),
-            ranges=({str(k): (v[0], v[1]) for k, v in _mapping(data["ranges"]).items() if v}
+            ranges=({str(k): _bounds(v) for k, v in _mapping(data["ranges"]).items() if v}
                     if "ranges" in data else default.ranges),
             daily_factor=_float(data, "daily_factor", default.daily_factor),
             daily_minimum=int(_number(data["daily_minimum"])) if "daily_minimum" in data else default.daily_minimum,
@@ -166,6 +166,12 @@ def _number(value: object) -> int | float | str:
 
 def _float(data: Mapping[str, object], key: str, default: float) -> float:
     return float(_number(data[key])) if key in data else default
+
+
+def _bounds(value: object) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        raise ValueError(f"a range is [low, high], not {value!r}")
+    return float(_number(value[0])), float(_number(value[1]))
 
 
 def _hours(value: object) -> tuple[int, int]:

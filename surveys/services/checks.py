@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count
 
+from surveys.form_schema import FormSchema, SchemaField
 from surveys.models import Location, Submission
 from surveys.round_settings import CheckSettings
 from surveys.services import geo
@@ -41,7 +42,7 @@ class InterviewFacts:
     respondent_sex: str = ""
 
 
-def interview_facts(*, answers: dict[str, Any], schema: dict[str, Any], config: CheckSettings) -> InterviewFacts:
+def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings) -> InterviewFacts:
     fields = schema.get("fields", [])
     started = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None))
     ended = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "end"), None))
@@ -57,7 +58,7 @@ def interview_facts(*, answers: dict[str, Any], schema: dict[str, Any], config: 
                           respondent_sex=_respondent_sex(answers, fields, config))
 
 
-def _respondent_sex(answers: dict[str, Any], fields: list[dict[str, Any]], config: CheckSettings) -> str:
+def _respondent_sex(answers: dict[str, Any], fields: list[SchemaField], config: CheckSettings) -> str:
     """``m``, ``f`` or blank: the answer to the round's sex question (the select_one outside repeats named
     ``sex_question``) mapped by ``sex_values``."""
     path = next((f["path"] for f in fields if f["name"] == config.sex_question and f["type"] == "select_one"
@@ -79,7 +80,7 @@ def _moment(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else None
 
 
-def _fingerprint(answers: dict[str, Any], fields: list[dict[str, Any]], config: CheckSettings) -> str:
+def _fingerprint(answers: dict[str, Any], fields: list[SchemaField], config: CheckSettings) -> str:
     """Keyed hash of the answers that identify a respondent; blank when
     fewer than two of them are answered (too little to call a duplicate)."""
     paths = config.duplicate_fields or [
@@ -94,7 +95,7 @@ def _fingerprint(answers: dict[str, Any], fields: list[dict[str, Any]], config: 
     return keyed_hash(json.dumps(values, ensure_ascii=False, sort_keys=True))
 
 
-def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any],
+def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: FormSchema,
                       facts: InterviewFacts, config: CheckSettings) -> list[Flag]:
     enabled = config.enabled
     flags: list[Flag] = []
@@ -130,7 +131,7 @@ def _hours(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | N
     return None
 
 
-def _gps(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any], facts: InterviewFacts,
+def _gps(*, submission: Submission, answers: dict[str, Any], schema: FormSchema, facts: InterviewFacts,
          config: CheckSettings) -> str | None:
     path = config.gps_field or next(
         (f["path"] for f in schema.get("fields", []) if f["type"] == "geopoint" and f.get("privacy") == "location"),
@@ -161,11 +162,13 @@ def assigned_locations(submission: Submission) -> list[Location]:
 def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
     if not facts.fingerprint:
         return None
-    other = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
-                                       is_current=True)
-             .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
-             .exclude(previous=submission).exclude(pk=submission.previous_id)
-             .order_by("received_at", "id").select_related("submitted_by")
+    others = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
+                                        is_current=True)
+              .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
+              .exclude(previous=submission))
+    if submission.previous_id is not None:  # an edit is not a duplicate of the version it replaces
+        others = others.exclude(pk=submission.previous_id)
+    other = (others.order_by("received_at", "id").select_related("submitted_by")
              .only("instance_id", "received_at", "submitted_by__username").first())
     if other is None:
         return None
@@ -173,7 +176,7 @@ def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> st
     return f"The same respondent as {other.instance_id} (sent by {who} on {other.received_at:%Y-%m-%d})."
 
 
-def _outliers(*, answers: dict[str, Any], schema: dict[str, Any], config: CheckSettings, **_: Any) -> str | None:
+def _outliers(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings, **_: Any) -> str | None:
     ranges = config.ranges
     found = []
     for f in schema.get("fields", []):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -104,7 +105,7 @@ def instance_xml(submission: Submission) -> bytes:
     return raw_open(submission.xml if submission.xml is not None else submission.raw_body)
 
 
-def _finish(submission: Submission, values: dict) -> ProcessOutcome:
+def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
     changed = [name for name, value in values.items() if getattr(submission, name) != value]
     if changed:
         for name in changed:
