@@ -12,7 +12,7 @@ class UserAdmin(DjangoUserAdmin):
     pass
 
 
-class TeamScoped:
+class TeamScoped(admin.ModelAdmin):
     """A supervisor sees only their team's rows (:mod:`surveys.selectors`); a form's choices too."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

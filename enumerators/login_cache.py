@@ -14,15 +14,19 @@ import hashlib
 import hmac
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
+
+if TYPE_CHECKING:
+    from enumerators.models import User
 
 #: A per-process copy in front of the shared cache: most requests then need no
 #: round trip at all. It holds an entry for at most LOCAL_SECONDS, which bounds
 #: how long another process may go on accepting a password changed elsewhere.
 LOCAL_SECONDS = 10
-_local: dict[str, tuple[float, object]] = {}
+_local: dict[str, tuple[float, User]] = {}
 _local_lock = threading.Lock()
 _ALL = "basic-keys:all"
 
@@ -31,13 +35,13 @@ def _key(credentials: str) -> str:
     return "basic-ok:" + hmac.new(settings.SECRET_KEY.encode(), credentials.encode(), hashlib.sha256).hexdigest()
 
 
-def recall(credentials: str):
+def recall(credentials: str) -> User | None:
     """The account a remembered ``username:password`` pair belongs to, or None."""
     key = _key(credentials)
     hit = _local.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    user = cache.get(key)
+    user: User | None = cache.get(key)
     if user is not None:
         with _local_lock:
             if len(_local) > 10_000:
@@ -46,7 +50,7 @@ def recall(credentials: str):
     return user
 
 
-def remember(credentials: str, user) -> None:
+def remember(credentials: str, user: User) -> None:
     key, index = _key(credentials), f"basic-keys:{user.pk}"
     timeout = settings.OPENROSA_BASIC_CACHE_SECONDS
     cache.set(key, user, timeout)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any, ClassVar, TypeAlias
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser, AnonymousUser, UserManager
 from django.db import models
 from django.db.models import F, Q
 
@@ -16,8 +17,10 @@ class DigestUserManager(UserManager):
     """Django's manager hashes the password without ``set_password``; route
     it through it so that the Digest HA1 is kept too."""
 
-    def _create_user(self, username, email, password, **extra_fields):
-        user = super()._create_user(username, email, None, **extra_fields)
+    def _create_user(self, username: str, email: str | None, password: str | None, **extra_fields: Any) -> User:
+        # django-stubs leave out this private method of Django's UserManager (create_user and
+        # create_superuser both call it), which the override routes the password through.
+        user: User = super()._create_user(username, email, None, **extra_fields)  # type: ignore[misc]
         if password is not None:
             user.set_password(password)
             user.save(using=self._db, update_fields=["password", "digest_ha1"])
@@ -35,7 +38,7 @@ class User(AbstractUser):
 
     digest_ha1 = models.CharField(max_length=32, blank=True, editable=False)
 
-    objects = DigestUserManager()
+    objects: ClassVar[DigestUserManager] = DigestUserManager()
 
     def set_password(self, raw_password: str | None) -> None:
         super().set_password(raw_password)
@@ -48,14 +51,14 @@ class User(AbstractUser):
         super().set_unusable_password()
         self.digest_ha1 = ""
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         if self.pk is not None:
             # Remembered Basic logins end with any change to the account
             # (password, active flag, username), not after their time-out.
             login_cache.forget(self.pk)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         pk = self.pk
         result = super().delete(*args, **kwargs)
         login_cache.forget(pk)
@@ -65,6 +68,10 @@ class User(AbstractUser):
 def digest_ha1(username: str, password: str, realm: str | None = None) -> str:
     realm = realm or settings.OPENROSA_REALM
     return hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest()  # noqa: S324
+
+
+#: Whoever a request comes from: an account of MTM Collect, or nobody logged in (``request.user``).
+AnyUser: TypeAlias = "User | AnonymousUser"
 
 
 class Sex(models.TextChoices):

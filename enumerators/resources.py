@@ -111,10 +111,10 @@ class RosterResource(AtomicModelResource):
         parsed = roster_row_parse(row)
         instance = (Assignment.objects.filter(enumerator__user__username=parsed.username,
                                               round__survey__slug=parsed.survey, round__number=parsed.round_number)
-                    .first())
+                    .first()) if parsed.round_number is not None else None
         new = instance is None
         instance = instance or Assignment()
-        instance._roster_row = parsed
+        setattr(instance, "_roster_row", parsed)  # noqa: B010 - carried to save_instance
         return instance, new
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
@@ -123,9 +123,11 @@ class RosterResource(AtomicModelResource):
 
     def save_instance(self, instance, is_create, row, **kwargs):
         try:
-            saved = roster_row_apply(row=instance._roster_row)
+            saved = roster_row_apply(row=getattr(instance, "_roster_row"))  # noqa: B009 - from get_or_init_instance
         except MtmError as err:
             raise ValidationError(err.message) from err
+        if saved is None:  # roster_row_parse asks every row for its survey and round
+            raise ValidationError("A roster row is an assignment to a round.")
         instance.pk = saved.pk
         instance.refresh_from_db()
 

@@ -46,7 +46,7 @@ class MtmAdminSite(admin.AdminSite):
     site_title = "MTM Collect"
     index_title = "Collection and review"
 
-    def has_permission(self, request) -> bool:
+    def has_permission(self, request: HttpRequest) -> bool:
         """Staff only, and never an enumerator's account (their tablets log in with it), even if someone
         ticked "staff status" on it; superusers always."""
         user = request.user

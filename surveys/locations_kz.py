@@ -5,6 +5,8 @@ cities of republican significance, with approximate areas for the GPS check
 one loader that takes the Location model, so that migrations (historical
 models) and the demo share it."""
 
+from typing import Any
+
 COUNTRY = ("KZ", "Kazakhstan", "Казахстан", "Қазақстан")
 
 REGIONS = [
@@ -60,7 +62,7 @@ CITIES = {  # code: (lat, lon, radius_km)
 }
 
 
-def ensure_kazakhstan(Location, *, areas: bool = True) -> None:
+def ensure_kazakhstan(Location: Any, *, areas: bool = True) -> None:  # the model, or a migration's historical one
     """Create what is missing; fill areas that are not set (``areas=False``
     for migrations older than the area fields). Idempotent."""
     code, name, name_ru, name_kk = COUNTRY

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from surveys.form_schema import FormSchema
+
 #: Privacy tags whose answers never leave the raw store. The anonymised record
 #: has none already; this is the last guard before any response.
 WITHHELD_PRIVACY = {"identifier"}
 
 
-def withheld_paths(schema: dict[str, Any]) -> frozenset[str]:
+def withheld_paths(schema: FormSchema) -> frozenset[str]:
     """The paths of a version's fields that never leave the raw store."""
     return frozenset(f["path"] for f in schema.get("fields", []) if f.get("privacy") in WITHHELD_PRIVACY)
 
 
-def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any],
+def answers_released(*, answers: dict[str, Any] | None, schema: FormSchema,
                      withheld: frozenset[str] | None = None) -> dict[str, Any]:
     """The anonymised record without any field tagged identifier. ``withheld``
     (:func:`withheld_paths` of ``schema``) may be given by callers that
@@ -30,7 +32,7 @@ def answers_released(*, answers: dict[str, Any] | None, schema: dict[str, Any],
         withheld = withheld_paths(schema)
 
     def keep(record: dict[str, Any]) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for path, value in record.items():
             if path in withheld:
                 continue

@@ -3,7 +3,10 @@ export, all or nothing) and the anonymised submission records (export)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import tablib
+from django.db.models import QuerySet
 from import_export import resources
 from import_export.fields import Field
 from import_export.widgets import ForeignKeyWidget
@@ -44,7 +47,9 @@ class SubmissionRecordResource(resources.ModelResource):
         fields = ()
         name = "Anonymised records (values)"
 
-    def export(self, queryset=None, **kwargs) -> tablib.Dataset:
+    def export(self, queryset: QuerySet[Submission] | None = None, **kwargs: Any) -> tablib.Dataset:
+        if queryset is None:  # as import-export's own export: everything the resource reads
+            queryset = self.get_queryset()
         try:
             headers, rows = export_table(submissions=queryset, labels=self.labels)
         except MtmError as err:

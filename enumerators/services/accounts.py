@@ -9,7 +9,7 @@ from django.db import transaction
 
 from enumerators.models import Assignment, Enumerator, Sex
 from mtm.errors import InvalidInput, NotFound
-from surveys.models import Location, Questionnaire
+from surveys.models import Location, Questionnaire, Round
 
 
 @transaction.atomic
@@ -87,7 +87,7 @@ def _locations(codes: Sequence[str]) -> list[Location]:
     return [found[code] for code in codes]
 
 
-def _current_round(form_id: str):
+def _current_round(form_id: str) -> Round:
     questionnaire = Questionnaire.objects.filter(form_id=form_id).select_related("round").first()
     if questionnaire is None:
         raise NotFound(f"No form '{form_id}' has been imported.")

@@ -31,4 +31,5 @@ def device_seen(*, device_id: str, user_id: int | None, user_agent: str) -> int 
     with connection.cursor() as cursor:
         cursor.execute(sql, {"device_id": device_id, "user_id": user_id or -1, "user_agent": user_agent[:255],
                              "now": now})
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else None

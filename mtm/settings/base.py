@@ -57,8 +57,9 @@ TEMPLATES = [
 ]
 
 # Embedded default: SQLite in the data directory. DATABASE_URL switches to PostgreSQL.
+DATABASES: dict[str, dict[str, object]]
 if ENV.database_url:
-    DATABASES = {"default": dj_database_url.parse(ENV.database_url, conn_max_age=60)}
+    DATABASES = {"default": dict(dj_database_url.parse(ENV.database_url, conn_max_age=60))}
 else:
     DATABASES = {
         "default": {

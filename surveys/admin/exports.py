@@ -13,15 +13,18 @@ from surveys.models import (
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+#: Every field of the page, all read-only.
+_SHOWN = ("uid", "form_id", "round", "fmt", "options", "status", "rows", "error", "requested_by", "created_at",
+          "finished_at", "download")
+
+
 @admin.register(RecordExport)
 class RecordExportAdmin(admin.ModelAdmin):
     """Record exports: asked for from the round list (or the API), written by a Celery task."""
 
     list_display = ["uid", "form_id", "round", "fmt", "status", "rows", "requested_by", "created_at", "download"]
     list_filter = ["status", "fmt", "round"]
-    fields = ["uid", "form_id", "round", "fmt", "options", "status", "rows", "error", "requested_by", "created_at",
-              "finished_at", "download"]
-    readonly_fields = fields
+    fields = readonly_fields = _SHOWN
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("round__survey", "requested_by")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
@@ -12,7 +14,10 @@ from surveys.models import (
     Questionnaire,
     QuestionnaireMedia,
 )
-from surveys.services.questionnaires import questionnaire_import
+from surveys.services.questionnaires import ImportResult, questionnaire_import
+
+if TYPE_CHECKING:
+    from enumerators.models import User
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,13 +33,14 @@ class XLSFormUploadForm(forms.ModelForm):
         model = Questionnaire
         fields = ["round", "allow_anonymous"]
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.import_result = None
+        self.import_result: ImportResult | None = None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         upload, round_ = cleaned.get("xlsform"), cleaned.get("round")
         if upload is None or round_ is None:
             return cleaned
@@ -71,9 +77,7 @@ class QuestionnaireAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            form = XLSFormUploadForm
-
-            class BoundUser(form):
+            class BoundUser(XLSFormUploadForm):
                 def __init__(self, *args, **kw):
                     super().__init__(*args, user=request.user, **kw)
 
@@ -92,11 +96,13 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return [] if obj is None else self.inlines
 
-    def save_model(self, request: HttpRequest, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Questionnaire, form: XLSFormUploadForm, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
         result = form.import_result
+        if result is None:  # not reached: the form is valid only once its upload is imported
+            return
         for warning in result.warnings:
             messages.warning(request, warning)
         if not result.created:

@@ -3,7 +3,9 @@ collection dashboard and the round tables."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -52,13 +54,13 @@ class RoundAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=viewable_rounds(user=request.user).values("pk"))
 
-    def save_model(self, request, obj: Round, form, change):
+    def save_model(self, request: HttpRequest, obj: Round, form: forms.ModelForm[Round], change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if change and "report_by" in form.changed_data:
+        if change and {"sex_question", "report_by"} & set(form.changed_data):
             round_tally_rebuild(round_id=obj.pk)
             messages.info(request, "The round's tallies were rebuilt for its new breakdowns.")
 
-    def _export(self, request, queryset, fmt: str) -> None:
+    def _export(self, request: HttpRequest, queryset: QuerySet[Round], fmt: str) -> None:
         made = 0
         with domain_errors(request) as outcome:
             for round_ in queryset:

@@ -3,7 +3,11 @@ comments), review actions, "Export selected"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -13,6 +17,7 @@ from import_export.forms import ExportForm
 
 from mtm.admin import domain_errors
 from surveys.admin.base import ReadOnlyInline
+from surveys.form_schema import FormSchema, field_value
 from surveys.models import (
     ReviewEvent,
     Submission,
@@ -51,8 +56,13 @@ class CommentInline(ReadOnlyInline):
     fields = ["created_at", "author", "text"]
 
 
-def _review_action(status: str | None, label: str):
-    def action(modeladmin, request, queryset):
+#: A bulk review action of the submission list.
+ReviewAction = Callable[["SubmissionAdmin", HttpRequest, QuerySet[Submission]], None]
+
+
+def _review_action(status: str | None, label: str) -> ReviewAction:
+    @admin.action(description=f"Mark selected as {label.lower()}", permissions=["review"])
+    def action(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         changed = 0
         with domain_errors(request) as outcome:
             # The changelist's queryset is already the user's scope (get_queryset); the service checks again.
@@ -63,13 +73,19 @@ def _review_action(status: str | None, label: str):
         modeladmin.message_user(request, f"{changed} submission(s) marked {label.lower()}.")
 
     action.__name__ = f"review_{status or 'clear'}"
-    action.short_description = f"Mark selected as {label.lower()}"
-    action.allowed_permissions = ("review",)
     return action
 
 
 #: The one-by-one review buttons of the submission page: (state, label).
 REVIEW_BUTTONS = [("approved", "Approve"), ("not_approved", "Not approved"), ("on_hold", "On hold")]
+
+
+#: Every field of the page, all read-only.
+_SHOWN = ("form_id", "questionnaire", "instance_id", "submitted_by", "device", "user_agent", "received_at",
+          "started_at", "ended_at", "interview_date", "location", "respondent_sex", "validation", "problem_list",
+          "released_answers", "review_status", "reviewed_by", "reviewed_at", "complete", "attachments_expected",
+          "deprecated_id", "previous", "is_current", "processing", "processing_error", "processed_at",
+          "raw_format", "raw_sha256")
 
 
 @admin.register(Submission)
@@ -91,12 +107,7 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     list_select_related = ["submitted_by", "location"]
     list_per_page = 50
     change_form_template = "surveys/submission_change_form.html"
-    fields = ["form_id", "questionnaire", "instance_id", "submitted_by", "device", "user_agent", "received_at",
-              "started_at", "ended_at", "interview_date", "location", "respondent_sex", "validation", "problem_list",
-              "released_answers", "review_status", "reviewed_by", "reviewed_at", "complete", "attachments_expected",
-              "deprecated_id", "previous", "is_current", "processing", "processing_error", "processed_at",
-              "raw_format", "raw_sha256"]
-    readonly_fields = fields
+    fields = readonly_fields = _SHOWN
     inlines = [FlagInline, ReviewEventInline, CommentInline, AttachmentInline]
     actions = [_review_action("approved", "Approved"), _review_action("not_approved", "Not approved"),
                _review_action("on_hold", "On hold")]
@@ -154,15 +165,15 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
         return False
 
 
-def answer_groups(released: dict, schema: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+def answer_groups(released: dict[str, Any], schema: FormSchema) -> list[tuple[str, list[tuple[str, str]]]]:
     """``[(group label, [(question label, answer), …]), …]`` in the form's order; answers the schema
     does not name come last, under "Other"."""
     fields = {f["path"]: f for f in schema.get("fields", [])}
     language = schema.get("default_language")
 
     def label(key: str) -> str:
-        field = fields.get(key) or {}
-        labels = field.get("label") or {}
+        field = fields.get(key)
+        labels = (field.get("label") if field is not None else None) or {}
         text = labels.get(language) or next(iter(labels.values()), "") if isinstance(labels, dict) else labels
         return f"{text} ({key})" if text else key
 
@@ -170,7 +181,7 @@ def answer_groups(released: dict, schema: dict) -> list[tuple[str, list[tuple[st
     order = {key: index for index, key in enumerate(fields)}
     for key in sorted(released, key=lambda p: (order.get(p, len(order)), p)):
         value = released[key]
-        parent = (fields.get(key) or {}).get("parent")
+        parent = field_value(fields, key, "parent")
         group = label(parent) if parent else ("Other" if key not in fields else "Interview")
         shown = " ".join(map(str, value)) if isinstance(value, list) and not (value and isinstance(
             value[0], dict)) else str(value)
@@ -178,7 +189,7 @@ def answer_groups(released: dict, schema: dict) -> list[tuple[str, list[tuple[st
     return list(groups.items())
 
 
-def _review_post(modeladmin, request: HttpRequest, submission_id: int) -> HttpResponse:
+def _review_post(modeladmin: SubmissionAdmin, request: HttpRequest, submission_id: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
     page = reverse("admin:surveys_submission_change", args=[submission_id])

@@ -42,8 +42,8 @@ class ExportList(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:
-        ensure_submission_viewer(request.user)
-        exports = RecordExport.objects.filter(requested_by=request.user).select_related("round")[:100]
+        viewer = ensure_submission_viewer(request.user)
+        exports = RecordExport.objects.filter(requested_by=viewer).select_related("round")[:100]
         return Response({"results": [export_json(e, request) for e in exports]})
 
     def post(self, request: Request) -> Response:
@@ -73,11 +73,11 @@ class ExportFile(APIView):
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
 
-    def get(self, request: Request, uid: str) -> FileResponse:
+    def get(self, request: Request, uid: str) -> FileResponse | Response:
         export = record_export_for_user(user=request.user, uid=uid)
         if export.status != RecordExport.Status.COMPLETE:
             return Response({"detail": f"The export is {export.status}."}, status=409)
         content_type = ("text/csv; charset=utf-8" if export.fmt == "csv" else
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         return FileResponse(export.file.open("rb"), as_attachment=True, content_type=content_type,
-                            filename=export.file.name.rsplit("/", 1)[-1])
+                            filename=(export.file.name or "").rsplit("/", 1)[-1])

@@ -71,10 +71,11 @@ def demo_load() -> DemoSummary:
     locations = list(Location.objects.filter(code__in=ROUND4_LOCATIONS).order_by("code"))
     round3, _ = Round.objects.get_or_create(survey=survey, number=3, defaults={
         "title": "Round 3 (January–February 2024)", "start_date": dt.date(2024, 1, 15),
-        "end_date": dt.date(2024, 2, 29), "status": Round.Status.CLOSED, "target_sample": 1700})
+        "end_date": dt.date(2024, 2, 29), "status": Round.Status.CLOSED, "target_sample": 1700,
+        "sex_question": "sex"})
     round4, _ = Round.objects.get_or_create(survey=survey, number=4, defaults={
         "title": "Round 4 (April–May 2024)", "start_date": dt.date(2024, 4, 1), "end_date": dt.date(2024, 5, 31),
-        "status": Round.Status.OPEN, "target_sample": 1845,
+        "status": Round.Status.OPEN, "target_sample": 1845, "sex_question": "sex",
         "checks": {"location_field": "location/location", "ranges": {"age": [14, 80], "hours_day": [0, 16]}},
         "privacy": {"consent_field": "consent", "gps": "displace", "k": 3, "retention_days": 365}})
     round3.locations.set(locations)

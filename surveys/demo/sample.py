@@ -16,14 +16,18 @@ import datetime as dt
 import random
 import string
 import uuid
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
+from surveys.form_schema import FormSchema
 from surveys.services.xlsform import xlsform_convert
+
+K = TypeVar("K", bound=Hashable)
 
 FORM = Path(__file__).parent / "forms" / "mtm_kz_r4.md"
 NSMAP = {"jr": "http://openrosa.org/javarosa", "orx": "http://openrosa.org/xforms"}
@@ -170,7 +174,7 @@ def demo_instances(*, count: int, seed: int = 4) -> list[DemoInstance]:
     return instances
 
 
-def _one(rng: random.Random, weights: dict[str, float]) -> str:
+def _one(rng: random.Random, weights: Mapping[K, float]) -> K:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -319,7 +323,7 @@ def _employment(rng: random.Random, a: dict[str, Any], sex: str) -> int | None:
 
 
 def _members(rng: random.Random, n: int, age: int, marital: str) -> list[dict[str, str]]:
-    members = []
+    members: list[dict[str, str]] = []
     for _ in range(n):
         weights = dict(W["relation"])
         if marital != "married" or "spouse" in [m[RELATION] for m in members]:
@@ -368,7 +372,7 @@ def _in_list_order(options: dict[str, float], list_name: str) -> dict[str, float
 
 
 @cache
-def _schema() -> dict[str, Any]:
+def _schema() -> FormSchema:
     return xlsform_convert(source=FORM.read_bytes(), filename=FORM.name).schema
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -72,15 +74,15 @@ class Submission(models.Model):
     processing = models.CharField(max_length=10, choices=Processing.choices, default=Processing.PENDING)
     processing_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    answers = models.JSONField(null=True, blank=True,
-                               help_text="The anonymised record: typed answers by field path.")
+    answers: models.JSONField[dict[str, Any] | None, dict[str, Any] | None] = models.JSONField(
+        null=True, blank=True, help_text="The anonymised record: typed answers by field path.")
     respondent = models.ForeignKey("surveys.Respondent", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="submissions")
     consent = models.BooleanField(null=True, blank=True, help_text="None where the round names no consent question.")
     raw_purged_at = models.DateTimeField(null=True, blank=True)
     validation = models.CharField(max_length=8, choices=Validation.choices, default=Validation.PENDING)
     problems = models.JSONField(default=list, blank=True)
-    unanswered = models.JSONField(default=list, blank=True,
+    unanswered: models.JSONField[list[str], list[str]] = models.JSONField(default=list, blank=True,
                                   help_text="Questions that were asked (relevant) but left empty.")
     started_at = models.DateTimeField(null=True, blank=True)
     interview_date = models.DateField(null=True, blank=True, help_text="Local date the interview started.")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from surveys.kobo_ids import asset_uid
 from surveys.models.locations import Location
+
+if TYPE_CHECKING:
+    from surveys.form_schema import FormSchema
 
 
 class Survey(models.Model):
@@ -26,6 +31,7 @@ class Survey(models.Model):
 
 
 def default_report_by() -> list[str]:
+    """The default of ``Round.report_by`` before migration 0014 (kept for migration 0010)."""
     return ["sex"]
 
 
@@ -44,19 +50,27 @@ class Round(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     target_sample = models.PositiveIntegerField(default=0)
     locations = models.ManyToManyField(Location, related_name="rounds", blank=True)
-    checks = models.JSONField(
+    checks: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
         default=dict, blank=True,
-        help_text="Quality-check settings; keys left out take the defaults of surveys.services.checks.DEFAULTS.",
+        help_text="Quality-check settings; keys left out take the defaults of "
+                  "surveys.round_settings.CheckSettings.",
     )
-    privacy = models.JSONField(
+    privacy: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
         default=dict, blank=True,
         help_text="Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
-                  "take the defaults of surveys.services.anonymise.DEFAULTS.",
+                  "take the defaults of surveys.round_settings.PrivacySettings.",
     )
-    report_by = models.JSONField(
-        default=default_report_by, blank=True,
-        help_text="select_one questions (by name) whose breakdowns are kept current besides location; "
-                  "reports by any other question are computed from the records. Changing it rebuilds the tallies.",
+    sex_question = models.CharField(
+        max_length=100, default="sex", blank=True,
+        help_text="The select_one question (by name) holding the respondent's sex: the sex quotas count its "
+                  "answers (choice names mapped by the checks' sex_values) and its breakdown is always kept "
+                  "current. Blank: the round has none. Changing it rebuilds the tallies.",
+    )
+    report_by: models.JSONField[list[str], list[str]] = models.JSONField(
+        default=list, blank=True,
+        help_text="Further select_one questions (by name) whose breakdowns are kept current besides location "
+                  "and the sex question; reports by any other question are computed from the records. Changing "
+                  "it rebuilds the tallies.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -100,7 +114,7 @@ class Questionnaire(models.Model):
     title = models.CharField(max_length=255)
     xform_xml = models.TextField()
     md5 = models.CharField(max_length=32)
-    schema = models.JSONField()
+    schema: models.JSONField[FormSchema, FormSchema] = models.JSONField()
     source_file = models.FileField(upload_to=xlsform_upload_to, blank=True)
     source_md5 = models.CharField(max_length=32)
     allow_anonymous = models.BooleanField(
@@ -127,7 +141,7 @@ class Questionnaire(models.Model):
     def __str__(self) -> str:
         return f"{self.form_id} v{self.version}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.kobo_uid = asset_uid(self.form_id)
         if kwargs.get("update_fields") is not None and "form_id" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "kobo_uid"}

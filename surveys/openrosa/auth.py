@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -23,7 +24,19 @@ from django.http import HttpRequest
 
 from enumerators import login_cache
 
+if TYPE_CHECKING:
+    from enumerators.models import User
+
 _DIGEST_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+class OpenRosaRequest(HttpRequest):
+    """For type checking: a request as the OpenRosa views see it once ``openrosa_view`` has resolved who
+    is asking (the account, or the owner of the anonymous forms under ``/<username>/``)."""
+
+    openrosa_user: User
+    openrosa_anonymous: bool
+    openrosa_prefix: str | None
 
 
 class AuthFailed(Exception):
@@ -32,7 +45,7 @@ class AuthFailed(Exception):
         self.stale = stale
 
 
-def request_user(request: HttpRequest):
+def request_user(request: HttpRequest) -> User | None:
     """The account the request authenticates as, ``None`` when it carries no
     credentials; raises :class:`AuthFailed` when it carries wrong ones."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -57,7 +70,7 @@ def challenge(*, stale: bool = False) -> str:
     )
 
 
-def _basic(request: HttpRequest, credentials: str):
+def _basic(request: HttpRequest, credentials: str) -> User:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -68,14 +81,14 @@ def _basic(request: HttpRequest, credentials: str):
     user = login_cache.recall(decoded)
     if user is not None:
         return user
-    user = authenticate(request, username=username, password=password)
-    if user is None:
+    account = authenticate(request, username=username, password=password)
+    if account is None:
         raise AuthFailed("Wrong username or password.")
-    login_cache.remember(decoded, user)
-    return user
+    login_cache.remember(decoded, account)
+    return account
 
 
-def _digest(request: HttpRequest, credentials: str):
+def _digest(request: HttpRequest, credentials: str) -> User:
     params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
               for m in _DIGEST_PARAM.finditer(credentials)}
     required = ("username", "realm", "nonce", "uri", "response")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from mtm.errors import MtmError, TooLarge, http_status
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
+from surveys.openrosa.auth import OpenRosaRequest
 from surveys.openrosa.http import openrosa_response
 from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
@@ -21,7 +22,7 @@ MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 @openrosa_view(methods=("HEAD", "POST"))
-def submission(request: HttpRequest) -> HttpResponse:
+def submission(request: OpenRosaRequest) -> HttpResponse:
     if request.method == "HEAD":
         return openrosa_response(status=204)
     length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -47,7 +48,7 @@ def submission(request: HttpRequest) -> HttpResponse:
     xml_file = files.get(XML_PART)
     if xml_file is None:
         raise InvalidSubmission(f"The request has no '{XML_PART}' part.")
-    if xml_file.size > settings.OPENROSA_MAX_SUBMISSION_BYTES:
+    if (xml_file.size or 0) > settings.OPENROSA_MAX_SUBMISSION_BYTES:
         raise TooLarge("The submission XML is too large.")
     attachments = [f for key in files for f in files.getlist(key) if key != XML_PART]
     result = submission_ingest_xml(xml=xml_file.read(), sender=sender, attachments=attachments,
@@ -75,7 +76,7 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
     except MtmError as err:
         return JsonResponse({"error": err.message}, status=http_status(err))
     sub = result.submission
-    body = {
+    answer = {
         "message": "Successful submission." if result.created else "Duplicate submission.",
         "formid": sub.form_id,
         "encrypted": False,
@@ -83,7 +84,7 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
         "submissionDate": timezone.localtime(sub.received_at).isoformat(),
         "markedAsCompleteDate": timezone.localtime(sub.updated_at).isoformat(),
     }
-    response = JsonResponse(body, status=201 if result.created else 202, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(answer, status=201 if result.created else 202, json_dumps_params={"ensure_ascii": False})
     response["X-OpenRosa-Version"] = "1.0"
     return response
 

@@ -6,16 +6,18 @@ submission are served, without credentials."""
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mtm.errors import MtmError
+from surveys.models import Questionnaire
 from surveys.openrosa import xml
-from surveys.openrosa.auth import AuthFailed, request_user
+from surveys.openrosa.auth import AuthFailed, OpenRosaRequest, request_user
 from surveys.openrosa.http import openrosa_domain_error, openrosa_error, openrosa_response, openrosa_unauthorized
 from surveys.selectors.questionnaires import questionnaire_for_user, questionnaire_media_file, questionnaires_for_user
 
@@ -30,7 +32,7 @@ def openrosa_view(view=None, *, methods=("GET", "HEAD")):
     @csrf_exempt
     @require_http_methods(list(methods))
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, username: str | None = None, **kwargs) -> HttpResponse:
+    def wrapper(request: OpenRosaRequest, *args: Any, username: str | None = None, **kwargs: Any) -> HttpResponse:
         if username is not None:
             owner = get_user_model().objects.filter(username=username, is_active=True).first()
             if owner is None:
@@ -53,7 +55,7 @@ def openrosa_view(view=None, *, methods=("GET", "HEAD")):
     return wrapper
 
 
-def _url(request: HttpRequest, name: str, **kwargs) -> str:
+def _url(request: OpenRosaRequest, name: str, **kwargs: str) -> str:
     if request.openrosa_prefix is not None:
         name, kwargs = f"openrosa-user-{name}", {"username": request.openrosa_prefix, **kwargs}
     else:
@@ -62,7 +64,7 @@ def _url(request: HttpRequest, name: str, **kwargs) -> str:
 
 
 @openrosa_view
-def form_list(request: HttpRequest) -> HttpResponse:
+def form_list(request: OpenRosaRequest) -> HttpResponse:
     forms = questionnaires_for_user(user=request.openrosa_user, anonymous_only=request.openrosa_anonymous)
     wanted = request.GET.get("formID")
     if wanted:
@@ -71,7 +73,7 @@ def form_list(request: HttpRequest) -> HttpResponse:
     return openrosa_response(body)
 
 
-def _questionnaire(request: HttpRequest, form_id: str):
+def _questionnaire(request: OpenRosaRequest, form_id: str) -> Questionnaire:
     return questionnaire_for_user(
         user=request.openrosa_user, form_id=form_id, version=request.GET.get("version") or None,
         anonymous_only=request.openrosa_anonymous,
@@ -79,7 +81,7 @@ def _questionnaire(request: HttpRequest, form_id: str):
 
 
 @openrosa_view
-def form_xml(request: HttpRequest, form_id: str) -> HttpResponse:
+def form_xml(request: OpenRosaRequest, form_id: str) -> HttpResponse:
     questionnaire = _questionnaire(request, form_id)
     response = openrosa_response(questionnaire.xform_xml.encode("utf-8"))
     response["ETag"] = f'"{questionnaire.md5}"'
@@ -88,7 +90,7 @@ def form_xml(request: HttpRequest, form_id: str) -> HttpResponse:
 
 
 @openrosa_view
-def manifest(request: HttpRequest, form_id: str) -> HttpResponse:
+def manifest(request: OpenRosaRequest, form_id: str) -> HttpResponse:
     questionnaire = _questionnaire(request, form_id)
     body = xml.manifest(questionnaire, url=lambda filename: _url(request, "media", form_id=form_id,
                                                                    filename=filename))
@@ -96,7 +98,7 @@ def manifest(request: HttpRequest, form_id: str) -> HttpResponse:
 
 
 @openrosa_view
-def media_file(request: HttpRequest, form_id: str, filename: str) -> HttpResponse:
+def media_file(request: OpenRosaRequest, form_id: str, filename: str) -> FileResponse:
     questionnaire = _questionnaire(request, form_id)
     media = questionnaire_media_file(questionnaire=questionnaire, filename=filename)
     response = FileResponse(media.file.open("rb"), content_type=media.content_type, as_attachment=True,

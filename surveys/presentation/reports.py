@@ -10,12 +10,14 @@ import io
 import json
 from typing import Any
 
+from surveys.round_report import RoundReport
 
-def _json(report: dict[str, Any]) -> bytes:
+
+def _json(report: RoundReport) -> bytes:
     return (json.dumps(report, ensure_ascii=False, indent=1) + "\n").encode()
 
 
-def _lines(report: dict[str, Any]) -> list[list[Any]]:
+def _lines(report: RoundReport) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for q in report["questions"]:
         rows.append([q["label"], q["path"], f"asked {q['asked']}", f"base {q['base']}"])
@@ -30,7 +32,7 @@ def _lines(report: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def _csv(report: dict[str, Any]) -> bytes:
+def _csv(report: RoundReport) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["question", "option", "frequency", "% by column", "ci low", "ci high", "note"])
@@ -38,7 +40,7 @@ def _csv(report: dict[str, Any]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _md(report: dict[str, Any]) -> bytes:
+def _md(report: RoundReport) -> bytes:
     out = [f"# {report['form_id']} — round {report['round']} ({report['submissions']} submissions)", ""]
     for q in report["questions"]:
         out += [f"## {q['label']}", "", f"Asked {q['asked']}, answered {q['base']}.", ""]
@@ -55,12 +57,12 @@ def _md(report: dict[str, Any]) -> bytes:
     return "\n".join(out).encode("utf-8")
 
 
-def _xlsx(report: dict[str, Any]) -> bytes:
+def _xlsx(report: RoundReport) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # the new workbook's one (active) sheet
     sheet.title = f"Round {report['round']}"
     bold = Font(bold=True)
     groups = list((report["questions"][0].get("by") or {}).keys()) if report["questions"] else []
@@ -94,7 +96,7 @@ def _xlsx(report: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def for_page(report: dict[str, Any]) -> dict[str, Any]:
+def for_page(report: RoundReport) -> dict[str, Any]:
     """The report with each row's percentage per group beside it, for templates."""
     questions = []
     for q in report["questions"]:
@@ -109,7 +111,7 @@ def for_page(report: dict[str, Any]) -> dict[str, Any]:
     return {**report, "questions": questions}
 
 
-def _html(report: dict[str, Any]) -> bytes:
+def _html(report: RoundReport) -> bytes:
     from django.template.loader import render_to_string
 
     return render_to_string("surveys/round_report_standalone.html", {"report": for_page(report)}).encode("utf-8")
@@ -118,5 +120,5 @@ def _html(report: dict[str, Any]) -> bytes:
 FORMATS = {"json": _json, "csv": _csv, "md": _md, "xlsx": _xlsx, "html": _html}
 
 
-def render_report(report: dict[str, Any], fmt: str) -> bytes:
+def render_report(report: RoundReport, fmt: str) -> bytes:
     return FORMATS[fmt](report)

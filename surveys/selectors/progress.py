@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from surveys.models import Round, Submission
+from surveys.models import Location, ProgressCount, Round, Submission
 from surveys.selectors.scope import assignments_for_user, ensure_submission_viewer, round_for_user, within_scope
 from surveys.selectors.submissions import scoped_flags
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser, Assignment
 
 #: Review states that still need a person: has issues (flagged or invalid) and never reviewed.
 WAITING = (Submission.Review.HAS_ISSUES,)
@@ -121,7 +126,7 @@ class RoundProgress:
             else None
 
 
-def round_progress(*, user, round_id: int, today: dt.date | None = None) -> RoundProgress:
+def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None) -> RoundProgress:
     """The dashboard of one round as ``user`` may see it (:func:`round_for_user`:
     :class:`NotFound` outside a supervisor's team, :class:`Forbidden` for an
     account that may not see submissions). Counted towards quotas: current
@@ -188,7 +193,7 @@ def round_progress(*, user, round_id: int, today: dt.date | None = None) -> Roun
     )
 
 
-def _counts(cells, today: dt.date) -> list[dict]:
+def _counts(cells: QuerySet[ProgressCount], today: dt.date) -> list[Mapping[str, Any]]:
     """Per enumerator, location, respondent's sex, review state and refusal: how many (received today,
     this week, in all) and the latest received."""
     monday = today - dt.timedelta(days=today.weekday())
@@ -199,11 +204,11 @@ def _counts(cells, today: dt.date) -> list[dict]:
                 .order_by())
 
 
-def _name_people(rows: dict[int, EnumeratorProgress]) -> None:
+def _name_people(rows: dict[int | None, EnumeratorProgress]) -> None:
     """Usernames of those who submitted without an assignment here (read only for them)."""
     from enumerators.models import User
 
-    nameless = [user_id for user_id, row in rows.items() if not row.username]
+    nameless = [user_id for user_id, row in rows.items() if user_id is not None and not row.username]
     for user_id, username in User.objects.filter(pk__in=nameless).values_list("pk", "username"):
         rows[user_id].username = username
     for row in rows.values():
@@ -219,7 +224,7 @@ def _elapsed_fraction(round_: Round, today: dt.date) -> float | None:
     return max(0, min(gone, days)) / days
 
 
-def _timeline(cells) -> list[tuple[dt.date, int]]:
+def _timeline(cells: QuerySet[ProgressCount]) -> list[tuple[dt.date, int]]:
     """Interviews per day they were done (the local date the interview started; set by processing)."""
     rows = cells.exclude(interview_day="").values_list("interview_day").annotate(n=Sum("count"))
     return [(dt.date.fromisoformat(day), n) for day, n in rows.order_by("interview_day")]
@@ -234,8 +239,10 @@ def _filled(timeline: list[tuple[dt.date, int]]) -> list[tuple[dt.date, int]]:
             for i in range((last - first).days + 1)]
 
 
-def _enumerators(assignments, fraction: float | None) -> dict[int, EnumeratorProgress]:
-    rows: dict[int, EnumeratorProgress] = {}
+def _enumerators(assignments: Iterable[Assignment], fraction: float | None) -> dict[int | None, EnumeratorProgress]:
+    """The assigned enumerators by user id (those who submitted without an assignment join them; None:
+    anonymous senders)."""
+    rows: dict[int | None, EnumeratorProgress] = {}
     for assignment in assignments:
         user = assignment.enumerator.user
         quota = Quota(target=assignment.target_total, male_target=assignment.target_male,
@@ -247,7 +254,8 @@ def _enumerators(assignments, fraction: float | None) -> dict[int, EnumeratorPro
     return rows
 
 
-def _location_row(rows: dict, location_id: int | None, location) -> LocationProgress:
+def _location_row(rows: dict[int | None, LocationProgress], location_id: int | None,
+                  location: Location | None) -> LocationProgress:
     if location_id not in rows:
         rows[location_id] = LocationProgress(
             location_id=location_id, code=location.code if location else "",
@@ -255,9 +263,7 @@ def _location_row(rows: dict, location_id: int | None, location) -> LocationProg
     return rows[location_id]
 
 
-def _name_locations(rows: dict) -> None:
-    from surveys.models import Location
-
+def _name_locations(rows: dict[int | None, LocationProgress]) -> None:
     nameless = [pk for pk, row in rows.items() if pk is not None and not row.code]
     for location in Location.objects.filter(pk__in=nameless):
         rows[location.pk].code, rows[location.pk].name = location.code, location.name
@@ -271,7 +277,7 @@ def _add(quota: Quota, sex: str, n: int) -> None:
         quota.female += n
 
 
-def _last_sync(rows: dict[int, EnumeratorProgress]) -> None:
+def _last_sync(rows: dict[int | None, EnumeratorProgress]) -> None:
     """The last time each enumerator's tablet spoke to the server (device), else their last submission."""
     from enumerators.models import Device
 
@@ -280,9 +286,7 @@ def _last_sync(rows: dict[int, EnumeratorProgress]) -> None:
     for user_id, row in rows.items():
         row.last_sync = max(filter(None, [seen.get(user_id), row.last_submission]), default=None)
 
-def scoped_progress_counts(*, user) -> QuerySet:
+def scoped_progress_counts(*, user: AnyUser) -> QuerySet[ProgressCount]:
     """The dashboard's running counts (:class:`ProgressCount`) within ``user``'s scope."""
-    from surveys.models import ProgressCount
-
     ensure_submission_viewer(user)
     return within_scope(ProgressCount.objects.all(), user=user, field="user_id")

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import QuerySet
 
 from mtm.errors import NotFound
+from surveys.form_schema import FormSchema
 from surveys.models import Questionnaire, QuestionnaireMedia, Round
 
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
 
-def rounds_for_user(*, user) -> QuerySet[Round]:
+
+def rounds_for_user(*, user: AnyUser | None) -> QuerySet[Round]:
     """Open rounds whose forms ``user`` may download and submit to: all open
     rounds for a superuser, otherwise those of an active enumerator's
     assignments."""
@@ -29,7 +33,7 @@ def rounds_for_user(*, user) -> QuerySet[Round]:
     ).distinct()
 
 
-def questionnaires_for_user(*, user, anonymous_only: bool = False) -> list[Questionnaire]:
+def questionnaires_for_user(*, user: AnyUser | None, anonymous_only: bool = False) -> list[Questionnaire]:
     """The current (latest imported) version of every form ``user`` may
     collect, one per form_id, ordered by form_id."""
     qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user))
@@ -41,7 +45,7 @@ def questionnaires_for_user(*, user, anonymous_only: bool = False) -> list[Quest
     return list(current.values())
 
 
-def questionnaire_for_user(*, user, form_id: str, version: str | None = None,
+def questionnaire_for_user(*, user: AnyUser | None, form_id: str, version: str | None = None,
                            anonymous_only: bool = False) -> Questionnaire:
     """One form for ``user``: its current version, or ``version`` when given
     (older versions stay downloadable for devices that still hold them)."""
@@ -53,10 +57,10 @@ def questionnaire_for_user(*, user, form_id: str, version: str | None = None,
     qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user), form_id=form_id, version=version)
     if anonymous_only:
         qs = qs.filter(allow_anonymous=True)
-    questionnaire = qs.first()
-    if questionnaire is None:
+    found = qs.first()
+    if found is None:
         raise NotFound(f"No form '{form_id}' version '{version}' is available to this account.")
-    return questionnaire
+    return found
 
 
 def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> QuestionnaireMedia:
@@ -81,7 +85,7 @@ class SubmissionTarget:
     assigned: bool
 
     @property
-    def schema(self) -> dict[str, Any]:
+    def schema(self) -> FormSchema:
         return questionnaire_schema(pk=self.pk, md5=self.md5)
 
 
@@ -97,16 +101,16 @@ LIMIT 1
 """
 
 
-def submission_target(*, form_id: str, version: str | None, submitter) -> SubmissionTarget:
+def submission_target(*, form_id: str, version: str | None, submitter: AnyUser | None) -> SubmissionTarget:
     """The version an instance names (the latest when it names none), and
     whether ``submitter`` may submit to its round (an active enumerator
     assigned to it, or a superuser), in one query: this runs on every
     submission, and the ORM's compiling of it cost four times its execution.
     :class:`NotFound` for an unknown form or version."""
-    active = submitter is not None and submitter.is_active
+    active = submitter if submitter is not None and submitter.is_active else None
     with connection.cursor() as cursor:
         cursor.execute(_TARGET_SQL, {"form_id": form_id, "version": version or "",
-                                     "user": submitter.pk if active else -1})
+                                     "user": active.pk if active is not None else -1})
         row = cursor.fetchone()
     if row is None:
         if version and Questionnaire.objects.filter(form_id=form_id).exists():
@@ -116,17 +120,17 @@ def submission_target(*, form_id: str, version: str | None, submitter) -> Submis
     return SubmissionTarget(pk=pk, form_id=form_id, version=version, md5=md5, round_id=round_id,
                             round_number=number, round_open=status == Round.Status.OPEN,
                             allow_anonymous=bool(allow_anonymous),
-                            assigned=active and (submitter.is_superuser or bool(assigned)))
+                            assigned=active is not None and (active.is_superuser or bool(assigned)))
 
 
 @lru_cache(maxsize=256)
-def questionnaire_schema(*, pk: int, md5: str) -> dict[str, Any]:
+def questionnaire_schema(*, pk: int, md5: str) -> FormSchema:
     """A version's field schema. Versions never change once stored (the md5
     in the key makes that certain), so it is read once per process."""
     return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5)
 
 
-def questionnaires_visible_to(user) -> QuerySet[Questionnaire]:
+def questionnaires_visible_to(user: AnyUser | None) -> QuerySet[Questionnaire]:
     """Every questionnaire version ``user`` may see with its (anonymised)
     records: all of them for a superuser and for the roles that see
     submissions (supervisors, analysts, data protection); none for anyone

@@ -22,13 +22,22 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from mtm.errors import InvalidInput, NotFound
+from surveys.form_schema import FormSchema, SchemaField, Texts
 from surveys.models import Questionnaire, Round
+from surveys.round_report import ComparedRow, Comparison, GroupTable, QuestionTable, ReportRow, RoundReport
+from surveys.round_settings import kept_breakdowns, round_privacy_settings
 from surveys.selectors.submissions import counted_submissions
-from surveys.selectors.tallies import NUMERIC, TOTAL, Tallies, records_tallies, round_tallies, tabulated_questions
-from surveys.services.anonymise import round_privacy_settings
+from surveys.selectors.tallies import (
+    NUMERIC,
+    TOTAL,
+    Record,
+    Tallies,
+    records_tallies,
+    round_tallies,
+    tabulated_questions,
+)
 
 Z95 = 1.959963984540054
 
@@ -43,7 +52,7 @@ def wilson(count: int, base: int, z: float = Z95) -> list[float] | None:
     return [round(100 * max(0.0, centre - half), 1), round(100 * min(1.0, centre + half), 1)]
 
 
-def round_records(round_: Round, form_id: str) -> Iterator[tuple[dict[str, Any], list[str], str | None]]:
+def round_records(round_: Round, form_id: str) -> Iterator[Record]:
     qs = counted_submissions(round_id=round_.pk, form_id=form_id).values_list("answers", "unanswered",
                                                                               "location__code")
     for answers, unanswered, code in qs.iterator(chunk_size=2000):
@@ -51,38 +60,39 @@ def round_records(round_: Round, form_id: str) -> Iterator[tuple[dict[str, Any],
 
 
 def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | None = None,
-                   compare: int | None = None, lang: str | None = None) -> dict[str, Any]:
+                   compare: int | None = None, lang: str | None = None) -> RoundReport:
     """The round report, read from the round's tallies (a breakdown the
     round does not keep current is counted from the records)."""
     questionnaire = _questionnaire(form_id, round_number)
     round_ = questionnaire.round
     schema = questionnaire.schema
     language = _language(schema, lang)
-    small = int(round_privacy_settings(round_)["small_cell"])
+    small = round_privacy_settings(round_).small_cell
     dimension, names = _breakdown(schema, by) if by else ("", [])
     questions = tabulated_questions(schema)
     numeric = [f["path"] for f in questions if f["type"] in NUMERIC]
-    if not by or dimension == "location" or dimension in (round_.report_by or []):
+    if not by or dimension == "location" or dimension in kept_breakdowns(round_):
         tallies = round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension],
                                 numeric_paths=numeric)
     else:
         tallies = records_tallies(round_records(round_, form_id), schema=schema, by=dimension)
     if dimension == "location":
         names = sorted(group for dim, group in tallies.counts if dim == "location")
-    previous = None
+    previous: dict[str, QuestionTable] | None = None
+    previous_round = 0
     if compare is not None:
         other = Round.objects.filter(survey=round_.survey, number=compare).first()
         if other is None:
             raise NotFound(f"Survey '{round_.survey.slug}' has no round {compare}.")
-        previous = _previous_questions(other, small)
+        previous, previous_round = _previous_questions(other, small), other.number
     tables = []
     for f in questions:
-        table = _table(f, tallies, TOTAL, schema, language, small)
+        table = _table(f, tallies, schema, language, small)
         if by:
-            table["by"] = {name: _table(f, tallies, (dimension, name), schema, language, small, summary=True)
+            table["by"] = {name: _group_table(f, tallies, (dimension, name), schema, language, small)
                            for name in names}
         if previous is not None and f["name"] in previous:
-            table["compare"] = _compare(table, previous[f["name"]])
+            table["compare"] = _compare(table, previous[f["name"]], previous_round)
         tables.append(table)
     return {"form_id": form_id, "round": round_.number, "submissions": tallies.counted(TOTAL, "")["@n"], "by": by,
             "language": language, "questions": tables}
@@ -99,7 +109,7 @@ def _questionnaire(form_id: str, round_number: int | None) -> Questionnaire:
     return questionnaire
 
 
-def _language(schema: dict[str, Any], lang: str | None) -> str:
+def _language(schema: FormSchema, lang: str | None) -> str:
     languages = schema.get("languages") or ["default"]
     if not lang:
         return schema.get("default_language") or languages[0]
@@ -109,12 +119,12 @@ def _language(schema: dict[str, Any], lang: str | None) -> str:
     raise InvalidInput(f"The form has no language '{lang}'; it has {', '.join(languages)}.")
 
 
-def _label(texts: dict[str, str] | None, language: str, fallback: str) -> str:
+def _label(texts: Texts | None, language: str, fallback: str) -> str:
     texts = texts or {}
     return texts.get(language) or texts.get("default") or next(iter(texts.values()), fallback)
 
 
-def _breakdown(schema: dict[str, Any], by: str) -> tuple[str, list[str]]:
+def _breakdown(schema: FormSchema, by: str) -> tuple[str, list[str]]:
     """The tallies' dimension for ``by`` and its groups (every choice, for a question)."""
     if by == "location":
         return "location", []
@@ -122,18 +132,31 @@ def _breakdown(schema: dict[str, Any], by: str) -> tuple[str, list[str]]:
                   and f["type"] == "select_one" and not f.get("repeat")), None)
     if field is None:
         raise InvalidInput(f"'{by}' is not a select_one question of the form (or 'location').")
-    return field["name"], [c["name"] for c in schema.get("choices", {}).get(field["list_name"], [])]
+    return field["name"], [c["name"] for c in schema.get("choices", {}).get(field["list_name"] or "", [])]
 
 
-def _table(f: dict[str, Any], tallies: Tallies, group: tuple[str, str], schema: dict[str, Any], language: str,
-           small: int, summary: bool = False) -> dict[str, Any]:
-    path = f["path"]
-    counts = tallies.counted(group, path)
-    base = counts["@base"]
-    out: dict[str, Any] = {} if summary else {
-        "name": f["name"], "path": path, "label": _label(f.get("label"), language, f["name"]), "type": f["type"],
-        "asked": counts["@asked"]}
-    out["base"] = base
+def _table(f: SchemaField, tallies: Tallies, schema: FormSchema, language: str, small: int) -> QuestionTable:
+    """A question of the report, over the whole round."""
+    counts = tallies.counted(TOTAL, f["path"])
+    table: QuestionTable = {"name": f["name"], "path": f["path"], "label": _label(f.get("label"), language, f["name"]),
+                            "type": f["type"], "asked": counts["@asked"], "base": counts["@base"]}
+    _add_figures(table, f, tallies, TOTAL, schema, language, small)
+    return table
+
+
+def _group_table(f: SchemaField, tallies: Tallies, group: tuple[str, str], schema: FormSchema, language: str,
+                 small: int) -> GroupTable:
+    """A question's figures in one group of a breakdown."""
+    out: GroupTable = {"base": tallies.counted(group, f["path"])["@base"]}
+    _add_figures(out, f, tallies, group, schema, language, small)
+    return out
+
+
+def _add_figures(out: GroupTable, f: SchemaField, tallies: Tallies, group: tuple[str, str], schema: FormSchema,
+                 language: str, small: int) -> None:
+    """A choice question's rows (and mean number chosen), or a number question's figures, in ``group``."""
+    counts = tallies.counted(group, f["path"])
+    base = out["base"]
     if f["type"] in ("select_one", "select_multiple"):
         choices = schema.get("choices", {}).get(f.get("list_name") or "", [])
         out["rows"] = [_row(c["name"], _label(c.get("label"), language, c["name"]), counts[c["name"]], base, small)
@@ -141,8 +164,9 @@ def _table(f: dict[str, Any], tallies: Tallies, group: tuple[str, str], schema: 
         if f["type"] == "select_multiple":
             out["mean_selected"] = round(counts["@chosen"] / base, 2) if base else None
     else:
-        out.update(tallies.summary(group, path))
-    return out
+        numbers = tallies.summary(group, f["path"])
+        out["mean"], out["median"], out["min"], out["max"], out["sd"] = (
+            numbers["mean"], numbers["median"], numbers["min"], numbers["max"], numbers["sd"])
 
 
 def percent(count: int, base: int) -> float | None:
@@ -152,17 +176,17 @@ def percent(count: int, base: int) -> float | None:
     return float((Decimal(100 * count) / Decimal(base)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def _row(value: str, label: str, count: int, base: int, small: int) -> dict[str, Any]:
-    row = {"value": value, "label": label, "count": count, "percent": percent(count, base),
-           "ci": wilson(count, base)}
+def _row(value: str, label: str, count: int, base: int, small: int) -> ReportRow:
+    row: ReportRow = {"value": value, "label": label, "count": count, "percent": percent(count, base),
+                      "ci": wilson(count, base)}
     if count < small:
         row["small"] = True
     return row
 
 
-def _previous_questions(round_: Round, small: int) -> dict[str, dict[str, Any]]:
+def _previous_questions(round_: Round, small: int) -> dict[str, QuestionTable]:
     """Every question of the other round's forms, by name (latest version first), from its tallies."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, QuestionTable] = {}
     seen: dict[str, Tallies] = {}
     for questionnaire in Questionnaire.objects.filter(round=round_).order_by("-created_at", "-id"):
         schema = questionnaire.schema
@@ -173,17 +197,17 @@ def _previous_questions(round_: Round, small: int) -> dict[str, dict[str, Any]]:
                 numeric_paths=[f["path"] for f in questions if f["type"] in NUMERIC])
         for f in questions:
             if f["name"] not in out:
-                table = _table(f, seen[questionnaire.form_id], TOTAL, schema,
-                               schema.get("default_language") or "default", small)
-                out[f["name"]] = table | {"round": round_.number}
+                out[f["name"]] = _table(f, seen[questionnaire.form_id], schema,
+                                        schema.get("default_language") or "default", small)
     return out
 
 
-def _compare(now: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"round": then["round"], "base": then["base"]}
+def _compare(now: QuestionTable, then: QuestionTable, round_number: int) -> Comparison:
+    """``then`` (the question in round ``round_number``) beside ``now``."""
+    out: Comparison = {"round": round_number, "base": then["base"]}
     if "rows" in now and "rows" in then:
         before = {row["value"]: row for row in then["rows"]}
-        out["rows"] = []
+        rows: list[ComparedRow] = []
         for row in now["rows"]:
             old = before.get(row["value"])
             if old is None:
@@ -191,12 +215,13 @@ def _compare(now: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
             change = (float((Decimal(100 * row["count"]) / now["base"] - Decimal(100 * old["count"]) / then["base"])
                             .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
                       if now["base"] and then["base"] else None)
-            out["rows"].append({"value": row["value"], "count": old["count"], "percent": old["percent"],
-                                "change_pp": change})
+            rows.append({"value": row["value"], "count": old["count"], "percent": old["percent"],
+                         "change_pp": change})
+        out["rows"] = rows
     elif "mean" in now and "mean" in then:
-        out["mean"] = then["mean"]
-        out["change"] = (round(now["mean"] - then["mean"], 2)
-                         if now["mean"] is not None and then["mean"] is not None else None)
+        now_mean, then_mean = now["mean"], then["mean"]
+        out["mean"] = then_mean
+        out["change"] = round(now_mean - then_mean, 2) if now_mean is not None and then_mean is not None else None
     return out
 
 @dataclass(frozen=True)
@@ -214,7 +239,9 @@ def round_report_choices(*, round_: Round, form_id: str | None = None) -> Report
     versions = list(round_.questionnaires.order_by("-created_at", "-id").values_list("form_id", "schema"))
     forms = sorted({f for f, _ in versions})
     chosen = form_id or (versions[0][0] if versions else "")
-    schema = next((schema for f, schema in versions if f == chosen), {"fields": []})
-    by = ["location"] + [f["name"] for f in schema["fields"] if f["type"] == "select_one"
+    schema = next((schema for f, schema in versions if f == chosen), None)
+    fields = schema["fields"] if schema else []
+    by = ["location"] + [f["name"] for f in fields if f["type"] == "select_one"
                          and f.get("privacy") not in ("identifier", "pseudonym")]
-    return ReportChoices(forms=forms, form_id=chosen, languages=schema.get("languages", []), by_options=by)
+    return ReportChoices(forms=forms, form_id=chosen, languages=schema.get("languages", []) if schema else [],
+                         by_options=by)

@@ -8,52 +8,63 @@ opens the raw store."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model, Q, QuerySet
 
 from enumerators.roles import ANALYSTS, DATA_PROTECTION, SUPERVISORS
 from mtm.errors import Forbidden, NotFound
-from surveys.models import Round
+from surveys.models import Location, Round
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser, Assignment, Enumerator, User
+
+M = TypeVar("M", bound=Model)
 
 
-def may_see_submissions(user) -> bool:
+def may_see_submissions(user: AnyUser) -> bool:
     """Whether ``user`` may see submissions and what is made of them (anonymised)."""
     return bool(user.is_active and (user.is_superuser or user.has_perm("surveys.view_submission")))
 
 
-def ensure_submission_viewer(user) -> None:
-    """:class:`Forbidden` unless ``user`` may see submissions and what is made of them."""
-    if not may_see_submissions(user):
+def ensure_submission_viewer(user: AnyUser) -> User:
+    """``user``, an account that may see submissions and what is made of them; else :class:`Forbidden`."""
+    if isinstance(user, AnonymousUser) or not may_see_submissions(user):
         raise Forbidden("This account may not see submissions.")
+    return user
 
 
 #: Roles that see every survey (anonymised): a supervisor who also holds one of them is not limited to a team.
 _ALL_SURVEY_ROLES = {ANALYSTS, DATA_PROTECTION}
 
 
-def team_scoped(user) -> bool:
+def team_scoped(user: AnyUser) -> TypeGuard[User]:
     """True for a supervisor (group Supervisors, not a superuser, analyst or
     data-protection officer): they see only their team's work."""
     if not user.is_authenticated or user.is_superuser:
         return False
-    names = getattr(user, "_mtm_group_names", None)
+    names: set[str] | None = getattr(user, "_mtm_group_names", None)
     if names is None:  # once per request (the user object lives as long as the request)
-        names = user._mtm_group_names = set(user.groups.values_list("name", flat=True))
+        names = set(user.groups.values_list("name", flat=True))
+        setattr(user, "_mtm_group_names", names)  # noqa: B010 - a memo on the user object
     return SUPERVISORS in names and not names.intersection(_ALL_SURVEY_ROLES)
 
 
-def team_user_ids(user) -> list[int] | None:
+def team_user_ids(user: AnyUser) -> list[int] | None:
     """The accounts of a supervisor's team (read once per request); None for a user not limited to a team."""
     if not team_scoped(user):
         return None
-    team = getattr(user, "_mtm_team_ids", None)
+    team: list[int] | None = getattr(user, "_mtm_team_ids", None)
     if team is None:
         from enumerators.models import Enumerator
 
-        team = user._mtm_team_ids = list(Enumerator.objects.filter(supervisor=user).values_list("user_id", flat=True))
+        team = list(Enumerator.objects.filter(supervisor=user).values_list("user_id", flat=True))
+        setattr(user, "_mtm_team_ids", team)  # noqa: B010 - a memo on the user object
     return team
 
 
-def within_scope(qs: QuerySet, *, user, prefix: str = "", field: str = "submitted_by_id") -> QuerySet:
+def within_scope(qs: QuerySet[M], *, user: AnyUser, prefix: str = "", field: str = "submitted_by_id") -> QuerySet[M]:
     """``qs`` (of submissions, or of rows reaching them through ``prefix``) cut to ``user``'s scope: a
     supervisor's team only, filtered by the team's user ids (a short list) so that the query uses the
     submissions' own indexes instead of a join."""
@@ -61,7 +72,7 @@ def within_scope(qs: QuerySet, *, user, prefix: str = "", field: str = "submitte
     return qs if team is None else qs.filter(**{f"{prefix}{field}__in": team})
 
 
-def enumerators_for_user(*, user) -> QuerySet:
+def enumerators_for_user(*, user: AnyUser) -> QuerySet[Enumerator]:
     """The enumerators ``user`` oversees: all for a superuser, analyst or
     data protection; a supervisor's team (``Enumerator.supervisor``)."""
     from enumerators.models import Enumerator
@@ -70,14 +81,14 @@ def enumerators_for_user(*, user) -> QuerySet:
     return qs.filter(supervisor=user) if team_scoped(user) else qs
 
 
-def assignments_for_user(*, user) -> QuerySet:
+def assignments_for_user(*, user: AnyUser) -> QuerySet[Assignment]:
     from enumerators.models import Assignment
 
     qs = Assignment.objects.select_related("enumerator__user", "round__survey")
     return qs.filter(enumerator__supervisor=user) if team_scoped(user) else qs
 
 
-def viewable_rounds(*, user) -> QuerySet[Round]:
+def viewable_rounds(*, user: AnyUser) -> QuerySet[Round]:
     """The rounds ``user`` may monitor: a supervisor's are those of their team's assignments."""
     qs = Round.objects.select_related("survey")
     if team_scoped(user):
@@ -85,10 +96,8 @@ def viewable_rounds(*, user) -> QuerySet[Round]:
     return qs
 
 
-def viewable_locations(*, user) -> QuerySet:
+def viewable_locations(*, user: AnyUser) -> QuerySet[Location]:
     """The locations ``user`` may see: a supervisor's are those of their team's assignments and quotas."""
-    from surveys.models import Location
-
     qs = Location.objects.all()
     if team_scoped(user):
         from enumerators.models import AssignmentQuota
@@ -99,7 +108,7 @@ def viewable_locations(*, user) -> QuerySet:
     return qs.distinct()
 
 
-def round_for_user(*, user, round_id: int) -> Round:
+def round_for_user(*, user: AnyUser, round_id: int) -> Round:
     """A round ``user`` may monitor; :class:`NotFound` for one outside their team's (as for an unknown one)."""
     ensure_submission_viewer(user)
     round_ = viewable_rounds(user=user).filter(pk=round_id).first()
@@ -108,6 +117,6 @@ def round_for_user(*, user, round_id: int) -> Round:
     return round_
 
 
-def may_open_raw(user) -> bool:
+def may_open_raw(user: AnyUser) -> bool:
     """Whether ``user`` may open the raw store (bodies, attachments): the data-protection role."""
     return bool(user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission")))

@@ -5,6 +5,7 @@ ones for the data-protection role, and the counting rule of the round tables
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -13,8 +14,12 @@ from django.utils import timezone
 from mtm.errors import Forbidden, NotFound
 from surveys.selectors.scope import ensure_submission_viewer, may_open_raw, within_scope
 
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
+    from surveys.models import Submission, SubmissionAttachment, SubmissionFlag
 
-def scoped_submissions(*, user) -> QuerySet:
+
+def scoped_submissions(*, user: AnyUser) -> QuerySet[Submission]:
     """Every submission ``user`` may see, unordered and unjoined: the row-level
     rule in one place. A supervisor sees their team's submissions (the
     enumerators whose supervisor they are); others who may view submissions
@@ -26,7 +31,7 @@ def scoped_submissions(*, user) -> QuerySet:
     return within_scope(Submission.objects.all(), user=user)
 
 
-def scoped_flags(*, user) -> QuerySet:
+def scoped_flags(*, user: AnyUser) -> QuerySet[SubmissionFlag]:
     """The quality-check flags of the submissions ``user`` may see (a join, not a subquery)."""
     from surveys.models import SubmissionFlag
 
@@ -34,9 +39,9 @@ def scoped_flags(*, user) -> QuerySet:
     return within_scope(SubmissionFlag.objects.all(), user=user, prefix="submission__")
 
 
-def submissions_for_user(*, user, form_id: str | None = None, validation: str | None = None,
+def submissions_for_user(*, user: AnyUser, form_id: str | None = None, validation: str | None = None,
                          flag: str | None = None, review: str | None = None,
-                         current_only: bool = False) -> QuerySet:
+                         current_only: bool = False) -> QuerySet[Submission]:
     """The submissions ``user`` may see (:func:`scoped_submissions`), newest
     first, filtered as asked. ``review="none"`` selects those without a review
     state; ``current_only`` leaves out versions replaced by an edit."""
@@ -57,7 +62,7 @@ def submissions_for_user(*, user, form_id: str | None = None, validation: str | 
     return qs
 
 
-def submission_in_scope(*, user, submission_id: int) -> bool:
+def submission_in_scope(*, user: AnyUser, submission_id: int) -> bool:
     """Whether this submission is within ``user``'s scope (their team's, for a
     supervisor); what they may do with it is a matter of permissions."""
     from surveys.models import Submission
@@ -65,7 +70,7 @@ def submission_in_scope(*, user, submission_id: int) -> bool:
     return within_scope(Submission.objects.filter(pk=submission_id), user=user).exists()
 
 
-def submission_for_user(*, user, instance_id: str, form_id: str | None = None):
+def submission_for_user(*, user: AnyUser, instance_id: str, form_id: str | None = None) -> Submission:
     qs = submissions_for_user(user=user, form_id=form_id).filter(instance_id=instance_id)
     found = list(qs[:2])
     if not found:
@@ -75,14 +80,15 @@ def submission_for_user(*, user, instance_id: str, form_id: str | None = None):
     return found[0]
 
 
-def submission_raw_for_user(*, user, instance_id: str, form_id: str | None = None):
+def submission_raw_for_user(*, user: AnyUser, instance_id: str, form_id: str | None = None) -> Submission:
     """A submission whose raw store the data-protection role may open."""
     if not may_open_raw(user):
         raise Forbidden("Raw data (bodies, attachments): only the data-protection role may open them.")
     return submission_for_user(user=user, instance_id=instance_id, form_id=form_id)
 
 
-def submission_attachment_for_user(*, user, form_id: str, instance_id: str, filename: str):
+def submission_attachment_for_user(*, user: AnyUser, form_id: str, instance_id: str,
+                                   filename: str) -> SubmissionAttachment:
     """An attachment, for the data-protection role: attachments (photos,
     recordings) belong to the raw store."""
     submission = submission_raw_for_user(user=user, instance_id=instance_id, form_id=form_id or None)
@@ -108,7 +114,7 @@ COUNTED = (Q(is_current=True, answers__isnull=False)
            & (Q(validation="valid") | Q(review_status="approved")))
 
 
-def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet:
+def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySet[Submission]:
     """The submissions a round's tables, exports and risk figures count:
     current (not replaced by an edit), processed, not a refused interview,
     not rejected, and valid — or approved by a supervisor despite its
@@ -119,7 +125,7 @@ def counted_submissions(*, round_id: int, form_id: str | None = None) -> QuerySe
     return qs.filter(form_id=form_id) if form_id else qs
 
 
-def submission_counts(submission) -> bool:
+def submission_counts(submission: Submission) -> bool:
     """Whether one submission counts in its round's tables (the rule of :func:`counted_submissions`)."""
     from surveys.models import Submission
 

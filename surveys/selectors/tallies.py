@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -16,7 +17,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
+from surveys.form_schema import FormSchema, SchemaField
 from surveys.models import RoundTally, Submission
+from surveys.round_report import NumberSummary
+from surveys.round_settings import kept_breakdowns
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.submissions import submission_counts
 
@@ -27,6 +31,12 @@ TOTAL = ("", "")
 _ONE, _MULTIPLE, _NUMBER = 0, 1, 2
 #: Cell key: (dimension, group, path, value).
 Cell = tuple[str, str, str, str]
+#: The groups a record counts in: (dimension, group) pairs, the whole round ``TOTAL`` first.
+Groups = tuple[tuple[str, str], ...]
+#: A number as the database or the records give it.
+Number = int | float | Decimal | Fraction
+#: A counted record as the tallies read it: (answers, paths asked but left empty, location code).
+Record = tuple[dict[str, Any], Iterable[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -38,13 +48,13 @@ class TallyPlan:
     breakdowns: tuple[tuple[str, str], ...]
 
 
-def tabulated_questions(schema: dict[str, Any]) -> list[dict[str, Any]]:
+def tabulated_questions(schema: FormSchema) -> list[SchemaField]:
     """The questions a round table shows: choices and numbers outside repeats, never identifying ones."""
     return [f for f in schema.get("fields", []) if f["type"] in TABULATED and not f.get("repeat")
             and f.get("privacy") not in NOT_TABULATED_PRIVACY]
 
 
-def tally_plan(schema: dict[str, Any], report_by: Iterable[str]) -> TallyPlan:
+def tally_plan(schema: FormSchema, report_by: Iterable[str]) -> TallyPlan:
     questions = tuple((f["path"], f["type"]) for f in tabulated_questions(schema))
     by_name = {f["name"]: f["path"] for f in schema.get("fields", []) if f["type"] == "select_one"
                and not f.get("repeat") and f.get("privacy") not in NOT_TABULATED_PRIVACY}
@@ -73,9 +83,11 @@ class CellIndex:
         self._ids: dict[tuple[str, str], int] = {}
         self.submissions = self.id("", "@n")
         kinds = {"select_one": _ONE, "select_multiple": _MULTIPLE}
-        self.questions = {path: (kinds.get(kind, _NUMBER), self.id(path, "@asked"), self.id(path, "@base"),
-                                 self.id(path, "@chosen") if kind == "select_multiple" else -1, {})
-                          for path, kind in plan.questions}
+        #: path → (kind, @asked id, @base id, @chosen id or -1, the ids of the values seen so far)
+        self.questions: dict[str, tuple[int, int, int, int, dict[Any, int]]] = {
+            path: (kinds.get(kind, _NUMBER), self.id(path, "@asked"), self.id(path, "@base"),
+                   self.id(path, "@chosen") if kind == "select_multiple" else -1, {})
+            for path, kind in plan.questions}
 
     def id(self, path: str, value: str) -> int:
         key = (path, value)
@@ -85,7 +97,7 @@ class CellIndex:
             self.keys.append(key)
         return found
 
-    def _value(self, path: str, seen: dict, value: Any, text) -> int:
+    def _value(self, path: str, seen: dict[Any, int], value: Any, text: Callable[[Any], str]) -> int:
         try:
             found = seen.get(value)
         except TypeError:  # an unhashable answer: counted by its text
@@ -157,7 +169,7 @@ def record_items(answers: dict[str, Any], unanswered: Iterable[str], plan: Tally
     return [index.keys[i] for i in index.ids(answers, unanswered)]
 
 
-def record_groups(answers: dict[str, Any], location: str | None, plan: TallyPlan) -> tuple[tuple[str, str], ...]:
+def record_groups(answers: dict[str, Any], location: str | None, plan: TallyPlan) -> Groups:
     """The groups a record belongs to: the whole round, its location, its answer to each breakdown question."""
     groups = [TOTAL]
     if location:
@@ -185,7 +197,7 @@ def submission_cells(submission: Submission) -> Counter[Cell]:
     if not submission_counts(submission):
         return Counter()
     questionnaire = submission.questionnaire
-    plan = _cached_plan(questionnaire.pk, questionnaire.md5, tuple(submission.round.report_by or ()))
+    plan = _cached_plan(questionnaire.pk, questionnaire.md5, kept_breakdowns(submission.round))
     return record_cells(answers=submission.answers or {}, unanswered=submission.unanswered or (),
                         location=_location_code(submission.location_id), plan=plan)
 
@@ -209,16 +221,18 @@ class Tallies:
     (n, mean, median, min, max, sd of a number question)."""
 
     counts: dict[tuple[str, str], dict[str, Counter[str]]] = field(default_factory=dict)
-    numbers: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
+    numbers: dict[tuple[str, str], dict[str, NumberSummary]] = field(default_factory=dict)
 
     def counted(self, group: tuple[str, str], path: str) -> Counter[str]:
         return self.counts.get(group, {}).get(path) or Counter()
 
-    def summary(self, group: tuple[str, str], path: str) -> dict[str, Any]:
-        return self.numbers.get(group, {}).get(path) or dict(NO_NUMBERS)
+    def summary(self, group: tuple[str, str], path: str) -> NumberSummary:
+        return self.numbers.get(group, {}).get(path) or no_numbers()
 
 
-NO_NUMBERS = {"mean": None, "median": None, "min": None, "max": None, "sd": None}
+def no_numbers() -> NumberSummary:
+    """The figures of a number question nobody answered."""
+    return {"mean": None, "median": None, "min": None, "max": None, "sd": None}
 
 
 # The numbers' summaries are worked out by the database from the value cells
@@ -281,14 +295,15 @@ def _database_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensio
             n=n, total=Fraction(e["s"]), squares=Fraction(e["ss"]), low=e["lo"], high=e["hi"], median=median)
 
 
-def _at(spans: list[tuple[int, int, Any]], k: int) -> Any:
+def _at(spans: list[tuple[int, int, Number]], k: int) -> Number:
     return next(v for before, cum, v in spans if before <= k < cum)
 
 
-def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Any, high: Any, median: Any) -> dict[str, Any]:
+def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Number, high: Number,
+                   median: Number) -> NumberSummary:
     """Mean, median, min, max and sample sd from exact sums (same figures whichever way they were counted)."""
     if not n:
-        return dict(NO_NUMBERS)
+        return no_numbers()
     mean = total / n
     sd = 0.0
     if n > 1:
@@ -297,13 +312,12 @@ def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Any, high
             "sd": sd}
 
 
-def _plain(value: Any) -> float | int:
+def _plain(value: Number) -> float | int:
     value = float(value)
     return int(value) if value.is_integer() else round(value, 2)
 
 
-def records_tallies(records: Iterable[tuple[dict[str, Any], Iterable[str], str | None]], *, schema: dict[str, Any],
-                    by: str | None) -> Tallies:
+def records_tallies(records: Iterable[Record], *, schema: FormSchema, by: str | None) -> Tallies:
     """The same cells counted in memory from records (for a breakdown that is not kept current)."""
     plan = tally_plan(schema, [by] if by and by != "location" else [])
     numeric = {path for path, kind in plan.questions if kind in NUMERIC}
@@ -321,7 +335,7 @@ def records_tallies(records: Iterable[tuple[dict[str, Any], Iterable[str], str |
         values = sorted(histogram)
         n = sum(histogram.values())
 
-        def nth(k: int, values=values, histogram=histogram) -> Fraction:
+        def nth(k: int, values: list[Fraction] = values, histogram: dict[Fraction, int] = histogram) -> Fraction:
             seen = 0
             for v in values:
                 seen += histogram[v]
@@ -331,6 +345,7 @@ def records_tallies(records: Iterable[tuple[dict[str, Any], Iterable[str], str |
 
         median = nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
         out.numbers.setdefault((dimension, group), {})[path] = number_summary(
-            n=n, total=sum(v * k for v, k in histogram.items()), squares=sum(v * v * k for v, k in histogram.items()),
-            low=values[0], high=values[-1], median=median)
+            n=n, total=sum((v * k for v, k in histogram.items()), Fraction(0)),
+            squares=sum((v * v * k for v, k in histogram.items()), Fraction(0)), low=values[0], high=values[-1],
+            median=median)
     return out

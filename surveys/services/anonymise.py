@@ -9,7 +9,7 @@ interview's area, or coarsened to the location code; free text is scrubbed
 of phone numbers, e-mail addresses, document numbers and the respondent's
 own identifying answers where it repeats them. A respondent who
 refused consent keeps nothing but the consent answer and the metadata.
-Settings per round in ``Round.privacy`` over :data:`DEFAULTS`.
+Settings per round: :class:`surveys.round_settings.PrivacySettings` (``Round.privacy``).
 """
 
 from __future__ import annotations
@@ -20,31 +20,25 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
 
-from surveys.models import Location, Round
+from surveys.form_schema import FormSchema, SchemaField, field_value
+from surveys.models import Location
+from surveys.round_settings import PrivacySettings
 from surveys.services import geo
 
-DEFAULTS: dict[str, Any] = {
-    "consent_field": None,
-    "consent_value": "yes",
-    "gps": "displace",  # or "coarsen"
-    "k": 3,
-    "small_cell": 10,
-    "retention_days": None,
-}
+#: The defaults of ``Round.privacy`` by key, read-only (the settings themselves are a PrivacySettings).
+DEFAULTS: Mapping[str, Any] = MappingProxyType(asdict(PrivacySettings()))
 DEVICE_METADATA = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email"}
 METADATA_TYPES = {"start", "end", "today"}
 #: String answers kept as they are: choice names, dates and times.
 VERBATIM_TYPES = {"select_one", "select_multiple", "rank", "date", "dateTime", "time", "start", "end", "today"}
 GEO_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint"}
-
-
-def round_privacy_settings(round_: Round) -> dict[str, Any]:
-    return {**DEFAULTS, **(round_.privacy or {})}
 
 
 @dataclass(frozen=True)
@@ -70,7 +64,7 @@ def pseudonym(value: Any) -> str:
     return keyed_hash(normal_text(value))
 
 
-def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any],
+def submission_anonymise(*, answers: dict[str, Any], schema: FormSchema, config: PrivacySettings,
                          areas: list[Location], instance_id: str) -> AnonymisedRecord:
     """``areas``: where the interview may have been — its answered location,
     else the enumerator's assigned ones; GPS stays inside the one holding it."""
@@ -79,30 +73,30 @@ def submission_anonymise(*, answers: dict[str, Any], schema: dict[str, Any], con
     if consent is False:
         # Nothing derived from the answers either: no respondent key.
         kept = {path: value for path, value in answers.items()
-                if path == config["consent_field"] or path.startswith("meta/")
-                or fields.get(path, {}).get("type") in METADATA_TYPES}
+                if path == config.consent_field or path.startswith("meta/")
+                or field_value(fields, path, "type") in METADATA_TYPES}
         return AnonymisedRecord(answers=kept, consent=False, respondent_key=None)
     released = _record(answers, fields, config=config, areas=areas, instance_id=instance_id,
                        known=_identifying_words(answers, fields))
     return AnonymisedRecord(answers=released, consent=consent, respondent_key=_respondent_key(answers, fields))
 
 
-def interview_consent(answers: dict[str, Any], fields: dict[str, dict[str, Any]],
-                      config: dict[str, Any]) -> bool | None:
+def interview_consent(answers: dict[str, Any], fields: dict[str, SchemaField],
+                      config: PrivacySettings) -> bool | None:
     """True or False where the round's consent question was answered; None
     where the round names none, the form has no such question, or it is blank."""
-    path = config.get("consent_field")
+    path = config.consent_field
     if not path or path not in fields or answers.get(path) in (None, ""):
         return None
-    return answers[path] == config["consent_value"]
+    return bool(answers[path] == config.consent_value)
 
 
-def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) -> re.Pattern | None:
+def _identifying_words(answers: dict[str, Any], fields: dict[str, SchemaField]) -> re.Pattern[str] | None:
     """The respondent's own identifying answers (and their words of three
     letters or more), to mask where free text repeats them."""
     words: set[str] = set()
     for path, value in answers.items():
-        if fields.get(path, {}).get("privacy") in ("identifier", "pseudonym") and isinstance(value, str):
+        if field_value(fields, path, "privacy") in ("identifier", "pseudonym") and isinstance(value, str):
             words.add(value.strip())
             words.update(w for w in re.split(r"\W+", value) if len(w) >= 3)
     words.discard("")
@@ -112,16 +106,15 @@ def _identifying_words(answers: dict[str, Any], fields: dict[str, dict[str, Any]
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
-def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, config: dict[str, Any],
-            areas: list[Location], instance_id: str, known: re.Pattern | None) -> dict[str, Any]:
+def _record(answers: dict[str, Any], fields: dict[str, SchemaField], *, config: PrivacySettings,
+            areas: list[Location], instance_id: str, known: re.Pattern[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path, value in answers.items():
-        f = fields.get(path, {})
         if isinstance(value, list) and value and isinstance(value[0], dict):
             out[path] = [_record(item, fields, config=config, areas=areas, instance_id=f"{instance_id}/{n}",
                                  known=known) for n, item in enumerate(value)]
             continue
-        tag, ftype = f.get("privacy"), f.get("type")
+        tag, ftype = field_value(fields, path, "privacy"), field_value(fields, path, "type")
         if ftype in GEO_TYPES and tag != "identifier":
             tag = "location"  # any GPS answer is a place a person was
         if tag == "identifier" or ftype in DEVICE_METADATA:
@@ -130,7 +123,7 @@ def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, confi
             out[path] = pseudonym(value)
         elif tag == "location" and isinstance(value, str):
             area = _area_of(value, areas)
-            if ";" in value or config["gps"] == "coarsen":  # traces and shapes: only where they were
+            if ";" in value or config.gps == "coarsen":  # traces and shapes: only where they were
                 out[path] = area.code if area else None
             else:
                 out[path] = displace(value, location=area, seed=f"{instance_id}:{path}")
@@ -142,11 +135,11 @@ def _record(answers: dict[str, Any], fields: dict[str, dict[str, Any]], *, confi
     return out
 
 
-def _respondent_key(answers: dict[str, Any], fields: dict[str, dict[str, Any]]) -> str | None:
+def _respondent_key(answers: dict[str, Any], fields: dict[str, SchemaField]) -> str | None:
     """HMAC of the pseudonym answers by question name, so one person's
     interviews link across rounds and form versions."""
     values = sorted((fields[p]["name"], normal_text(v)) for p, v in answers.items()
-                    if fields.get(p, {}).get("privacy") == "pseudonym" and v not in (None, ""))
+                    if field_value(fields, p, "privacy") == "pseudonym" and v not in (None, ""))
     if not values:
         return None
     return keyed_hash(json.dumps(values, ensure_ascii=False))
@@ -161,7 +154,8 @@ def _area_of(value: str, areas: list[Location]) -> Location | None:
     except ValueError:
         return areas[0] if areas else None
     holding = [a for a in areas if geo.has_area(a) and geo.inside(a, lat, lon)]
-    return (holding or areas or [None])[0]
+    found = holding or areas
+    return found[0] if found else None
 
 
 def displace(point: str, *, location: Location | None, seed: str) -> str:
@@ -173,10 +167,12 @@ def displace(point: str, *, location: Location | None, seed: str) -> str:
     rng = random.Random(keyed_hash(seed))
     urban = bool(location and location.is_urban)
     limit = 2.0 if urban else (10.0 if rng.random() < 0.01 else 5.0)
-    started_inside = location is not None and geo.has_area(location) and geo.inside(location, lat, lon)
-    for _ in range(100):
+    if location is None or not (geo.has_area(location) and geo.inside(location, lat, lon)):
         new_lat, new_lon = geo.move(lat, lon, rng.uniform(0.0, limit), rng.uniform(0.0, 2 * math.pi))
-        if not started_inside or geo.inside(location, new_lat, new_lon):
+        return f"{new_lat:.6f} {new_lon:.6f}"
+    for _ in range(100):  # it started inside its area: draw until the point stays there
+        new_lat, new_lon = geo.move(lat, lon, rng.uniform(0.0, limit), rng.uniform(0.0, 2 * math.pi))
+        if geo.inside(location, new_lat, new_lon):
             return f"{new_lat:.6f} {new_lon:.6f}"
     new_lat, new_lon = geo.centre(location)  # a point at the very edge of its area: give the area's centre
     return f"{new_lat:.6f} {new_lon:.6f}"

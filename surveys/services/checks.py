@@ -1,5 +1,5 @@
 """Automated quality checks of an interview, configurable per round
-(``Round.checks``; keys left out take :data:`DEFAULTS`). Each failed check is
+(:class:`surveys.round_settings.CheckSettings`). Each failed check is
 a flag with a reason a supervisor reads; reasons never quote identifying
 answers."""
 
@@ -14,28 +14,12 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count
 
-from surveys.models import Location, Round, Submission
+from surveys.form_schema import FormSchema, SchemaField
+from surveys.models import Location, Submission
+from surveys.round_settings import CheckSettings
 from surveys.services import geo
 from surveys.services.anonymise import keyed_hash, normal_text
 
-CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
-          "high_daily_count")
-DEFAULTS: dict[str, Any] = {
-    "enabled": list(CHECKS),
-    "min_duration_minutes": 10,
-    "collection_hours": [7, 21],
-    "timezone": "Asia/Almaty",
-    "location_field": None,
-    # The respondent's sex for the sex quotas: the answer at sex_field (default: the select_one named "sex"),
-    # its choice names mapped by sex_values.
-    "sex_field": None,
-    "sex_values": {"male": "m", "female": "f", "m": "m", "f": "f"},
-    "gps_field": None,
-    "duplicate_fields": None,
-    "ranges": {"age": [14, 80], "hours_day": [0, 16], "hours_per_day": [0, 16]},
-    "daily_factor": 3.0,
-    "daily_minimum": 10,
-}
 _NOT_RESPONDENT = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email", "start-geopoint",
                    "geopoint", "geotrace", "geoshape", "start", "end", "today"}
 
@@ -58,36 +42,31 @@ class InterviewFacts:
     respondent_sex: str = ""
 
 
-def round_check_settings(round_: Round) -> dict[str, Any]:
-    return {**DEFAULTS, **(round_.checks or {})}
-
-
-def interview_facts(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any]) -> InterviewFacts:
+def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings) -> InterviewFacts:
     fields = schema.get("fields", [])
     started = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None))
     ended = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "end"), None))
     location = None
-    if config.get("location_field"):
-        value = answers.get(config["location_field"])
+    if config.location_field:
+        value = answers.get(config.location_field)
         if isinstance(value, str):
             # Choice names cannot hold "-": kz_75 names the location KZ-75.
             location = Location.objects.filter(code=value.upper().replace("_", "-")).first()
-    day = started.astimezone(ZoneInfo(config["timezone"])).date() if started else None
+    day = started.astimezone(ZoneInfo(config.timezone)).date() if started else None
     return InterviewFacts(started_at=started, ended_at=ended, interview_date=day, location=location,
                           fingerprint=_fingerprint(answers, fields, config),
                           respondent_sex=_respondent_sex(answers, fields, config))
 
 
-def _respondent_sex(answers: dict[str, Any], fields: list[dict[str, Any]], config: dict[str, Any]) -> str:
-    """``m``, ``f`` or blank: the answer to the round's sex question (``sex_field``, else the
-    select_one named ``sex``) mapped by ``sex_values``."""
-    path = config.get("sex_field") or next(
-        (f["path"] for f in fields if f["name"] == "sex" and f["type"] == "select_one" and not f.get("repeat")),
-        None)
+def _respondent_sex(answers: dict[str, Any], fields: list[SchemaField], config: CheckSettings) -> str:
+    """``m``, ``f`` or blank: the answer to the round's sex question (the select_one outside repeats named
+    ``sex_question``) mapped by ``sex_values``."""
+    path = next((f["path"] for f in fields if f["name"] == config.sex_question and f["type"] == "select_one"
+                 and not f.get("repeat")), None) if config.sex_question else None
     value = answers.get(path) if path else None
     if not isinstance(value, str):
         return ""
-    sex = (config.get("sex_values") or {}).get(value.strip().lower(), "")
+    sex = config.sex_values.get(value.strip().lower(), "")
     return sex if sex in ("m", "f") else ""
 
 
@@ -101,10 +80,10 @@ def _moment(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo else None
 
 
-def _fingerprint(answers: dict[str, Any], fields: list[dict[str, Any]], config: dict[str, Any]) -> str:
+def _fingerprint(answers: dict[str, Any], fields: list[SchemaField], config: CheckSettings) -> str:
     """Keyed hash of the answers that identify a respondent; blank when
     fewer than two of them are answered (too little to call a duplicate)."""
-    paths = config.get("duplicate_fields") or [
+    paths = config.duplicate_fields or [
         f["path"] for f in fields
         if f.get("privacy") in ("identifier", "pseudonym", "quasi") and f["type"] not in _NOT_RESPONDENT
         and not f.get("repeat")
@@ -116,9 +95,9 @@ def _fingerprint(answers: dict[str, Any], fields: list[dict[str, Any]], config: 
     return keyed_hash(json.dumps(values, ensure_ascii=False, sort_keys=True))
 
 
-def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any],
-                      facts: InterviewFacts, config: dict[str, Any]) -> list[Flag]:
-    enabled = set(config.get("enabled") or [])
+def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: FormSchema,
+                      facts: InterviewFacts, config: CheckSettings) -> list[Flag]:
+    enabled = config.enabled
     flags: list[Flag] = []
     for check, run in (("short_interview", _short), ("outside_hours", _hours), ("gps_outside_area", _gps),
                        ("duplicate_respondent", _duplicate), ("outlier", _outliers),
@@ -130,11 +109,11 @@ def submission_checks(*, submission: Submission, answers: dict[str, Any], schema
     return flags
 
 
-def _short(*, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
+def _short(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
     if facts.started_at is None or facts.ended_at is None:
         return None
     minutes = (facts.ended_at - facts.started_at).total_seconds() / 60
-    limit = float(config["min_duration_minutes"])
+    limit = config.min_duration_minutes
     if minutes < 0:
         return "The interview ends before it starts."
     if minutes < limit:
@@ -142,19 +121,19 @@ def _short(*, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | 
     return None
 
 
-def _hours(*, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
+def _hours(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
     if facts.started_at is None:
         return None
-    local = facts.started_at.astimezone(ZoneInfo(config["timezone"]))
-    start, end = config["collection_hours"]
+    local = facts.started_at.astimezone(ZoneInfo(config.timezone))
+    start, end = config.collection_hours
     if not start <= local.hour < end:
         return f"Started at {local:%H:%M}, outside collection hours {start:02d}:00–{end:02d}:00."
     return None
 
 
-def _gps(*, submission: Submission, answers: dict[str, Any], schema: dict[str, Any], facts: InterviewFacts,
-         config: dict[str, Any]) -> str | None:
-    path = config.get("gps_field") or next(
+def _gps(*, submission: Submission, answers: dict[str, Any], schema: FormSchema, facts: InterviewFacts,
+         config: CheckSettings) -> str | None:
+    path = config.gps_field or next(
         (f["path"] for f in schema.get("fields", []) if f["type"] == "geopoint" and f.get("privacy") == "location"),
         None) or next((f["path"] for f in schema.get("fields", []) if f["type"] == "geopoint"), None)
     point = answers.get(path) if path else None
@@ -183,11 +162,13 @@ def assigned_locations(submission: Submission) -> list[Location]:
 def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
     if not facts.fingerprint:
         return None
-    other = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
-                                       is_current=True)
-             .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
-             .exclude(previous=submission).exclude(pk=submission.previous_id)
-             .order_by("received_at", "id").select_related("submitted_by")
+    others = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
+                                        is_current=True)
+              .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
+              .exclude(previous=submission))
+    if submission.previous_id is not None:  # an edit is not a duplicate of the version it replaces
+        others = others.exclude(pk=submission.previous_id)
+    other = (others.order_by("received_at", "id").select_related("submitted_by")
              .only("instance_id", "received_at", "submitted_by__username").first())
     if other is None:
         return None
@@ -195,8 +176,8 @@ def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> st
     return f"The same respondent as {other.instance_id} (sent by {who} on {other.received_at:%Y-%m-%d})."
 
 
-def _outliers(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[str, Any], **_: Any) -> str | None:
-    ranges = config.get("ranges") or {}
+def _outliers(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings, **_: Any) -> str | None:
+    ranges = config.ranges
     found = []
     for f in schema.get("fields", []):
         bounds = ranges.get(f["name"]) or ranges.get(f["path"])
@@ -206,7 +187,7 @@ def _outliers(*, answers: dict[str, Any], schema: dict[str, Any], config: dict[s
     return ("; ".join(found) + ".") if found else None
 
 
-def _daily(*, submission: Submission, facts: InterviewFacts, config: dict[str, Any], **_: Any) -> str | None:
+def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
     if submission.submitted_by_id is None or facts.interview_date is None:
         return None
     day = facts.interview_date
@@ -215,10 +196,10 @@ def _daily(*, submission: Submission, facts: InterviewFacts, config: dict[str, A
                                   submitted_by__isnull=False)
         .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
     mine = counts.get(submission.submitted_by_id, 0)
-    if len(counts) < 2 or mine < int(config["daily_minimum"]):
+    if len(counts) < 2 or mine < config.daily_minimum:
         return None
     typical = statistics.median(counts.values())
-    if mine > float(config["daily_factor"]) * typical:
-        return (f"{mine} interviews on {day:%Y-%m-%d}, more than {config['daily_factor']:g} times the team's "
+    if mine > config.daily_factor * typical:
+        return (f"{mine} interviews on {day:%Y-%m-%d}, more than {config.daily_factor:g} times the team's "
                 f"median of {typical:g}.")
     return None

@@ -8,16 +8,19 @@ rejected, consent not refused."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models.fields.json import KeyTransform
 
 from surveys.models import Questionnaire, Round
+from surveys.round_settings import round_privacy_settings
 from surveys.selectors.submissions import counted_submissions
-from surveys.services.anonymise import round_privacy_settings
 
 OTHER = "other"
+#: A record's quasi values, in the order of the round's quasi fields (lists as tuples).
+Combination = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,8 @@ class RiskReport:
 @dataclass
 class Release:
     records: list[dict[str, Any]]
+    risk: RiskReport
     changes: list[str] = field(default_factory=list)
-    risk: RiskReport | None = None
 
 
 def round_quasi_fields(round_: Round) -> list[tuple[str, str]]:
@@ -55,8 +58,9 @@ def round_quasi_fields(round_: Round) -> list[tuple[str, str]]:
 
 
 def round_records(round_: Round) -> list[dict[str, Any]]:
-    qs = counted_submissions(round_id=round_.pk)
-    return list(qs.values_list("answers", flat=True).iterator(chunk_size=2000))
+    qs = counted_submissions(round_id=round_.pk)  # counted: processed, so answers are never null
+    return [answers for answers in qs.values_list("answers", flat=True).iterator(chunk_size=2000)
+            if answers is not None]
 
 
 def disclosure_risk(records: list[dict[str, Any]], paths: list[str], k: int) -> RiskReport:
@@ -74,11 +78,11 @@ def disclosure_risk(records: list[dict[str, Any]], paths: list[str], k: int) -> 
 
 def round_disclosure_risk(*, round_id: int, k: int | None = None) -> RiskReport:
     round_ = Round.objects.get(pk=round_id)
-    k = k or int(round_privacy_settings(round_)["k"])
+    k = k or round_privacy_settings(round_).k
     return disclosure_risk(round_records(round_), [p for p, _ in round_quasi_fields(round_)], k)
 
 
-def _key(record: dict[str, Any], paths: list[str]) -> tuple:
+def _key(record: dict[str, Any], paths: list[str]) -> Combination:
     return tuple(_hashable(record.get(p)) for p in paths)
 
 
@@ -95,7 +99,7 @@ class ReleaseMap:
     never the records themselves (a round of a million interviews fits)."""
 
     paths: list[str]
-    mapping: dict[tuple, tuple]
+    mapping: dict[Combination, Combination]
     changes: list[str]
     risk: RiskReport
 
@@ -113,7 +117,7 @@ class ReleaseMap:
         return out
 
 
-def release_classes(sizes: Counter, quasi: list[tuple[str, str]], k: int) -> ReleaseMap:
+def release_classes(sizes: Counter[Combination], quasi: list[tuple[str, str]], k: int) -> ReleaseMap:
     """Generalise, then suppress, until no combination of quasi values is
     shared by fewer than k records; say what was changed. ``sizes`` counts
     the records of each combination. A record whose quasi values are all
@@ -123,21 +127,21 @@ def release_classes(sizes: Counter, quasi: list[tuple[str, str]], k: int) -> Rel
     categorical = [i for i, (_, t) in enumerate(quasi) if t not in ("integer", "decimal")]
     state = _Classes(sizes)
     changes: list[str] = []
-    # Global recoding first, coarser only while many records are at risk; a
-    # few unique records are better suppressed than everyone's age blurred.
-    steps = [("band", 5), ("recode", None), ("band", 10), ("band", 20)]
-    for step, (kind, width) in enumerate(steps):
-        offenders = sum(n for _, n in state.offenders(k))
-        if offenders == 0 or (step >= 2 and offenders < 2 * k):
+    # Global recoding first (numbers in bands of 5, rare categories merged, bands of 10, of 20), coarser
+    # only while many records are at risk; a few unique records are better suppressed than everyone's age
+    # blurred.
+    for step, width in enumerate([5, None, 10, 20]):
+        at_risk = sum(n for _, n in state.offenders(k))
+        if at_risk == 0 or (step >= 2 and at_risk < 2 * k):
             break
-        if kind == "band":
+        if width is not None:
             changes += [f"{paths[i]}: generalised into bands of {width}" for i in numeric if state.band(i, width)]
         else:
             for i in categorical:
                 rare = state.recode_rare(i, k)
                 if rare:
                     changes.append(f"{paths[i]}: {rare} rare value(s) recoded to '{OTHER}'")
-    suppressed: Counter = Counter()
+    suppressed: Counter[str] = Counter()
     while True:
         offenders = state.offenders(k)
         if not offenders:
@@ -157,20 +161,20 @@ def release_classes(sizes: Counter, quasi: list[tuple[str, str]], k: int) -> Rel
 class _Classes:
     """Combinations of quasi values (original → current) with their record counts."""
 
-    def __init__(self, sizes: Counter) -> None:
+    def __init__(self, sizes: Counter[Combination]) -> None:
         self.sizes = sizes
-        self.mapping: dict[tuple, tuple] = {key: key for key in sizes}
+        self.mapping: dict[Combination, Combination] = {key: key for key in sizes}
 
-    def current(self) -> Counter:
-        out: Counter = Counter()
+    def current(self) -> Counter[Combination]:
+        out: Counter[Combination] = Counter()
         for key, n in self.sizes.items():
             out[self.mapping[key]] += n
         return out
 
-    def offenders(self, k: int) -> list[tuple[tuple, int]]:
+    def offenders(self, k: int) -> list[tuple[Combination, int]]:
         return [(key, n) for key, n in self.current().items() if n < k and any(v is not None for v in key)]
 
-    def _recode(self, i: int, change) -> bool:
+    def _recode(self, i: int, change: Callable[[Any], Any]) -> bool:
         changed = False
         for original, key in self.mapping.items():
             value = change(key[i])
@@ -180,7 +184,7 @@ class _Classes:
         return changed
 
     def band(self, i: int, width: int) -> bool:
-        def change(value):
+        def change(value: Any) -> Any:
             if isinstance(value, str) and "–" in value:
                 value = int(value.split("–")[0])
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -193,7 +197,7 @@ class _Classes:
     def recode_rare(self, i: int, k: int) -> int:
         """Values held by fewer than k records become 'other' — when there are at
         least two of them to merge (one value alone renamed stays as rare)."""
-        counts: Counter = Counter()
+        counts: Counter[Any] = Counter()
         for key, n in self.current().items():
             if key[i] is not None:
                 counts[key[i]] += n
@@ -203,7 +207,7 @@ class _Classes:
         self._recode(i, lambda value: OTHER if value in rare else _SAME)
         return len(rare)
 
-    def suppress(self, i: int, keys: set[tuple]) -> None:
+    def suppress(self, i: int, keys: set[Combination]) -> None:
         for original, key in self.mapping.items():
             if key in keys:
                 self.mapping[original] = (*key[:i], None, *key[i + 1:])
@@ -212,7 +216,7 @@ class _Classes:
 _SAME = object()
 
 
-def _risk(sizes: Counter, paths: list[str], k: int) -> RiskReport:
+def _risk(sizes: Counter[Combination], paths: list[str], k: int) -> RiskReport:
     records = sum(sizes.values())
     return RiskReport(records=records, quasi_fields=list(paths), k=k,
                       records_below_k=sum(n for n in sizes.values() if n < k),
@@ -230,17 +234,17 @@ def release(records: list[dict[str, Any]], quasi: list[tuple[str, str]], k: int)
 
 def round_release(*, round_id: int, k: int | None = None) -> Release:
     round_ = Round.objects.get(pk=round_id)
-    k = k or int(round_privacy_settings(round_)["k"])
+    k = k or round_privacy_settings(round_).k
     return release(round_records(round_), round_quasi_fields(round_), k)
 
 
 def round_release_map(*, round_id: int, k: int | None = None) -> ReleaseMap:
     """The round's release step, from the quasi values alone (one query, no records in memory)."""
     round_ = Round.objects.get(pk=round_id)
-    k = k or int(round_privacy_settings(round_)["k"])
+    k = k or round_privacy_settings(round_).k
     quasi = round_quasi_fields(round_)
     paths = [p for p, _ in quasi]
-    sizes: Counter = Counter()
+    sizes: Counter[Combination] = Counter()
     if paths:
         names = [f"q{i}" for i in range(len(paths))]
         rows = (counted_submissions(round_id=round_id)
@@ -249,11 +253,3 @@ def round_release_map(*, round_id: int, k: int | None = None) -> ReleaseMap:
         for row in rows.iterator(chunk_size=5000):
             sizes[tuple(_hashable(v) for v in row)] += 1
     return release_classes(sizes, quasi, k)
-
-
-def _key(record: dict[str, Any], paths: list[str]) -> tuple:
-    return tuple(_hashable(record.get(p)) for p in paths)
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value

@@ -17,9 +17,9 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from django.core.files import File
@@ -28,11 +28,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from mtm.errors import InvalidInput, MtmError, NotFound
-from surveys.models import Questionnaire, RecordExport, Round
+from surveys.form_schema import FormSchema, SchemaField
+from surveys.models import Questionnaire, RecordExport, Round, Submission
 from surveys.release import WITHHELD_PRIVACY
 from surveys.selectors.scope import ensure_submission_viewer, viewable_rounds, within_scope
 from surveys.selectors.submissions import JsonText, counted_submissions
 from surveys.services.disclosure import ReleaseMap, round_release_map
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,10 @@ REPEAT_META = ["_submission_id", "_index"]
 LEAF_EXCLUDED = {"group", "repeat", "note"}
 MAIN_SHEET = "records"
 _MULTIPLE, _ONE, _OTHER = 0, 1, 2
+#: A column as the inner loop reads it: (path, kind, field, the options' 0/1 columns).
+PlanColumn = tuple[str, int, SchemaField, tuple[str, ...]]
+#: A submission's metadata row (:data:`EXPORT_FIELDS`) and its released answers.
+Record = tuple[Mapping[str, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Column:
     """A question's column, and for a select_multiple its 0/1 columns (``options``)."""
 
     path: str
-    field: dict[str, Any]
+    field: SchemaField
     options: tuple[str, ...] = ()
 
 
@@ -60,9 +68,9 @@ class Sheet:
     columns: tuple[Column, ...]
 
     @property
-    def plan(self) -> tuple[tuple[str, int, dict[str, Any], tuple[str, ...]], ...]:
+    def plan(self) -> tuple[PlanColumn, ...]:
         """The columns as the inner loop reads them (worked out once per sheet)."""
-        plan = self.__dict__.get("_plan")
+        plan: tuple[PlanColumn, ...] | None = self.__dict__.get("_plan")
         if plan is None:
             kinds = {"select_multiple": _MULTIPLE, "select_one": _ONE}
             plan = tuple((c.path, kinds.get(c.field["type"], _OTHER), c.field, c.options) for c in self.columns)
@@ -84,9 +92,10 @@ class ExportOptions:
     language: str | None = None
 
 
-def export_sheets(schema: dict[str, Any]) -> list[Sheet]:
+def export_sheets(schema: FormSchema) -> list[Sheet]:
     """The sheets of a form: the records first, then one per repeat (in form order)."""
-    by_repeat: dict[str | None, list[Column]] = {None: []}
+    records: list[Column] = []
+    by_repeat: dict[str, list[Column]] = {}
     choices = schema.get("choices", {})
     for f in schema.get("fields", []):
         if f["type"] == "repeat":
@@ -96,8 +105,9 @@ def export_sheets(schema: dict[str, Any]) -> list[Sheet]:
             continue
         options = tuple(c["name"] for c in choices.get(f.get("list_name") or "", [])) \
             if f["type"] == "select_multiple" else ()
-        by_repeat.setdefault(f.get("repeat"), []).append(Column(f["path"], f, options))
-    sheets = [Sheet(MAIN_SHEET, None, tuple(by_repeat.pop(None)))]
+        repeat = f.get("repeat")
+        (records if repeat is None else by_repeat.setdefault(repeat, [])).append(Column(f["path"], f, options))
+    sheets = [Sheet(MAIN_SHEET, None, tuple(records))]
     used = {MAIN_SHEET}
     for repeat, columns in by_repeat.items():
         name = _sheet_name(repeat, used)
@@ -117,7 +127,7 @@ def _sheet_name(path: str, used: set[str]) -> str:
 
 
 class _Labels:
-    def __init__(self, schema: dict[str, Any], options: ExportOptions) -> None:
+    def __init__(self, schema: FormSchema, options: ExportOptions) -> None:
         self.on = options.labels
         languages = schema.get("languages") or ["default"]
         wanted = options.language
@@ -130,7 +140,7 @@ class _Labels:
         self.choices = {name: {c["name"]: c.get("label") or {} for c in items}
                         for name, items in schema.get("choices", {}).items()}
 
-    def choice(self, field: dict[str, Any], value: str) -> str:
+    def choice(self, field: SchemaField, value: str) -> str:
         if not self.on:
             return value
         texts = self.choices.get(field.get("list_name") or "", {}).get(value)
@@ -139,7 +149,7 @@ class _Labels:
         return texts.get(self.language) or texts.get("default") or next(iter(texts.values()), value)
 
 
-def _values(plan: tuple, record: dict[str, Any], labels: _Labels) -> list[Any]:
+def _values(plan: tuple[PlanColumn, ...], record: dict[str, Any], labels: _Labels) -> list[Any]:
     """One record's cells, column by column (the export's inner loop: kept plain)."""
     out: list[Any] = []
     get = record.get
@@ -164,17 +174,18 @@ def _values(plan: tuple, record: dict[str, Any], labels: _Labels) -> list[Any]:
     return out
 
 
-def _meta(row: dict[str, Any]) -> list[Any]:
+def _meta(row: Mapping[str, Any]) -> list[Any]:
     return [row["id"], row["instance_id"], row["received_at"].isoformat(), row["questionnaire__version"],
             row["round__number"], row["location__code"] or "", row["submitted_by__username"] or "",
             row["validation"], row["review_status"] or ""]
 
 
-def _repeat_rows(sheet: Sheet, record: dict[str, Any], submission_id: int, labels: _Labels) -> Iterator[list]:
+def _repeat_rows(sheet: Sheet, record: dict[str, Any], submission_id: int,
+                 labels: _Labels) -> Iterator[list[Any]]:
     """Rows of one repeat, wherever it is nested (its index says where: 2.1 = first inside the second)."""
-    parts = sheet.repeat.split("/")
+    parts = sheet.repeat.split("/") if sheet.repeat else []
 
-    def walk(node: dict[str, Any], depth: int, index: str) -> Iterator[list]:
+    def walk(node: dict[str, Any], depth: int, index: str) -> Iterator[list[Any]]:
         for cut in range(depth + 1, len(parts) + 1):
             items = node.get("/".join(parts[:cut]))
             if isinstance(items, list):
@@ -195,15 +206,14 @@ EXPORT_FIELDS = ("id", "instance_id", "received_at", "questionnaire__version", "
                  "submitted_by__username", "validation", "review_status", "answers_text")
 
 
-def _records(submissions: QuerySet, release: ReleaseMap | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def _records(submissions: QuerySet[Submission], release: ReleaseMap | None) -> Iterator[Record]:
     rows = submissions.order_by("id").annotate(answers_text=JsonText("answers")).values(*EXPORT_FIELDS)
     for row in rows.iterator(chunk_size=2000):
         answers = orjson.loads(row["answers_text"]) if row["answers_text"] else {}
         yield row, (release.apply(answers) if release else answers)
 
 
-def sheet_rows(sheet: Sheet, records: Iterable[tuple[dict[str, Any], dict[str, Any]]],
-               labels: _Labels) -> Iterator[list]:
+def sheet_rows(sheet: Sheet, records: Iterable[Record], labels: _Labels) -> Iterator[list[Any]]:
     for row, answers in records:
         if sheet.repeat is None:
             yield _meta(row) + _values(sheet.plan, answers, labels)
@@ -211,7 +221,7 @@ def sheet_rows(sheet: Sheet, records: Iterable[tuple[dict[str, Any], dict[str, A
             yield from _repeat_rows(sheet, answers, row["id"], labels)
 
 
-def _current_schema(round_: Round, form_id: str) -> dict[str, Any]:
+def _current_schema(round_: Round, form_id: str) -> FormSchema:
     questionnaire = (Questionnaire.objects.filter(round=round_, form_id=form_id).order_by("-created_at", "-id")
                      .only("schema").first())
     if questionnaire is None:
@@ -220,7 +230,7 @@ def _current_schema(round_: Round, form_id: str) -> dict[str, Any]:
 
 
 def records_write(*, round_id: int, form_id: str, fmt: str, out: IO[bytes], labels: bool = False,
-                  lang: str | None = None, sheet: str | None = None, user=None) -> int:
+                  lang: str | None = None, sheet: str | None = None, user: AnyUser | None = None) -> int:
     """Write the round's records of ``form_id`` to ``out``; returns the number of records.
     CSV holds one sheet (the records, or the repeat named by ``sheet``); XLSX all of them.
     With ``user``, only the records within their scope (a supervisor's team)."""
@@ -242,13 +252,13 @@ def records_write(*, round_id: int, form_id: str, fmt: str, out: IO[bytes], labe
     raise InvalidInput(f"'{fmt}' is not an export format; use csv or xlsx.")
 
 
-def _write_csv(sheet: Sheet, records: Iterator, labels: _Labels, out: IO[bytes]) -> int:
+def _write_csv(sheet: Sheet, records: Iterator[Record], labels: _Labels, out: IO[bytes]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(sheet.headers)
     count = 0
 
-    def counted():
+    def counted() -> Iterator[Record]:
         nonlocal count
         for item in records:
             count += 1
@@ -260,7 +270,7 @@ def _write_csv(sheet: Sheet, records: Iterator, labels: _Labels, out: IO[bytes])
     return count
 
 
-def _write_xlsx(sheets: list[Sheet], records: Iterator, labels: _Labels, out: IO[bytes]) -> int:
+def _write_xlsx(sheets: list[Sheet], records: Iterator[Record], labels: _Labels, out: IO[bytes]) -> int:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -285,8 +295,8 @@ def _excel_safe(line: list[Any]) -> list[Any]:
     return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line]
 
 
-def export_table(*, submissions: QuerySet, labels: bool = False, lang: str | None = None) -> tuple[list[str],
-                                                                                                   list[list]]:
+def export_table(*, submissions: QuerySet[Submission], labels: bool = False,
+                 lang: str | None = None) -> tuple[list[str], list[list[Any]]]:
     """The records sheet of the submissions picked in the admin (one form;
     anonymised, identifiers left out; the release step of their round)."""
     forms = list(submissions.order_by().values_list("form_id", "round_id").distinct()[:2])
@@ -304,11 +314,11 @@ def export_table(*, submissions: QuerySet, labels: bool = False, lang: str | Non
     return sheet.headers, rows
 
 
-def record_export_create(*, user, form_id: str, round_id: int | None = None, fmt: str = "xlsx",
+def record_export_create(*, user: AnyUser, form_id: str, round_id: int | None = None, fmt: str = "xlsx",
                          labels: bool = False, lang: str | None = None, sheet: str | None = None) -> RecordExport:
     """Ask for an export of a round's records (the form's latest round when
     none is given); a Celery task writes it after the commit."""
-    ensure_submission_viewer(user)
+    viewer = ensure_submission_viewer(user)
     if fmt not in RecordExport.Format.values:
         raise InvalidInput(f"'{fmt}' is not an export format; use csv or xlsx.")
     if sheet and fmt != "csv":
@@ -320,7 +330,7 @@ def record_export_create(*, user, form_id: str, round_id: int | None = None, fmt
     if questionnaire is None:
         raise NotFound(f"No form '{form_id}'" + (f" in round id {round_id}." if round_id else "."))
     _Labels(questionnaire.schema, ExportOptions(labels=labels, language=lang))  # a bad language fails now
-    export = RecordExport.objects.create(requested_by=user, form_id=form_id, round_id=questionnaire.round_id,
+    export = RecordExport.objects.create(requested_by=viewer, form_id=form_id, round_id=questionnaire.round_id,
                                          fmt=fmt, options={"labels": labels, "lang": lang, "sheet": sheet})
     transaction.on_commit(lambda: _enqueue(export.pk))
     return export

@@ -29,11 +29,20 @@ def has_area(location: Location) -> bool:
 
 def inside(location: Location, lat: float, lon: float) -> bool:
     if location.radius_km is not None and location.center_lat is not None:
-        return distance_km(lat, lon, location.center_lat, location.center_lon) <= location.radius_km
-    return (location.min_lat <= lat <= location.max_lat) and (location.min_lon <= lon <= location.max_lon)
+        return distance_km(lat, lon, location.center_lat, _given(location.center_lon)) <= location.radius_km
+    return (_given(location.min_lat) <= lat <= _given(location.max_lat)) and (
+        _given(location.min_lon) <= lon <= _given(location.max_lon))
 
 
 def centre(location: Location) -> tuple[float, float]:
     if location.center_lat is not None:
-        return location.center_lat, location.center_lon
-    return (location.min_lat + location.max_lat) / 2, (location.min_lon + location.max_lon) / 2
+        return location.center_lat, _given(location.center_lon)
+    return ((_given(location.min_lat) + _given(location.max_lat)) / 2,
+            (_given(location.min_lon) + _given(location.max_lon)) / 2)
+
+
+def _given(coordinate: float | None) -> float:
+    """A coordinate of the location's area; a half-entered area (only some of them) cannot be used."""
+    if coordinate is None:
+        raise TypeError("The location's area is incomplete: give the whole box, or the centre and radius.")
+    return coordinate

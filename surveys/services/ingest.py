@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -51,6 +51,11 @@ from surveys.services.instance import (
 )
 from surveys.services.raw_store import raw_seal, seal_chunks
 
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+    from enumerators.models import User
+
 log = logging.getLogger(__name__)
 
 
@@ -66,13 +71,13 @@ class Sender:
     """Who sent it and how: the account (``None`` when anonymous), the
     account whose anonymous forms are posted to, device and client."""
 
-    user: object | None
-    anonymous_owner: object | None = None
+    user: User | None
+    anonymous_owner: User | None = None
     device_id: str = ""
     user_agent: str = ""
 
 
-def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[UploadedFile] = (),
+def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[UploadedFile[bytes]] = (),
                           is_incomplete: bool = False) -> IngestResult:
     root = parse_instance(xml)
     header = instance_header(root)
@@ -122,14 +127,14 @@ def _target(*, form_id: str, version: str | None, sender: Sender) -> SubmissionT
 def _device_pk(sender: Sender) -> int | None:
     if not sender.device_id:
         return None
-    return device_seen(device_id=sender.device_id, user_id=getattr(sender.user, "pk", None),
+    return device_seen(device_id=sender.device_id, user_id=sender.user.pk if sender.user is not None else None,
                        user_agent=sender.user_agent)
 
 
 @transaction.atomic
 def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
             raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
-            attachments: Iterable[UploadedFile], is_incomplete: bool) -> IngestResult:
+            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -139,10 +144,11 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
         "questionnaire": target.pk, "round": target.round_id, "form_id": target.form_id,
         "instance_id": instance_id, "raw_body": raw_seal(raw),
         "raw_format": raw_format, "raw_sha256": digest, "xml": raw_seal(xml) if xml is not None else None,
-        "submitted_by": getattr(sender.user, "pk", None),
+        "submitted_by": sender.user.pk if sender.user is not None else None,
         "device": device, "user_agent": sender.user_agent[:255],
         "received_at": now, "updated_at": now, "complete": not is_incomplete,
-        "deprecated_id": deprecated_id or "", "previous": getattr(previous, "pk", None), "is_current": True,
+        "deprecated_id": deprecated_id or "", "previous": previous.pk if previous is not None else None,
+        "is_current": True,
         "attachments_expected": expected, "processing_error": "",
         "processing": Submission.Processing.RECEIVING if is_incomplete else Submission.Processing.PENDING,
     }
@@ -184,7 +190,8 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
     values = {f.name: values[f.name] if f.name in values else f.get_default() for f in fields}
     qn = connection.ops.quote_name
     # Identifiers come from the model; every value is a bound parameter.
-    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+    columns = [f.column or f.attname for f in fields]  # a concrete field's column is always set
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(column) for column in columns)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(fields))}) "
            f"ON CONFLICT ({qn('form_id')}, {qn('instance_id')}) DO NOTHING RETURNING {qn('id')}")
     params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
@@ -221,7 +228,7 @@ def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str
     return previous
 
 
-def _store_attachments(submission: Submission, files: list[UploadedFile]) -> list[str]:
+def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]]) -> list[str]:
     """Stream each file to storage with its SHA-256. A file name already
     stored is kept as it was (resends carry the same files)."""
     if not files:
@@ -244,7 +251,7 @@ def _store_attachments(submission: Submission, files: list[UploadedFile]) -> lis
     return added
 
 
-def _hashed(chunks: Iterable[bytes], digest) -> Iterable[bytes]:
+def _hashed(chunks: Iterable[bytes], digest: _Hash) -> Iterator[bytes]:
     for chunk in chunks:
         digest.update(chunk)
         yield chunk

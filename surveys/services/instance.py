@@ -12,6 +12,7 @@ from typing import Any
 from lxml import etree
 
 from surveys.errors import InvalidSubmission
+from surveys.form_schema import FormSchema, SchemaField
 
 MAX_XML_BYTES = 10 * 1024 * 1024
 MAX_ID_LENGTH = 255
@@ -39,7 +40,9 @@ def parse_instance(xml: bytes) -> etree._Element:
         tree = etree.fromstring(xml, _parser()).getroottree()
     except etree.XMLSyntaxError as err:
         raise InvalidSubmission(f"The submission is not well-formed XML: {err.msg}") from None
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None:
+    docinfo = tree.docinfo
+    doctype = docinfo.doctype  # type: ignore[union-attr]  # lxml-stubs 0.5.1's DocInfo lacks lxml's doctype
+    if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise InvalidSubmission("The submission XML has a DOCTYPE; DTDs and entities are not accepted.")
     root = tree.getroot()
     if any(isinstance(node, etree._Entity) for node in root.iter()):
@@ -70,7 +73,7 @@ def _meta_text(root: etree._Element, name: str) -> str:
     return ""
 
 
-def expected_attachments(root: etree._Element, schema: dict[str, Any]) -> list[str]:
+def expected_attachments(root: etree._Element, schema: FormSchema) -> list[str]:
     """File names the instance refers to in its photo/audio/video/file fields."""
     root_name = schema.get("root", "data")
     names = []
@@ -108,7 +111,7 @@ def json_version(submission: dict[str, Any]) -> str | None:
     return str(version) if version else None
 
 
-def json_to_instance_xml(submission: dict[str, Any], *, schema: dict[str, Any], form_id: str, version: str) -> bytes:
+def json_to_instance_xml(submission: dict[str, Any], *, schema: FormSchema, form_id: str, version: str) -> bytes:
     """Build the XForm instance a device would have sent: the root named as
     in the form, ``id``/``version`` attributes, and the answers in the form's
     field order. Group paths may be nested objects or ``group/question``
@@ -116,7 +119,7 @@ def json_to_instance_xml(submission: dict[str, Any], *, schema: dict[str, Any], 
     string (a list is joined)."""
     answers = _nest(submission)
     root = etree.Element(schema.get("root", "data"), id=form_id, version=version)
-    children: dict[str | None, list[dict[str, Any]]] = {}
+    children: dict[str | None, list[SchemaField]] = {}
     for field in schema["fields"]:
         children.setdefault(field["parent"], []).append(field)
     try:
@@ -173,7 +176,7 @@ def _strip_prefix(record: dict[str, Any], repeat_key: str) -> dict[str, Any]:
 
 
 def _fill(element: etree._Element, answers: dict[str, Any], *, parent: str | None,
-          children: dict[str | None, list[dict[str, Any]]]) -> None:
+          children: dict[str | None, list[SchemaField]]) -> None:
     for field in children.get(parent, []):
         name = field["name"]
         value = answers.get(name)
@@ -196,7 +199,7 @@ def _fill(element: etree._Element, answers: dict[str, Any], *, parent: str | Non
             child.text = _scalar(value, field)
 
 
-def _scalar(value: Any, field: dict[str, Any]) -> str:
+def _scalar(value: Any, field: SchemaField) -> str:
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -207,7 +210,7 @@ def _scalar(value: Any, field: dict[str, Any]) -> str:
 
 
 def _unknown_keys(answers: dict[str, Any], *, parent: str | None,
-                  children: dict[str | None, list[dict[str, Any]]]) -> list[str]:
+                  children: dict[str | None, list[SchemaField]]) -> list[str]:
     known = {f["name"]: f for f in children.get(parent, [])}
     unknown = []
     for key, value in answers.items():

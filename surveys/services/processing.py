@@ -20,21 +20,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from mtm.errors import MtmError
 from surveys.models import Submission, SubmissionFlag
+from surveys.round_settings import round_check_settings, round_privacy_settings
 from surveys.selectors.questionnaires import questionnaire_schema
-from surveys.services.anonymise import round_privacy_settings, submission_anonymise
-from surveys.services.checks import (
-    Flag,
-    assigned_locations,
-    interview_facts,
-    round_check_settings,
-    submission_checks,
-)
+from surveys.services.anonymise import submission_anonymise
+from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
 from surveys.services.counts import counts_kept
 from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
@@ -120,7 +116,7 @@ def instance_xml(submission: Submission) -> bytes:
     return raw_open(submission.xml if submission.xml is not None else submission.raw_body)
 
 
-def _finish(submission: Submission, values: dict) -> ProcessOutcome:
+def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
     changed = [name for name, value in values.items() if getattr(submission, name) != value]
     if changed:
         for name in changed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -65,7 +66,7 @@ def progress_received(submission: Submission) -> None:
     progress_after(submission, None)
 
 
-def _params(key: Key) -> list:
+def _params(key: Key) -> list[Any]:
     ops = connection.ops
     *head, received_day = key
     return [*head, ops.adapt_datefield_value(received_day)]
@@ -95,6 +96,8 @@ def round_progress_rebuild(*, round_id: int) -> int:
               "interview_date", "received_at", "is_current"]
     for values in Submission.objects.filter(round_id=round_id, is_current=True).values(*fields).iterator(5000):
         key = progress_key(Submission(**values))
+        if key is None:  # not current: never, by the filter
+            continue
         counts[key] += 1
         last[key] = max(last.get(key, values["received_at"]), values["received_at"])
     ProgressCount.objects.filter(round_id=round_id).delete()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -12,6 +13,9 @@ from mtm.errors import InvalidInput
 from surveys.errors import QuestionnaireVersionConflict
 from surveys.models import Questionnaire, Round, Survey
 from surveys.services.xlsform import ConvertedForm, xlsform_convert
+
+if TYPE_CHECKING:
+    from enumerators.models import User
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ def questionnaire_import(
     filename: str,
     survey_slug: str | None = None,
     round_number: int | None = None,
-    created_by=None,
+    created_by: User | None = None,
     allow_anonymous: bool = False,
 ) -> ImportResult:
     """Convert an XLSForm and store it as a version of its form.
@@ -49,7 +53,7 @@ def questionnaire_import(
 
 @transaction.atomic
 def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slug: str | None,
-           round_number: int | None, created_by, allow_anonymous: bool) -> ImportResult:
+           round_number: int | None, created_by: User | None, allow_anonymous: bool) -> ImportResult:
     existing = Questionnaire.objects.filter(form_id=converted.form_id, version=converted.version).first()
     if existing is not None:
         return _same_version(existing, converted)

@@ -12,7 +12,8 @@ def respondent_link(*, survey_id: int, key: str | None, consent: bool | None, ro
         return None
     respondent, _ = Respondent.objects.get_or_create(survey_id=survey_id, key=key,
                                                      defaults={"first_round_id": round_id})
-    state = {True: Respondent.Consent.GIVEN, False: Respondent.Consent.REFUSED}.get(consent, respondent.consent)
+    state = (respondent.consent if consent is None
+             else Respondent.Consent.GIVEN if consent else Respondent.Consent.REFUSED)
     if respondent.consent != state:
         respondent.consent = state
         respondent.save(update_fields=["consent"])

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from surveys.models import RawPurge, Round, Submission, SubmissionAttachment
-from surveys.services.anonymise import round_privacy_settings
+from surveys.round_settings import round_privacy_settings
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,10 @@ def raw_purge(*, now: dt.datetime | None = None) -> list[RawPurge]:
     now = now or timezone.now()
     purges = []
     for round_ in Round.objects.all():
-        days = round_privacy_settings(round_).get("retention_days")
+        days = round_privacy_settings(round_).retention_days
         if days is None:
             continue
-        purge = round_raw_purge(round_id=round_.pk, received_before=now - dt.timedelta(days=int(days)))
+        purge = round_raw_purge(round_id=round_.pk, received_before=now - dt.timedelta(days=days))
         if purge is not None:
             purges.append(purge)
     return purges

@@ -6,6 +6,7 @@ rejected submissions are kept (never deleted) and left out of reports."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeGuard
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,9 @@ from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
 from surveys.selectors.submissions import submission_in_scope
 from surveys.services.counts import counts_kept
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser, User
 
 Review = Submission.Review
 #: What people may set; ``has_issues`` is the system's, ``None`` clears the state.
@@ -26,12 +30,13 @@ class ReviewResult:
     changed: bool
 
 
-def _may_review(user) -> bool:
+def _may_review(user: AnyUser | None) -> TypeGuard[User]:
     return bool(user and user.is_active and (user.is_superuser or user.has_perm("surveys.review_submission")))
 
 
 @transaction.atomic
-def submission_review(*, submission_id: int, status: str | None, by, comment: str = "") -> ReviewResult:
+def submission_review(*, submission_id: int, status: str | None, by: AnyUser | None,
+                      comment: str = "") -> ReviewResult:
     """Set the review state of a submission (``None`` clears it). Setting the
     state it has already changes nothing (a comment is still kept)."""
     if not _may_review(by):
@@ -54,7 +59,7 @@ def submission_review(*, submission_id: int, status: str | None, by, comment: st
 
 
 @transaction.atomic
-def submission_comment_add(*, submission_id: int, by, text: str) -> SubmissionComment:
+def submission_comment_add(*, submission_id: int, by: AnyUser | None, text: str) -> SubmissionComment:
     if not _may_review(by):
         raise Forbidden("This account may not comment on submissions.")
     if not submission_in_scope(user=by, submission_id=submission_id):
@@ -78,7 +83,7 @@ def review_after_checks(*, submission: Submission, issues: list[str]) -> bool:
     return False
 
 
-def _record(submission: Submission, status: str | None, *, actor, comment: str) -> None:
+def _record(submission: Submission, status: str | None, *, actor: User | None, comment: str) -> None:
     ReviewEvent.objects.create(submission=submission, actor=actor, from_status=submission.review_status,
                                to_status=status, comment=comment)
     submission.review_status = status

@@ -5,7 +5,8 @@ adds its *cells* to its round: for each tabulated question, ``@asked``
 (relevant), ``@base`` (answered) and one per value given (a choice, each
 option of a select_multiple plus ``@chosen`` for how many, or the number),
 once for the whole round and once more in each breakdown kept current (its
-location, and each of the round's ``report_by`` questions). Cells are plain
+location, its sex question and each of its ``report_by`` questions:
+:func:`surveys.round_settings.kept_breakdowns`). Cells are plain
 integer counts, so adding and taking away is exact: the tallies after any
 sequence of processing, reviews and edits equal a rebuild from the records.
 
@@ -26,8 +27,17 @@ from django.db import connection, transaction
 from django.db.models import Case, TextField, Value, When
 
 from surveys.models import Questionnaire, Round, RoundTally, Submission
+from surveys.round_settings import kept_breakdowns
 from surveys.selectors.submissions import COUNTED, JsonText, submission_counts
-from surveys.selectors.tallies import Cell, TallyPlan, _cached_plan, cell_index, record_groups, submission_cells
+from surveys.selectors.tallies import (
+    Cell,
+    Groups,
+    TallyPlan,
+    _cached_plan,
+    cell_index,
+    record_groups,
+    submission_cells,
+)
 
 
 def tally_before(submission: Submission) -> Counter[Cell]:
@@ -72,8 +82,8 @@ def _apply(round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
     order for every writer: concurrent workers cannot deadlock on them)."""
     changes = sorted((key, n) for key, n in delta.items() if n)
     with connection.cursor() as cursor:
-        for sign, run in groupby(changes, key=lambda item: item[1] > 0):
-            run = list(run)
+        for sign, same_sign in groupby(changes, key=lambda item: item[1] > 0):
+            run = list(same_sign)
             if sign:
                 for start in range(0, len(run), 100):
                     batch = run[start:start + 100]
@@ -90,8 +100,8 @@ def round_tally_rebuild(*, round_id: int) -> int:
     """Recount the round's tallies from its stored records; returns the
     number of submissions counted. Running it twice gives the same rows."""
     round_ = Round.objects.select_for_update().get(pk=round_id)
-    report_by = tuple(round_.report_by or ())
-    plans = {q.pk: _cached_plan(q.pk, q.md5, report_by)
+    breakdowns = kept_breakdowns(round_)
+    plans = {q.pk: _cached_plan(q.pk, q.md5, breakdowns)
              for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id")}
     totals, counted, flags = _count_round(round_id, plans)
     RoundTally.objects.filter(round=round_).delete()
@@ -102,14 +112,16 @@ def round_tally_rebuild(*, round_id: int) -> int:
     return counted
 
 
-def _count_round(round_id: int, plans: dict[int, TallyPlan]) -> tuple[dict[str, Counter[Cell]], int, dict]:
+def _count_round(round_id: int,
+                 plans: dict[int, TallyPlan]) -> tuple[dict[str, Counter[Cell]], int, dict[bool, list[int]]]:
     """One pass over the round's rows: the cells of those that count, and the
     rows whose ``tallied`` flag disagrees with the rule. Each record's value
     cells (small integers) are counted under its combination of groups, its
     shape (questions answered and skipped) once per shape; both are spread
     over the groups at the end."""
-    by_combination: dict[tuple[int, str, tuple], Counter[int]] = {}
-    shapes: Counter[tuple[int, str, tuple, tuple, tuple]] = Counter()
+    by_combination: dict[tuple[int, str, Groups], Counter[int]] = {}
+    #: (questionnaire, form, groups, paths answered, paths asked but skipped) → records of that shape
+    shapes: Counter[tuple[int, str, Groups, tuple[str, ...], tuple[str, ...]]] = Counter()
     flags: dict[bool, list[int]] = {True: [], False: []}
     counted = 0
     rows = (Submission.objects.filter(round_id=round_id)

@@ -20,6 +20,7 @@ from typing import Any
 
 from lxml import etree
 
+from surveys.form_schema import FormSchema, SchemaField
 from surveys.services.instance import parse_instance
 from surveys.services.xpath import ExpressionError, date_number, evaluate, time_number
 
@@ -58,12 +59,12 @@ class ValidationResult:
 class FormRules:
     """What validation needs of a schema, prepared once per questionnaire version."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: FormSchema) -> None:
         self.schema = schema
         self.root = schema.get("root", "data")
         self.language = schema.get("default_language")
         self.fields = {f["path"]: f for f in schema.get("fields", [])}
-        self.children: dict[str | None, list[dict[str, Any]]] = {}
+        self.children: dict[str | None, list[SchemaField]] = {}
         for f in schema.get("fields", []):
             self.children.setdefault(f["parent"], []).append(f)
 
@@ -71,7 +72,7 @@ class FormRules:
     def choice_names(self) -> dict[str, set[str]]:
         return {name: {c["name"] for c in items} for name, items in self.schema.get("choices", {}).items()}
 
-    def label(self, f: dict[str, Any]) -> str:
+    def label(self, f: SchemaField) -> str:
         labels = f.get("label") or {}
         return labels.get(self.language) or next(iter(labels.values()), None) or f["name"]
 
@@ -112,9 +113,9 @@ def _walk(element: etree._Element, *, parent: str | None, prefix: str, record: d
             if path.split("/")[0] != "meta":
                 result.problems.append(Problem(_where(prefix, name), "unknown_field",
                                                f"'{path}' is not a question of this form version."))
-            elif path in KEPT_META and (child.text or "").strip():
+            elif path in KEPT_META and (text := (child.text or "").strip()):
                 # instanceName and the like are often built from names: they stay in the raw store.
-                record[path] = child.text.strip()
+                record[path] = text
             continue
         present.add(name)
         own = relevant and _holds(f.get("relevant"), child, rules, now, result, _where(prefix, name))
@@ -183,7 +184,7 @@ def _holds(expression: str | None, node: etree._Element, rules: FormRules, now: 
         return True
 
 
-def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[str, Any], relevant: bool,
+def _leaf(node: etree._Element, f: SchemaField, *, where: str, record: dict[str, Any], relevant: bool,
           rules: FormRules, now: dt.datetime, result: ValidationResult) -> None:
     value = (node.text or "").strip()
     label = rules.label(f)
@@ -221,13 +222,13 @@ def _leaf(node: etree._Element, f: dict[str, Any], *, where: str, record: dict[s
 QUOTABLE_TYPES = {"select_one", "select_multiple", "rank", "integer", "decimal", "range", "date", "dateTime", "time"}
 
 
-def _quotable(f: dict[str, Any], value: str) -> str:
+def _quotable(f: SchemaField, value: str) -> str:
     if not value or f["type"] not in QUOTABLE_TYPES or f.get("privacy") in ("identifier", "pseudonym", "location"):
         return ""
     return f" ('{value[:40]}')"
 
 
-def _numeric_for_comparison(node: etree._Element, f: dict[str, Any], value: str) -> None:
+def _numeric_for_comparison(node: etree._Element, f: SchemaField, value: str) -> None:
     """Dates and times compare as numbers in Collect: rewrite the evaluation copy."""
     data_type = f.get("data_type")
     number = date_number(value) if data_type in ("date", "dateTime") else (
@@ -242,7 +243,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME = re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?")
 
 
-def typed_value(f: dict[str, Any], value: str, rules: FormRules) -> tuple[Any, str | None]:
+def typed_value(f: SchemaField, value: str, rules: FormRules) -> tuple[Any, str | None]:
     """The answer as a JSON value of its type, or an error message."""
     data_type, ftype = f.get("data_type"), f["type"]
     if data_type == "int":
@@ -301,7 +302,7 @@ def _geo(value: str, data_type: str) -> tuple[Any, str | None]:
     return value, None
 
 
-def _select(f: dict[str, Any], value: str, rules: FormRules) -> tuple[Any, str | None]:
+def _select(f: SchemaField, value: str, rules: FormRules) -> tuple[Any, str | None]:
     names = rules.choice_names.get(f.get("list_name") or "")
     tokens = value.split()
     multiple = f["type"] in MULTI_TYPES

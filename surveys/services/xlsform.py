@@ -6,21 +6,9 @@ pyxform's element tree and the XForm's binds. ``questionnaire_import`` stores
 the result as a :class:`~surveys.models.Questionnaire` of a round.
 
 The schema (``Questionnaire.schema``) is what validation, anonymisation and
-tabulation read::
-
-    {"form_id": "...", "version": "...", "title": "...", "root": "data",
-     "languages": ["English (en)", "Russian (ru)"], "default_language": "English (en)",
-     "fields": [{"path": "demographics/age", "name": "age", "type": "integer",
-                 "xpath": "/data/demographics/age", "data_type": "int",
-                 "label": {"English (en)": "Age", ...}, "hint": {...},
-                 "list_name": None, "required": "true()", "relevant": None,
-                 "constraint": ". >= 14 and . <= 80", "constraint_message": {...},
-                 "calculate": None, "choice_filter": None, "privacy": "quasi",
-                 "parent": "demographics", "repeat": None}, ...],
-     "choices": {"sex": [{"name": "male", "label": {...}, "extra": {...}}, ...]}}
-
-Groups and repeats are fields too (``type`` ``group``/``repeat``) so that a
-reader can walk a field's ancestors for inherited relevance.
+tabulation read: :class:`surveys.form_schema.FormSchema`, its fields
+:class:`~surveys.form_schema.SchemaField` (groups and repeats are fields too,
+so that a reader can walk a field's ancestors for inherited relevance).
 """
 
 from __future__ import annotations
@@ -37,6 +25,7 @@ from pyxform.xls2json_backends import get_xlsform
 from pyxform.xls2xform import convert
 
 from surveys.errors import XLSFormError
+from surveys.form_schema import FormSchema, PrivacyTag, SchemaChoice, SchemaField, Texts
 
 SUPPORTED_EXTENSIONS = {".xlsx": ".xlsx", ".xlsm": ".xlsm", ".xls": ".xls", ".csv": ".csv", ".md": ".md"}
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
@@ -68,7 +57,7 @@ class ConvertedForm:
     title: str
     xform_xml: str
     md5: str
-    schema: dict[str, Any]
+    schema: FormSchema
     warnings: list[str]
     source_md5: str
 
@@ -154,10 +143,10 @@ def _check_privacy_column(survey_rows: list[dict[str, Any]]) -> None:
                                "geotrace and geoshape questions.")
 
 
-def _build_schema(tree: dict[str, Any], xform_xml: str) -> dict[str, Any]:
+def _build_schema(tree: dict[str, Any], xform_xml: str) -> FormSchema:
     root = tree.get("name") or "data"
     binds = _binds_by_nodeset(xform_xml)
-    fields: list[dict[str, Any]] = []
+    fields: list[SchemaField] = []
     languages: list[str] = []
     _walk(tree.get("children", []), root=root, parent="", repeat=None, binds=binds, out=fields,
           languages=languages)
@@ -169,9 +158,9 @@ def _build_schema(tree: dict[str, Any], xform_xml: str) -> dict[str, Any]:
     if default_language == "default" and languages:
         default_language = languages[0]
     return {
-        "form_id": tree.get("id_string"),
-        "version": tree.get("version"),
-        "title": tree.get("title"),
+        "form_id": tree["id_string"],  # both checked by xlsform_convert; pyxform always gives a title
+        "version": tree["version"],
+        "title": tree["title"],
         "root": root,
         "languages": languages or ["default"],
         "default_language": default_language,
@@ -181,7 +170,7 @@ def _build_schema(tree: dict[str, Any], xform_xml: str) -> dict[str, Any]:
 
 
 def _walk(children: list[dict[str, Any]], *, root: str, parent: str, repeat: str | None,
-          binds: dict[str, dict[str, str]], out: list[dict[str, Any]], languages: list[str]) -> None:
+          binds: dict[str, dict[str, str]], out: list[SchemaField], languages: list[str]) -> None:
     for element in children:
         name = element.get("name")
         if not name:
@@ -194,7 +183,7 @@ def _walk(children: list[dict[str, Any]], *, root: str, parent: str, repeat: str
         for text in (element.get("label"), element.get("hint")):
             if isinstance(text, dict):
                 languages.extend(lang for lang in text if lang not in languages and lang != "default")
-        privacy = element.get("privacy") or (
+        privacy: PrivacyTag | None = element.get("privacy") or (
             "identifier" if ftype in IDENTIFYING_METADATA else "location" if ftype == "start-geopoint" else None
         )
         out.append({
@@ -226,7 +215,7 @@ def _constraint_message(element: dict[str, Any]) -> Any:
     return bind.get("jr:constraintMsg")
 
 
-def _text(value: Any) -> dict[str, str]:
+def _text(value: Any) -> Texts:
     if value is None or value == "":
         return {}
     if isinstance(value, dict):
@@ -234,7 +223,7 @@ def _text(value: Any) -> dict[str, str]:
     return {"default": str(value)}
 
 
-def _choice(item: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+def _choice(item: dict[str, Any], languages: list[str]) -> SchemaChoice:
     label = _text(item.get("label"))
     languages.extend(lang for lang in label if lang not in languages and lang != "default")
     extra = {k: v for k, v in item.items() if k not in ("name", "label", "media")}
@@ -251,7 +240,7 @@ def _binds_by_nodeset(xform_xml: str) -> dict[str, dict[str, str]]:
     doc = etree.fromstring(xform_xml.encode("utf-8"))
     binds: dict[str, dict[str, str]] = {}
     for bind in doc.iter(f"{{{XFORMS_NS}}}bind"):
-        attrs = {etree.QName(k).localname: _WS.sub(" ", v).strip() for k, v in bind.attrib.items()}
+        attrs = {etree.QName(k).localname: _WS.sub(" ", str(v)).strip() for k, v in bind.attrib.items()}
         nodeset = attrs.pop("nodeset", None)
         if nodeset:
             binds[nodeset] = attrs

@@ -26,6 +26,8 @@ from mtm.errors import InvalidInput
 
 JR_NS = "http://openrosa.org/javarosa"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: An XPath extension function as lxml calls it: the evaluation context, then the arguments.
+XPathFunction = Callable[..., Any]
 
 
 class ExpressionError(InvalidInput):
@@ -103,7 +105,7 @@ def _tokens(value: Any) -> list[str]:
     return _string(value).split()
 
 
-def _format_date(_ctx, value, fmt) -> str:
+def _format_date(_ctx: object, value: Any, fmt: Any) -> str:
     days = _number(value)
     if math.isnan(days):
         return ""
@@ -114,19 +116,19 @@ def _format_date(_ctx, value, fmt) -> str:
     return out
 
 
-def _indexed_repeat(_ctx, nodes, _repeat, index, *more):
+def _indexed_repeat(_ctx: object, nodes: Any, _repeat: Any, index: Any, *more: Any) -> str:
     """ODK's indexed-repeat(node, repeat, n): the node in the n-th repeat instance (one level)."""
     values = nodes if isinstance(nodes, list) else [nodes]
     position = int(_number(index)) - 1
     return _string([values[position]]) if 0 <= position < len(values) else ""
 
 
-def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], Callable]:
+def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], XPathFunction]:
     # today() is the date where the survey runs (settings.TIME_ZONE), not in UTC.
     local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
     today = float((local.date() - dt.date(1970, 1, 1)).days)
     now_days = (now - EPOCH).total_seconds() / 86400
-    functions: dict[str, Callable] = {
+    functions: dict[str, XPathFunction] = {
         "selected": lambda _c, values, choice: _string(choice).strip() in _tokens(values),
         "count-selected": lambda _c, values: float(len(_tokens(values))),
         "selected-at": lambda _c, values, index: (_tokens(values) + [""] * (int(_number(index)) + 1))[
@@ -168,7 +170,7 @@ def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], Callable]:
         "once": lambda _c, value: value,
         "random": lambda _c: 0.5,  # validation must give the same verdict on every run
     }
-    registered: dict[tuple[str | None, str], Callable] = {(None, name): fn for name, fn in functions.items()}
+    registered: dict[tuple[str | None, str], XPathFunction] = {(None, name): fn for name, fn in functions.items()}
     registered[(JR_NS, "choice-name")] = lambda _c, value, _node: _string(value)
     return registered
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from surveys.errors import XLSFormError
 from surveys.models import Round, Submission
+from surveys.round_settings import PrivacySettings
 from surveys.selectors.reports import percent, round_tabulate
 from surveys.services.anonymise import scrub, submission_anonymise
 from surveys.services.geo import distance_km, inside
@@ -34,8 +35,8 @@ def test_geopoints_cannot_be_tagged_quasi():
 
 
 def test_a_refusal_keeps_nothing_derived_from_the_answers_even_outside_a_consent_group():
-    record = submission_anonymise(answers=ANSWERS, schema=FIELDS, config={"consent_field": "consent",
-                                                                          "consent_value": "yes", "gps": "displace"},
+    record = submission_anonymise(answers=ANSWERS, schema=FIELDS, config=PrivacySettings.from_json({
+                                      "consent_field": "consent", "consent_value": "yes", "gps": "displace"}),
                                   areas=[], instance_id="uuid:p")
     assert record.answers == {"consent": "no", "start": "2024-05-02T10:00:00.000+05:00", "meta/instanceID": "uuid:p"}
     assert (record.consent, record.respondent_key) == (False, None)
@@ -47,15 +48,17 @@ def test_a_refusal_keeps_nothing_derived_from_the_answers_even_outside_a_consent
 ])
 def test_an_unknown_consent_question_is_not_a_refusal(config, consent):
     answers = {**ANSWERS, "consent": "yes"}
-    record = submission_anonymise(answers=answers, schema=FIELDS, config={"consent_value": "yes", "gps": "displace",
-                                                                          **config}, areas=[], instance_id="uuid:p")
+    record = submission_anonymise(answers=answers, schema=FIELDS, config=PrivacySettings.from_json({
+                                      "consent_value": "yes", "gps": "displace", **config}),
+                                  areas=[], instance_id="uuid:p")
     assert record.consent is consent
     assert record.answers["age"] == 30
 
 
 def test_calculations_and_barcodes_are_scrubbed_like_text():
     record = submission_anonymise(answers={**ANSWERS, "consent": "yes"}, schema=FIELDS,
-                                  config={"consent_field": "consent", "consent_value": "yes", "gps": "displace"},
+                                  config=PrivacySettings.from_json({"consent_field": "consent", "consent_value": "yes",
+                                                                    "gps": "displace"}),
                                   areas=[], instance_id="uuid:p")
     assert record.answers["echo"] == "[identifier]"
     assert record.answers["code"] == "[identifier]"

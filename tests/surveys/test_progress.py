@@ -95,7 +95,8 @@ class TestRespondentSex:
     def test_a_round_can_name_the_question_and_its_values(self, form):
         from tests.submissions import send_checks_instance
 
-        form.round.checks = {**form.round.checks, "sex_field": "place", "sex_values": {"kz_75": "f"}}
+        form.round.sex_question = "place"
+        form.round.checks = {**form.round.checks, "sex_values": {"kz_75": "f"}}
         form.round.save()
 
         assert send_checks_instance(sex="male").respondent_sex == "f"

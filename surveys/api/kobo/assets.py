@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.urls import reverse
@@ -53,7 +54,7 @@ def _url(request: Request, name: str, **kwargs: Any) -> str:
     return request.build_absolute_uri(reverse(name, kwargs=kwargs))
 
 
-def _iso(value) -> str:
+def _iso(value: dt.datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 

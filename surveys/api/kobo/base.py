@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -47,7 +48,8 @@ class KoboPagination(BasePagination):
         self.limit = min(_whole(request, "limit", self.default_limit), self.max_limit) or self.default_limit
         return self.offset, self.limit
 
-    def paginate_queryset(self, queryset: Sequence[Any], request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: QuerySet[Any] | Sequence[Any], request: Request,
+                          view: Any = None) -> list[Any]:
         offset, limit = self.window(request)
         self.count = len(queryset)
         return list(queryset[offset:offset + limit])

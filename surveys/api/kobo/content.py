@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from surveys.form_schema import FormSchema, SchemaField
 from surveys.kobo_ids import kuid
 from surveys.models import Questionnaire
 
@@ -17,7 +18,7 @@ _CONTAINERS = {"group": ("begin_group", "end_group"), "repeat": ("begin_repeat",
 _REFERENCE = re.compile(r"/[A-Za-z_][\w.-]*(?:/[A-Za-z_][\w.-]*)+")
 
 
-def translations(schema: dict[str, Any]) -> list[str | None]:
+def translations(schema: FormSchema) -> list[str | None]:
     """KoboToolbox's ``translations``: the form's languages, ``None`` for an unnamed one."""
     return [None if lang == "default" else lang for lang in schema.get("languages") or ["default"]]
 
@@ -43,7 +44,7 @@ def asset_content(*, questionnaire: Questionnaire) -> dict[str, Any]:
     languages = translations(schema)
     root = schema.get("root") or "data"
     survey: list[dict[str, Any]] = []
-    open_containers: list[dict[str, Any]] = []
+    open_containers: list[SchemaField] = []
     for f in schema.get("fields", []):
         if f["path"] == "meta" or f["path"].startswith("meta/"):
             continue  # pyxform's own meta group (instanceID): KoboToolbox's content leaves it implicit
@@ -56,7 +57,7 @@ def asset_content(*, questionnaire: Questionnaire) -> dict[str, Any]:
         survey.append(_end_row(open_containers.pop(), questionnaire.form_id))
     choices = []
     lists = schema.get("choices") or {}
-    used = [f["list_name"] for f in schema.get("fields", []) if f.get("list_name") in lists]
+    used = [name for f in schema.get("fields", []) if (name := f.get("list_name")) and name in lists]
     order = list(dict.fromkeys(used + sorted(lists)))  # as the questions use them (PostgreSQL keeps no key order)
     for list_name, items in ((name, lists[name]) for name in order):
         for item in items:
@@ -76,7 +77,7 @@ def asset_content(*, questionnaire: Questionnaire) -> dict[str, Any]:
             "translated": ["hint", "label", "constraint_message"], "translations": languages}
 
 
-def _survey_row(f: dict[str, Any], form_id: str, languages: list[str | None], root: str) -> dict[str, Any]:
+def _survey_row(f: SchemaField, form_id: str, languages: list[str | None], root: str) -> dict[str, Any]:
     ftype = _CONTAINERS[f["type"]][0] if f["type"] in _CONTAINERS else f["type"]
     row: dict[str, Any] = {"type": ftype, "name": f["name"], "$autoname": f["name"], "$kuid": kuid(form_id, f["path"]),
                            "$xpath": f["path"]}
@@ -90,9 +91,10 @@ def _survey_row(f: dict[str, Any], form_id: str, languages: list[str | None], ro
         row["select_from_list_name"] = f["list_name"]
     if f["type"] not in _CONTAINERS:
         row["required"] = f.get("required") in ("true()", "true", "yes")
-    for key, target in (("relevant", "relevant"), ("constraint", "constraint"), ("calculate", "calculation")):
-        if f.get(key):
-            row[target] = xlsform_expression(f[key], root)
+    for target, expression in (("relevant", f.get("relevant")), ("constraint", f.get("constraint")),
+                               ("calculation", f.get("calculate"))):
+        if expression:
+            row[target] = xlsform_expression(expression, root)
     message = _translated(f.get("constraint_message"), languages)
     if message:
         row["constraint_message"] = message
@@ -103,5 +105,5 @@ def _survey_row(f: dict[str, Any], form_id: str, languages: list[str | None], ro
     return row
 
 
-def _end_row(container: dict[str, Any], form_id: str) -> dict[str, Any]:
+def _end_row(container: SchemaField, form_id: str) -> dict[str, Any]:
     return {"type": _CONTAINERS[container["type"]][1], "$kuid": "/" + kuid(form_id, container["path"])}

@@ -22,7 +22,7 @@ from surveys.selectors.kobo.records import RecordPage
 
 def validation_status(review_status: str | None, by: str | None, at: dt.datetime | None) -> dict[str, Any]:
     """KoboToolbox's ``_validation_status``: ``{}`` when none of its three states is set."""
-    known = VALIDATION_LABELS.get(review_status)
+    known = VALIDATION_LABELS.get(review_status or "")
     if known is None:
         return {}
     uid, label, color = known
@@ -87,7 +87,7 @@ def _geo_value(text: str, path: str) -> str | None:
 
 def _utc_text(value: dt.datetime | str) -> str:
     """KoboToolbox's ``_submission_time``: UTC, to the second, no zone."""
-    if type(value) is str:
+    if isinstance(value, str):
         return value
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 

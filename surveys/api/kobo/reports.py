@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from surveys.api.kobo.base import OBJECT, KoboView
 from surveys.kobo_ids import kuid
+from surveys.round_report import GroupTable
 from surveys.selectors.kobo.assets import Asset
 from surveys.selectors.reports import round_tabulate
 
@@ -48,7 +49,7 @@ def kobo_report(*, asset: Asset, split_by: str | None = None, lang: str | None =
     return {"count": total, "list": items}
 
 
-def _data(table: dict[str, Any], total: int | None) -> dict[str, Any]:
+def _data(table: GroupTable, total: int | None) -> dict[str, Any]:
     base = table["base"]
     out: dict[str, Any] = {"provided": base}
     if total is not None:

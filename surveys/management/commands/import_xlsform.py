@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -15,7 +16,8 @@ class Command(DomainCommand):
         parser.add_argument("--survey", dest="survey_slug")
         parser.add_argument("--allow-anonymous", action="store_true")
 
-    def handle(self, *args, file: Path, round_number, survey_slug, allow_anonymous, **options):
+    def handle(self, *args: Any, file: Path, round_number: int | None, survey_slug: str | None,
+               allow_anonymous: bool, **options: Any) -> None:
         try:
             source = file.read_bytes()
         except OSError as err:

@@ -8,13 +8,16 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, QuerySet
 
 from mtm.errors import NotFound
 from surveys.models import Questionnaire, Round
 from surveys.selectors.questionnaires import questionnaires_visible_to
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Asset:
         return self.current.created_at
 
 
-def assets_for_user(*, user, q: str | None = None, asset_type: str | None = None,
+def assets_for_user(*, user: AnyUser, q: str | None = None, asset_type: str | None = None,
                     counted: bool = True) -> list[Asset]:
     """The forms ``user`` may see as assets, ordered by form_id. ``q`` is
     KoboToolbox's search: ``asset_type:survey``, ``uid:…``, ``name:…``,
@@ -66,7 +69,7 @@ def assets_for_user(*, user, q: str | None = None, asset_type: str | None = None
     return assets
 
 
-def asset_for_user(*, user, uid: str, counted: bool = False) -> Asset:
+def asset_for_user(*, user: AnyUser, uid: str, counted: bool = False) -> Asset:
     """One asset by uid, its versions read in one indexed query (``kobo_uid``);
     :class:`NotFound` when it does not exist or ``user`` may not see it."""
     versions = questionnaires_visible_to(user).filter(kobo_uid=uid).order_by("-created_at", "-id")
@@ -90,7 +93,7 @@ def _assets(versions: QuerySet[Questionnaire]) -> list[Asset]:
                   submission_count=0) for form_id, found in by_form.items()]
 
 
-def _submission_counts(user, form_id: str | None = None) -> dict[str, int]:
+def _submission_counts(user: AnyUser, form_id: str | None = None) -> dict[str, int]:
     from surveys.selectors.kobo.records import visible_records
 
     rows = visible_records(user=user, form_id=form_id).values("form_id").annotate(n=Count("id"))

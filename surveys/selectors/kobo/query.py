@@ -29,7 +29,7 @@ VALIDATION_UIDS = {
     "validation_status_not_approved": Submission.Review.NOT_APPROVED,
     "validation_status_on_hold": Submission.Review.ON_HOLD,
 }
-VALIDATION_LABELS = {
+VALIDATION_LABELS: dict[str, tuple[str, str, str]] = {
     Submission.Review.APPROVED: ("validation_status_approved", "Approved", "#00ff00"),
     Submission.Review.NOT_APPROVED: ("validation_status_not_approved", "Not Approved", "#ff0000"),
     Submission.Review.ON_HOLD: ("validation_status_on_hold", "On Hold", "#0000ff"),

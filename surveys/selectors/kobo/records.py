@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.db.models import (
@@ -30,6 +30,7 @@ from django.db.models import (
 )
 
 from mtm.errors import NotFound
+from surveys.form_schema import FormSchema
 from surveys.models import KoboRecord, Submission, SubmissionAttachment
 from surveys.release import answers_released, withheld_paths
 from surveys.selectors.kobo.assets import Asset
@@ -37,12 +38,23 @@ from surveys.selectors.kobo.query import query_filter, sort_columns
 from surveys.selectors.scope import may_open_raw
 from surveys.selectors.submissions import submissions_for_user
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from enumerators.models import AnyUser
+
 #: KoboToolbox's page size: the default and the maximum of ``limit``.
 MAX_LIMIT = 30_000
 
 
 _GEO = {"geopoint"}
 
+
+#: SQL and its parameters, as an expression compiles.
+Sql = tuple[str, tuple[str | int, ...]]
+#: A record's row: the values of :data:`_COLUMNS`, in order.
+Row = tuple[Any, ...]
 
 _COLUMNS = ("id", "instance_id", "questionnaire_id", "submission_time", "submitted_by__username", "review_status",
             "reviewed_by__username", "reviewed_at", "cache_current", "kobo_record__answers_json")
@@ -55,16 +67,17 @@ class SubmissionTime(Func):
     def __init__(self) -> None:
         super().__init__(F("received_at"), output_field=DateTimeField())
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, function: str | None = None,
+               template: str | None = None, arg_joiner: str | None = None, **extra_context: Any) -> Sql:
         return compiler.compile(self.source_expressions[0])
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any) -> Sql:
         self.output_field = TextField()
         column, params = compiler.compile(self.source_expressions[0])
         return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')""", params
 
 
-def _page_rows(qs: QuerySet) -> list[tuple]:
+def _page_rows(qs: QuerySet[Submission]) -> list[Row]:
     return list(qs.annotate(
         submission_time=SubmissionTime(),
         cache_current=Case(When(kobo_record__source_updated_at=F("updated_at"), then=Value(True)),
@@ -79,7 +92,7 @@ _RENDER_BATCH = 2000
 class VersionFacts:
     version: str
     withheld: frozenset[str]
-    schema: dict[str, Any]
+    schema: FormSchema
     geo_path: str | None
 
 
@@ -92,13 +105,13 @@ class RecordPage:
     many records match in all."""
 
     count: int
-    rows: list[tuple]
+    rows: list[Row]
     answers: dict[int, str]
     facts: dict[int, VersionFacts]
     attachments: dict[int, list[tuple[int, str, str, str]]]
 
 
-def visible_records(*, user, form_id: str | None = None) -> QuerySet:
+def visible_records(*, user: AnyUser, form_id: str | None = None) -> QuerySet[Submission]:
     """The processed, current submissions ``user`` may see, unordered."""
     return (submissions_for_user(user=user, form_id=form_id, current_only=True)
             .filter(answers__isnull=False).select_related(None).prefetch_related(None).order_by())
@@ -112,8 +125,8 @@ def field_types(asset: Asset) -> dict[str, str]:
     return types
 
 
-def asset_records(*, user, asset: Asset, query: dict[str, Any] | None = None, sort: dict[str, Any] | None = None,
-                  start: int = 0, limit: int = MAX_LIMIT) -> RecordPage:
+def asset_records(*, user: AnyUser, asset: Asset, query: dict[str, Any] | None = None,
+                  sort: dict[str, Any] | None = None, start: int = 0, limit: int = MAX_LIMIT) -> RecordPage:
     """One page of the asset's records that ``user`` may see, with the count of all that match ``query``."""
     qs = visible_records(user=user, form_id=asset.form_id).filter(query_filter(query, field_types(asset)))
     count = qs.count()
@@ -127,7 +140,7 @@ def asset_records(*, user, asset: Asset, query: dict[str, Any] | None = None, so
     return _page(rows, count=count, user=user, asset=asset)
 
 
-def asset_record(*, user, asset: Asset, submission_id: int) -> RecordPage:
+def asset_record(*, user: AnyUser, asset: Asset, submission_id: int) -> RecordPage:
     """One record as a page of one; :class:`NotFound` when ``user`` may not see it or it is not processed."""
     rows = _page_rows(visible_records(user=user, form_id=asset.form_id).filter(pk=submission_id))
     if not rows:
@@ -135,16 +148,18 @@ def asset_record(*, user, asset: Asset, submission_id: int) -> RecordPage:
     return _page(rows, count=1, user=user, asset=asset)
 
 
-def record_review(*, user, asset: Asset, submission_id: int) -> tuple[str | None, str | None, dt.datetime | None]:
+def record_review(*, user: AnyUser, asset: Asset,
+                  submission_id: int) -> tuple[str | None, str | None, dt.datetime | None]:
     """One record's review state, its reviewer's username and when."""
     rows = list(visible_records(user=user, form_id=asset.form_id).filter(pk=submission_id)
                 .values_list("review_status", "reviewed_by__username", "reviewed_at"))
     if not rows:
         raise NotFound(f"No submission {submission_id} in this asset.")
-    return rows[0]
+    status, reviewer, reviewed_at = rows[0]
+    return status, reviewer, reviewed_at
 
 
-def _page(rows: list[tuple], *, count: int, user, asset: Asset) -> RecordPage:
+def _page(rows: list[Row], *, count: int, user: AnyUser, asset: Asset) -> RecordPage:
     facts = _version_facts(asset)
     return RecordPage(count=count, rows=rows, answers=released_answers(rows=rows, facts=facts), facts=facts,
                       attachments=_attachments([row[0] for row in rows]) if may_open_raw(user) else {})
@@ -170,7 +185,7 @@ def _version_facts(asset: Asset) -> dict[int, VersionFacts]:
     return facts
 
 
-def released_answers(*, rows: list[tuple], facts: dict[int, VersionFacts]) -> dict[int, str]:
+def released_answers(*, rows: list[Row], facts: dict[int, VersionFacts]) -> dict[int, str]:
     """The released answers of each row (in KoboToolbox's strings) as JSON
     text, from the :class:`KoboRecord` cache where it is current; the others
     are released now (:func:`answers_released`) and stored."""

@@ -15,7 +15,7 @@ exports: a payload that sets one is refused (the data endpoint filters).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -26,6 +26,9 @@ from surveys.selectors.exports import record_export_for_user
 from surveys.selectors.kobo.assets import Asset
 from surveys.selectors.scope import ensure_submission_viewer
 from surveys.services.exports import record_export_create, records_write
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
 
 #: KoboToolbox's export types and ours.
 FORMATS = {"xls": "xlsx", "xlsx": "xlsx", "csv": "csv"}
@@ -55,31 +58,31 @@ def export_choice(settings: dict[str, Any] | None) -> ExportChoice:
     return ExportChoice(FORMATS[kind], labels=True, lang=None if lang == "_default" else str(lang))
 
 
-def kobo_export_create(*, user, asset: Asset, settings: dict[str, Any] | None) -> RecordExport:
+def kobo_export_create(*, user: AnyUser, asset: Asset, settings: dict[str, Any] | None) -> RecordExport:
     choice = export_choice(settings)
     return record_export_create(user=user, form_id=asset.form_id, round_id=asset.current.round_id, fmt=choice.fmt,
                                 labels=choice.labels, lang=choice.lang)
 
 
-def kobo_exports_for(*, user, asset: Asset) -> QuerySet[RecordExport]:
+def kobo_exports_for(*, user: AnyUser, asset: Asset) -> QuerySet[RecordExport]:
     """The asset's exports this account asked for, newest first."""
-    ensure_submission_viewer(user)
-    return RecordExport.objects.filter(requested_by=user, form_id=asset.form_id).select_related("round")
+    viewer = ensure_submission_viewer(user)
+    return RecordExport.objects.filter(requested_by=viewer, form_id=asset.form_id).select_related("round")
 
 
-def kobo_export_for(*, user, asset: Asset, uid: str) -> RecordExport:
+def kobo_export_for(*, user: AnyUser, asset: Asset, uid: str) -> RecordExport:
     export = record_export_for_user(user=user, uid=uid)
     if export.form_id != asset.form_id:
         raise NotFound(f"No export '{uid}' of this asset.")
     return export
 
 
-def export_settings_for(*, user, asset: Asset) -> QuerySet[KoboExportSetting]:
-    ensure_submission_viewer(user)
-    return KoboExportSetting.objects.filter(user=user, form_id=asset.form_id)
+def export_settings_for(*, user: AnyUser, asset: Asset) -> QuerySet[KoboExportSetting]:
+    viewer = ensure_submission_viewer(user)
+    return KoboExportSetting.objects.filter(user=viewer, form_id=asset.form_id)
 
 
-def export_setting_for(*, user, asset: Asset, uid: str) -> KoboExportSetting:
+def export_setting_for(*, user: AnyUser, asset: Asset, uid: str) -> KoboExportSetting:
     setting = export_settings_for(user=user, asset=asset).filter(uid=uid).first()
     if setting is None:
         raise NotFound(f"No export setting '{uid}' of this asset.")
@@ -96,37 +99,38 @@ def _checked(name: Any, settings: Any) -> tuple[str, dict[str, Any]]:
 
 
 @transaction.atomic
-def export_setting_create(*, user, asset: Asset, name: Any, export_settings: Any) -> KoboExportSetting:
+def export_setting_create(*, user: AnyUser, asset: Asset, name: Any, export_settings: Any) -> KoboExportSetting:
     """Save a named export setting; :class:`InvalidInput` about ``name`` when the name is taken (KoboToolbox
     answers it as a validation error, 400)."""
-    ensure_submission_viewer(user)
+    viewer = ensure_submission_viewer(user)
     name, settings = _checked(name, export_settings)
     try:
         with transaction.atomic():
-            return KoboExportSetting.objects.create(user=user, form_id=asset.form_id, name=name,
+            return KoboExportSetting.objects.create(user=viewer, form_id=asset.form_id, name=name,
                                                     export_settings=settings)
     except IntegrityError:
         raise InvalidInput(f"An export setting named '{name}' already exists for this asset.", field="name") from None
 
 
 @transaction.atomic
-def export_setting_update(*, user, asset: Asset, uid: str, name: Any = None,
+def export_setting_update(*, user: AnyUser, asset: Asset, uid: str, name: Any = None,
                           export_settings: Any = None) -> KoboExportSetting:
     setting = export_setting_for(user=user, asset=asset, uid=uid)
     name, settings = _checked(setting.name if name is None else name,
                               setting.export_settings if export_settings is None else export_settings)
-    if KoboExportSetting.objects.filter(user=user, form_id=asset.form_id, name=name).exclude(pk=setting.pk).exists():
+    same_name = KoboExportSetting.objects.filter(user_id=setting.user_id, form_id=asset.form_id, name=name)
+    if same_name.exclude(pk=setting.pk).exists():
         raise InvalidInput(f"An export setting named '{name}' already exists for this asset.", field="name")
     setting.name, setting.export_settings = name, settings
     setting.save()
     return setting
 
 
-def export_setting_delete(*, user, asset: Asset, uid: str) -> None:
+def export_setting_delete(*, user: AnyUser, asset: Asset, uid: str) -> None:
     export_setting_for(user=user, asset=asset, uid=uid).delete()
 
 
-def export_setting_write(*, user, asset: Asset, uid: str, fmt: str, out: IO[bytes]) -> int:
+def export_setting_write(*, user: AnyUser, asset: Asset, uid: str, fmt: str, out: IO[bytes]) -> int:
     """Write the records as a saved setting asks, in ``fmt`` (csv or xlsx), to ``out``; the number of records."""
     setting = export_setting_for(user=user, asset=asset, uid=uid)
     choice = export_choice({**setting.export_settings, "type": KOBO_TYPES.get(fmt, fmt)})

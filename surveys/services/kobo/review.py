@@ -6,7 +6,7 @@ the review state."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -16,6 +16,9 @@ from surveys.selectors.kobo.query import VALIDATION_UIDS
 from surveys.selectors.kobo.records import visible_records
 from surveys.services.review import submission_review
 
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
+
 
 def review_state(uid: Any) -> str:
     if uid not in VALIDATION_UIDS:
@@ -24,14 +27,14 @@ def review_state(uid: Any) -> str:
     return VALIDATION_UIDS[uid]
 
 
-def kobo_validation_status_set(*, user, asset: Asset, submission_id: int, uid: str | None) -> None:
+def kobo_validation_status_set(*, user: AnyUser, asset: Asset, submission_id: int, uid: str | None) -> None:
     """Set (``uid``) or clear (``None``) one record's validation status."""
     state = review_state(uid) if uid is not None else None
     kobo_validation_statuses_set(user=user, asset=asset, submission_ids=[submission_id], uid=uid, state=state)
 
 
 @transaction.atomic
-def kobo_validation_statuses_set(*, user, asset: Asset, submission_ids: list[Any], uid: str | None,
+def kobo_validation_statuses_set(*, user: AnyUser, asset: Asset, submission_ids: list[Any], uid: str | None,
                                  state: str | None = None) -> int:
     """Set or clear the validation status of several records (all or none):
     the number of records, as KoboToolbox counts them. Ids the user may not
