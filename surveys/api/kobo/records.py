@@ -55,7 +55,8 @@ class KoboRecordSerializer(SchemaExtras, serializers.Serializer):
     additional_properties = {"description": "An answer by its group path: the instance's text, or a repeat's "
                                             "list of records keyed by path",
                              "anyOf": [{"type": "string"},
-                                       {"type": "array", "items": {"type": "object", "additionalProperties": True}}]}
+                                       {"type": "array", "items": {"type": "object", "additionalProperties": True,
+                                                                   "description": "A record of the repeat"}}]}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         text = serializers.CharField
