@@ -62,7 +62,6 @@ class RoundRisk(APIView):
 
 
 # The round report (INTERFACES.md), as surveys.selectors.reports.round_tabulate writes it.
-
 class ReportRowSerializer(serializers.Serializer):
     """One choice: respondents who chose it, percent of the base, its 95 % Wilson interval."""
 

@@ -93,8 +93,8 @@ class SubmissionSerializer(serializers.Serializer):
 class ReviewSerializer(SchemaExtras, serializers.Serializer):
     """A review: the new state (``null`` clears it) and an optional comment."""
 
-    status = serializers.CharField(allow_null=True, help_text="approved, not_approved, on_hold or has_issues; "
-                                                              "null clears the review")
+    status = serializers.CharField(allow_null=True, help_text="approved, not_approved or on_hold; null clears "
+                                                              "the review")
     comment = serializers.CharField(required=False, allow_blank=True, default="")
     whole_on_patch = True
 

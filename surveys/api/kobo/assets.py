@@ -15,8 +15,8 @@ from surveys.api.kobo.content import KoboContentSerializer, asset_content
 from surveys.api.schema import errors
 from surveys.selectors.kobo.assets import Asset, assets_for_user
 
-# The asset as KoboToolbox's API returns it (asset_summary), for the OpenAPI schema.
 
+# The asset as KoboToolbox's API returns it (asset_summary), for the OpenAPI schema.
 def _empty(**kwargs: Any) -> serializers.DictField:
     return serializers.DictField(help_text=kwargs.pop("help_text", "KoboToolbox's; empty here"), **kwargs)
 
