@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from surveys.api.schema import errors
 from surveys.models import RecordExport
 from surveys.selectors.exports import record_export_for_user
 from surveys.selectors.scope import ensure_submission_viewer
@@ -28,6 +31,35 @@ class ExportRequestSerializer(serializers.Serializer):
                                   help_text="CSV only: a repeat's path or sheet name instead of the records.")
 
 
+class ExportOptionsSerializer(serializers.Serializer):
+    labels = serializers.BooleanField(required=False)
+    lang = serializers.CharField(allow_null=True, required=False)
+    sheet = serializers.CharField(allow_null=True, required=False)
+
+
+class ExportSerializer(serializers.Serializer):
+    """An export (:func:`export_json`): poll ``url`` until ``status`` is ``complete``, then download ``result``."""
+
+    uid = serializers.CharField()
+    form_id = serializers.CharField()
+    round = serializers.IntegerField(help_text="The round's number")
+    format = serializers.ChoiceField(choices=RecordExport.Format.values)
+    options = ExportOptionsSerializer()
+    status = serializers.ChoiceField(choices=RecordExport.Status.values)
+    rows = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.URLField()
+    result = serializers.URLField(allow_null=True, help_text="The file, once complete")
+
+
+class ExportListSerializer(serializers.Serializer):
+    """This account's latest 100 exports, newest first."""
+
+    results = ExportSerializer(many=True)
+
+
 def export_json(export: RecordExport, request: Request) -> dict:
     done = export.status == RecordExport.Status.COMPLETE
     return {"uid": export.uid, "form_id": export.form_id, "round": export.round.number, "format": export.fmt,
@@ -41,11 +73,13 @@ def export_json(export: RecordExport, request: Request) -> dict:
 class ExportList(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: ExportListSerializer, **errors(403)}, operation_id="v1_exports_list")
     def get(self, request: Request) -> Response:
         viewer = ensure_submission_viewer(request.user)
         exports = RecordExport.objects.filter(requested_by=viewer).select_related("round")[:100]
         return Response({"results": [export_json(e, request) for e in exports]})
 
+    @extend_schema(request=ExportRequestSerializer, responses={201: ExportSerializer, **errors(400, 403, 404)})
     def post(self, request: Request) -> Response:
         body = ExportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -60,6 +94,7 @@ class ExportList(APIView):
 class ExportDetail(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: ExportSerializer, **errors(403, 404)})
     def get(self, request: Request, uid: str) -> Response:
         export = record_export_for_user(user=request.user, uid=uid)
         return Response(export_json(export, request))
@@ -73,6 +108,10 @@ class ExportFile(APIView):
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
 
+    @extend_schema(responses={
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV (UTF-8 with a BOM) or XLSX file"),
+        (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        **errors(403, 404, 409)})
     def get(self, request: Request, uid: str) -> FileResponse | Response:
         export = record_export_for_user(user=request.user, uid=uid)
         if export.status != RecordExport.Status.COMPLETE:

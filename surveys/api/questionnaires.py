@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from surveys.api.schema import errors
 from surveys.models import Questionnaire
 from surveys.services.questionnaires import questionnaire_import
 
@@ -32,6 +34,16 @@ class QuestionnaireSerializer(serializers.ModelSerializer):
         return f"md5:{obj.md5}"
 
 
+class QuestionnaireImportSerializer(QuestionnaireSerializer):
+    """The imported (or already stored) version, with pyxform's warnings about the form."""
+
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    class Meta(QuestionnaireSerializer.Meta):
+        fields = [*QuestionnaireSerializer.Meta.fields, "warnings"]
+
+
+@extend_schema_view(get=extend_schema(responses={200: QuestionnaireSerializer(many=True), **errors(403)}))
 class QuestionnaireList(ListAPIView):
     """``GET`` lists questionnaire versions; ``POST`` (multipart ``file``,
     optional ``survey``, ``round``, ``allow_anonymous``) imports an XLSForm:
@@ -44,6 +56,9 @@ class QuestionnaireList(ListAPIView):
     #: A form the import refuses is an error about the uploaded file.
     domain_error_field = "file"
 
+    @extend_schema(request={"multipart/form-data": XLSFormUploadSerializer},
+                   responses={200: QuestionnaireImportSerializer, 201: QuestionnaireImportSerializer,
+                              **errors(400, 403, 409)})
     def post(self, request: Request) -> Response:
         upload = XLSFormUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)

@@ -5,6 +5,8 @@ attachments for the data-protection role."""
 from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -14,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from surveys.api.schema import FORM, SchemaExtras, errors
 from surveys.models import Submission
 from surveys.release import answers_released
 from surveys.selectors.questionnaires import questionnaire_schema
@@ -27,7 +30,48 @@ from surveys.services.raw_store import open_chunks, raw_open
 from surveys.services.review import submission_review
 
 
+class ProblemSerializer(serializers.Serializer):
+    """A validation problem: the answer's group path, its kind and a message."""
+
+    path = serializers.CharField()
+    code = serializers.CharField(help_text="constraint, required, type, not_relevant, unknown_field, expression")
+    message = serializers.CharField()
+
+
+class SubmissionValidationSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Submission.Validation.values)
+    problems = ProblemSerializer(many=True)
+
+
+class FlagSerializer(serializers.Serializer):
+    """A quality check the interview failed."""
+
+    check = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class SubmissionReviewStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Submission.Review.values, allow_null=True)
+    by = serializers.CharField(allow_null=True, help_text="The reviewer; null for the server's own checks")
+    at = serializers.DateTimeField(allow_null=True)
+
+
 class SubmissionSerializer(serializers.Serializer):
+    """A submission with its validation, flags, review state and released answers.
+    :meth:`to_representation` writes it; the fields document that shape (the OpenAPI schema)."""
+
+    instance_id = serializers.CharField()
+    form_id = serializers.CharField()
+    version = serializers.CharField()
+    round = serializers.IntegerField()
+    received_at = serializers.DateTimeField()
+    submitted_by = serializers.CharField(allow_null=True)
+    validation = SubmissionValidationSerializer()
+    flags = FlagSerializer(many=True)
+    review = SubmissionReviewStateSerializer()
+    answers = serializers.DictField(help_text="The released answers (anonymised, identifiers left out) by group "
+                                              "path, typed; a repeat is a list of such objects")
+
     def to_representation(self, sub: Submission) -> dict:
         schema = questionnaire_schema(pk=sub.questionnaire_id, md5=sub.questionnaire.md5)
         return {
@@ -46,9 +90,13 @@ class SubmissionSerializer(serializers.Serializer):
         }
 
 
-class ReviewSerializer(serializers.Serializer):
-    status = serializers.CharField(allow_null=True)
+class ReviewSerializer(SchemaExtras, serializers.Serializer):
+    """A review: the new state (``null`` clears it) and an optional comment."""
+
+    status = serializers.CharField(allow_null=True, help_text="approved, not_approved or on_hold; null clears "
+                                                              "the review")
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+    whole_on_patch = True
 
 
 class Pagination(LimitOffsetPagination):
@@ -56,6 +104,14 @@ class Pagination(LimitOffsetPagination):
     max_limit = 1000
 
 
+@extend_schema_view(get=extend_schema(parameters=[
+    OpenApiParameter("form", str, description="Only this form's submissions"),
+    OpenApiParameter("status", str, enum=Submission.Validation.values, description="Validation status"),
+    OpenApiParameter("flag", str, description="Only submissions flagged by this check"),
+    OpenApiParameter("review", str, enum=[*Submission.Review.values, "none"],
+                     description="Review state; none for submissions not reviewed"),
+    OpenApiParameter("history", bool, description="Also the versions replaced by an edit"),
+], responses={200: SubmissionSerializer(many=True), **errors(400, 403)}))
 class SubmissionList(ListAPIView):
     """``?form=<form_id>&status=valid|invalid|pending&flag=<check>&review=<state>|none``; versions
     replaced by an edit only with ``&history=true``."""
@@ -80,6 +136,7 @@ class SubmissionList(ListAPIView):
 class SubmissionDetail(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(parameters=[FORM], responses={200: SubmissionSerializer, **errors(403, 404)})
     def get(self, request: Request, instance_id: str) -> Response:
         sub = submission_for_user(user=request.user, instance_id=instance_id,
                                                             form_id=request.query_params.get("form"))
@@ -91,6 +148,8 @@ class SubmissionReview(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(parameters=[FORM], request=ReviewSerializer,
+                   responses={200: SubmissionSerializer, **errors(400, 403, 404)})
     def patch(self, request: Request, instance_id: str) -> Response:
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -107,6 +166,10 @@ class SubmissionRaw(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(parameters=[FORM], responses={
+        (200, "text/xml"): OpenApiResponse(OpenApiTypes.BINARY, description="The body as received: the "
+                                           "OpenRosa instance (text/xml) or the KoBo JSON (application/json)"),
+        (200, "application/json"): OpenApiTypes.BINARY, **errors(403, 404, 410)})
     def get(self, request: Request, instance_id: str) -> HttpResponse:
         sub = submission_raw_for_user(user=request.user, instance_id=instance_id,
                                                 form_id=request.query_params.get("form"))
@@ -122,6 +185,9 @@ class SubmissionAttachmentDownload(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(parameters=[FORM], responses={
+        (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its own content type"),
+        **errors(403, 404)})
     def get(self, request: Request, instance_id: str, filename: str) -> StreamingHttpResponse:
         attachment = submission_attachment_for_user(
             user=request.user, form_id=request.query_params.get("form", ""), instance_id=instance_id,

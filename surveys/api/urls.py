@@ -1,9 +1,6 @@
 from django.urls import include, path
 
 from surveys.api import exports, questionnaires, rounds, submissions
-from surveys.api.schema import describe_v1
-
-describe_v1()
 
 urlpatterns = [
     path("", include("surveys.api.kobo.urls")),

@@ -7,12 +7,147 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from surveys.api.kobo.base import OBJECT, AssetPagination, KoboView
-from surveys.api.kobo.content import asset_content
+from surveys.api.kobo.base import AssetPagination, KoboView
+from surveys.api.kobo.content import KoboContentSerializer, asset_content
+from surveys.api.schema import errors, with_fields
 from surveys.selectors.kobo.assets import Asset, assets_for_user
+
+
+# The asset as KoboToolbox's API returns it (asset_summary), for the OpenAPI schema.
+def _empty(**kwargs: Any) -> serializers.DictField:
+    return serializers.DictField(help_text=kwargs.pop("help_text", "KoboToolbox's; empty here"), **kwargs)
+
+
+def _none(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, help_text="KoboToolbox's; null here", **kwargs)
+
+
+class KoboAssetSettingsSerializer(serializers.Serializer):
+    description = serializers.CharField(allow_blank=True)
+    sector = _empty()
+    country = serializers.ListField(child=serializers.CharField(), help_text="Empty here")
+    survey = serializers.CharField(help_text="Our survey's slug")
+    round = serializers.IntegerField(help_text="The current version's round")
+
+
+class KoboAssetSummarySerializer(serializers.Serializer):
+    geo = serializers.BooleanField()
+    labels = serializers.ListField(child=serializers.CharField(), help_text="The first questions' labels")
+    columns = serializers.ListField(child=serializers.CharField())
+    languages = serializers.ListField(child=serializers.CharField(allow_null=True))
+    row_count = serializers.IntegerField()
+    default_translation = serializers.CharField(allow_null=True)
+
+
+class KoboDeployedVersionSerializer(serializers.Serializer):
+    uid = serializers.CharField(help_text="The version")
+    url = serializers.URLField()
+    content_hash = serializers.CharField()
+    date_deployed = serializers.DateTimeField()
+    date_modified = serializers.DateTimeField()
+
+
+class KoboDeployedVersionsSerializer(serializers.Serializer):
+    """Every version of the form, newest first (one page)."""
+
+    count = serializers.IntegerField()
+    next = _none()
+    previous = _none()
+    results = KoboDeployedVersionSerializer(many=True)
+
+
+class KoboDeploymentLinksSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    xform_url = serializers.URLField()
+
+
+class KoboDownloadLinksSerializer(serializers.Serializer):
+    xls = serializers.URLField()
+    csv = serializers.URLField()
+    geojson = serializers.URLField()
+    xml = serializers.URLField()
+
+
+class KoboReportStylesSerializer(serializers.Serializer):
+    default = _empty()
+    specified = _empty()
+    kuid_names = _empty()
+
+
+class KoboDownloadSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    url = serializers.URLField()
+
+
+class KoboChildrenSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+@with_fields(parent=_none(), data=serializers.URLField())
+class KoboAssetSerializer(serializers.Serializer):
+    """An asset (one per form) as KoboToolbox's asset list returns it (:func:`asset_summary`)."""
+
+    url = serializers.URLField()
+    owner = _none()
+    owner__username = serializers.CharField(allow_blank=True, help_text="Who imported the current version")
+    settings = KoboAssetSettingsSerializer()
+    asset_type = serializers.CharField(help_text='"survey"')
+    date_created = serializers.DateTimeField()
+    date_modified = serializers.DateTimeField()
+    date_deployed = serializers.DateTimeField()
+    summary = KoboAssetSummarySerializer()
+    version_id = serializers.CharField()
+    version__content_hash = serializers.CharField()
+    version_count = serializers.IntegerField()
+    has_deployment = serializers.BooleanField()
+    deployed_version_id = serializers.CharField()
+    deployed_versions = KoboDeployedVersionsSerializer()
+    deployment__identifier = serializers.URLField()
+    deployment__active = serializers.BooleanField()
+    deployment__submission_count = serializers.IntegerField(help_text="Records this account may see")
+    deployment__links = KoboDeploymentLinksSerializer()
+    deployment__data_download_links = KoboDownloadLinksSerializer()
+    deployment_status = serializers.ChoiceField(choices=["deployed", "archived"])
+    report_styles = KoboReportStylesSerializer()
+    report_custom = _empty()
+    map_styles = _empty()
+    map_custom = _empty()
+    downloads = KoboDownloadSerializer(many=True)
+    embeds = serializers.ListField(child=_empty(), help_text="Empty here")
+    xform_link = serializers.URLField()
+    hooks_link = _none()
+    tag_string = serializers.CharField(allow_blank=True)
+    uid = serializers.CharField()
+    kind = serializers.CharField(help_text='"asset"')
+    xls_link = _none()
+    name = serializers.CharField()
+    assignable_permissions = serializers.ListField(child=_empty(), help_text="Empty here")
+    permissions = serializers.ListField(child=_empty(), help_text="Empty here")
+    exports = serializers.URLField()
+    export_settings = serializers.ListField(child=_empty(), help_text="Empty here")
+    reports = serializers.URLField()
+    children = KoboChildrenSerializer()
+    subscribers_count = serializers.IntegerField()
+    status = serializers.CharField(help_text='"private"')
+    access_types = serializers.ListField(child=serializers.CharField(), allow_null=True, help_text="Null here")
+    data_sharing = _empty()
+    paired_data = _none()
+
+
+class KoboAssetDetailSerializer(KoboAssetSerializer):
+    """One asset, as in the list, with its current version's ``content``."""
+
+    content = KoboContentSerializer()
+
+
+@with_fields(data=KoboContentSerializer())
+class KoboAssetContentSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text='"asset.content"')
+    uid = serializers.CharField()
 
 
 class AssetList(KoboView):
@@ -22,8 +157,8 @@ class AssetList(KoboView):
 
     @extend_schema(parameters=[
         OpenApiParameter("q", str, description="KoboToolbox search: asset_type:survey, uid:…, name:…, words"),
-        OpenApiParameter("asset_type", str), OpenApiParameter("limit", int), OpenApiParameter("offset", int),
-    ], responses={200: OBJECT}, operation_id="kobo_assets_list")
+        OpenApiParameter("asset_type", str), *AssetPagination.schema_parameters(),
+    ], responses={200: KoboAssetSerializer(many=True), **errors(400)}, operation_id="kobo_assets_list")
     def get(self, request: Request, format: str | None = None) -> Response:
         params = request.query_params
         assets = assets_for_user(user=request.user, q=params.get("q"), asset_type=params.get("asset_type"))
@@ -35,7 +170,7 @@ class AssetList(KoboView):
 class AssetDetail(KoboView):
     """One asset with its ``content`` and deployment."""
 
-    @extend_schema(responses={200: OBJECT}, operation_id="kobo_asset_retrieve")
+    @extend_schema(responses={200: KoboAssetDetailSerializer, **errors(404)}, operation_id="kobo_asset_retrieve")
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
         return Response(asset_summary(self.asset(request, uid, counted=True), request, with_content=True))
 
@@ -43,7 +178,7 @@ class AssetDetail(KoboView):
 class AssetContent(KoboView):
     """The asset's current content (``survey``, ``choices``, ``settings``, ``translations``)."""
 
-    @extend_schema(responses={200: OBJECT})
+    @extend_schema(responses={200: KoboAssetContentSerializer, **errors(404)})
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
         return Response({"kind": "asset.content", "uid": asset.uid,

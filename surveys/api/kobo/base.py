@@ -1,6 +1,7 @@
 """What every view of KoboToolbox's API v2 shares: the orjson renderer, the
 asset in the URL, and KoboToolbox's paging as DRF pagination classes
-(``start``/``limit`` on data, ``offset``/``limit`` on the asset list)."""
+(``start``/``limit`` on data, ``offset``/``limit`` on the asset list), which
+also give the OpenAPI schema their page and parameters."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -19,8 +20,6 @@ from rest_framework.views import APIView
 from surveys.api.kobo.renderers import FastJSONRenderer
 from surveys.selectors.kobo.assets import Asset, asset_for_user
 from surveys.selectors.kobo.records import MAX_LIMIT
-
-OBJECT = OpenApiTypes.OBJECT
 
 
 class KoboView(APIView):
@@ -66,9 +65,22 @@ class KoboPagination(BasePagination):
         return Response(self.paginated(data, self.count))
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "required": ["count", "results"], "properties": {
-            "count": {"type": "integer"}, "next": {"type": "string", "nullable": True, "format": "uri"},
-            "previous": {"type": "string", "nullable": True, "format": "uri"}, "results": schema}}
+        """The page in the OpenAPI schema (drf-spectacular asks for it)."""
+        def link(side: str) -> dict[str, Any]:
+            return {"type": "string", "nullable": True, "format": "uri",
+                    "description": f"The {side} page (same query, {self.offset_param} moved); null when none"}
+
+        return {"type": "object", "required": ["count", "next", "previous", "results"], "properties": {
+            "count": {"type": "integer", "description": "How many match in all"},
+            "next": link("next"), "previous": link("previous"), "results": schema}}
+
+    @classmethod
+    def schema_parameters(cls) -> list[OpenApiParameter]:
+        """The paging parameters, for the views' ``@extend_schema``."""
+        whole = {"type": "integer", "minimum": 0}
+        return [OpenApiParameter(cls.offset_param, whole, description="The first result, counted from 0"),
+                OpenApiParameter("limit", whole, description=f"Results per page (default {cls.default_limit}, "
+                                                             f"at most {cls.max_limit})")]
 
     def _url(self, offset: int) -> str:
         params = self.request.query_params.copy()

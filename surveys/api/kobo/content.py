@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rest_framework import serializers
+
+from surveys.api.schema import SchemaExtras, keyed
 from surveys.form_schema import FormSchema, SchemaField
 from surveys.kobo_ids import kuid
 from surveys.models import Questionnaire
@@ -16,6 +19,56 @@ _CONTAINERS = {"group": ("begin_group", "end_group"), "repeat": ("begin_repeat",
 
 
 _REFERENCE = re.compile(r"/[A-Za-z_][\w.-]*(?:/[A-Za-z_][\w.-]*)+")
+
+
+def _translated_field(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(allow_null=True), required=False,
+                                 help_text="One text per language of translations", **kwargs)
+
+
+class KoboSurveyRowSerializer(serializers.Serializer):
+    """A row of the survey sheet; a group's or repeat's end row has only ``type`` and ``$kuid``."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        text = serializers.CharField
+        return keyed({"type": text(), "name": text(required=False), "$autoname": text(required=False),
+                "$kuid": text(), "$xpath": text(required=False, help_text="The group path"),
+                "label": _translated_field(), "hint": _translated_field(),
+                "select_from_list_name": text(required=False), "required": serializers.BooleanField(required=False),
+                "relevant": text(required=False), "constraint": text(required=False),
+                "calculation": text(required=False), "constraint_message": _translated_field(),
+                "choice_filter": text(required=False),
+                "privacy": text(required=False, help_text="identifier, pseudonym, quasi or location")})
+
+
+class KoboChoiceRowSerializer(SchemaExtras, serializers.Serializer):
+    """A row of the choices sheet, with the sheet's other columns (texts and numbers)."""
+
+    additional_properties = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        text = serializers.CharField
+        return keyed({"list_name": text(), "name": text(), "$autovalue": text(), "$kuid": text(),
+                "label": _translated_field()})
+
+
+class KoboContentSettingsSerializer(serializers.Serializer):
+    form_id = serializers.CharField()
+    version = serializers.CharField()
+    form_title = serializers.CharField()
+    default_language = serializers.CharField(required=False)
+
+
+class KoboContentSerializer(serializers.Serializer):
+    """A form version's content as KoboToolbox keeps an XLSForm (:func:`asset_content`)."""
+
+    schema = serializers.CharField(help_text='"1"')
+    survey = KoboSurveyRowSerializer(many=True)
+    choices = KoboChoiceRowSerializer(many=True)
+    settings = KoboContentSettingsSerializer()
+    translated = serializers.ListField(child=serializers.CharField())
+    translations = serializers.ListField(child=serializers.CharField(allow_null=True),
+                                         help_text="The form's languages; null for an unnamed one")
 
 
 def translations(schema: FormSchema) -> list[str | None]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from lxml import etree
+from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
@@ -41,6 +42,27 @@ class GeoJSONRenderer(FastJSONRenderer):
                 features.append({"type": "Feature", "geometry": geometry, "properties": properties})
             data = {"type": "FeatureCollection", "features": features}
         return super().render(data, accepted_media_type, renderer_context)
+
+
+class GeoJSONPointSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Point"])
+    coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2,
+                                        help_text="[longitude, latitude], displaced")
+
+
+class GeoJSONFeatureSerializer(serializers.Serializer):
+    """A record: its point (null without a location) and its answers outside repeats."""
+
+    type = serializers.ChoiceField(choices=["Feature"])
+    geometry = GeoJSONPointSerializer(allow_null=True)
+    properties = serializers.DictField(help_text="The record's keys, as in the JSON records, without repeats")
+
+
+class GeoJSONFeatureCollectionSerializer(serializers.Serializer):
+    """A page of records as GeoJSON (:class:`GeoJSONRenderer`, ``?format=geojson``)."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    features = GeoJSONFeatureSerializer(many=True)
 
 
 class XMLRenderer(BaseRenderer):

@@ -12,22 +12,75 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from surveys.api.kobo.base import OBJECT, KoboView
+from surveys.api.kobo.base import KoboView
+from surveys.api.schema import errors, with_fields
 from surveys.kobo_ids import kuid
 from surveys.round_report import GroupTable
 from surveys.selectors.kobo.assets import Asset
 from surveys.selectors.reports import round_tabulate
 
 
+class KoboReportStatsSerializer(serializers.Serializer):
+    mean = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+    stdev = serializers.FloatField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+
+
+@extend_schema_field({"type": "array", "minItems": 2, "maxItems": 2,
+                      "items": {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/KoboReportData"}]},
+                      "description": "[group, its data]: a choice of the split_by question and its table"})
+class _SplitGroupField(serializers.Field):
+    pass
+
+
+class KoboReportDataSerializer(serializers.Serializer):
+    """A question's table (:func:`_data`): choice questions have ``responses`` … ``percentages``, number
+    questions ``stats``; ``total_count`` and ``not_provided`` are left out of a ``split_by`` group's."""
+
+    total_count = serializers.IntegerField(required=False, help_text="Counted submissions")
+    provided = serializers.IntegerField()
+    not_provided = serializers.IntegerField(required=False)
+    show_graph = serializers.BooleanField()
+    responses = serializers.ListField(child=serializers.CharField(), required=False, help_text="The choices' labels")
+    response_values = serializers.ListField(child=serializers.CharField(), required=False)
+    frequencies = serializers.ListField(child=serializers.IntegerField(), required=False)
+    percentages = serializers.ListField(child=serializers.FloatField(), required=False)
+    stats = KoboReportStatsSerializer(required=False)
+    values = serializers.ListField(child=_SplitGroupField(), required=False, help_text="With split_by")
+
+
+@with_fields(label=serializers.ListField(child=serializers.CharField()))
+class KoboReportRowSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="The question's type")
+
+
+@with_fields(data=KoboReportDataSerializer(), style=serializers.DictField(help_text="KoboToolbox's; empty here"))
+class KoboReportItemSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    row = KoboReportRowSerializer()
+    kuid = serializers.CharField()
+
+
+class KoboReportSerializer(serializers.Serializer):
+    """The round tables of the asset's current round in KoboToolbox's report shape."""
+
+    url = serializers.URLField()
+    count = serializers.IntegerField(help_text="Counted submissions")
+    list = KoboReportItemSerializer(many=True)
+
+
 class Reports(KoboView):
     """The round tables of the asset's current round, in KoboToolbox's report shape."""
 
     @extend_schema(parameters=[OpenApiParameter("split_by", str), OpenApiParameter("lang", str)],
-                   responses={200: OBJECT})
+                   responses={200: KoboReportSerializer, **errors(400, 403, 404)})
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
         report = kobo_report(asset=asset, split_by=request.query_params.get("split_by"),
