@@ -36,6 +36,7 @@ define pip-install
 	@set -e; \
 	[ -x "$(UV)" ] || $(PIP_INSTALL) uv >/dev/null 2>&1 || echo "uv is not available: installing with pip (slower)"; \
 	if [ -x "$(UV)" ]; then \
+	  echo "Installing $(1) with uv"; \
 	  index=$$($(PY) -m pip config list 2>/dev/null | sed -n "s/^[a-z:]*\.index-url='\(.*\)'$$/\1/p" | head -1); \
 	  "$(UV)" pip install --quiet --compile-bytecode --python $(PY) $${index:+--index-url "$$index"} -r $(1) \
 	    || { echo "uv could not install $(1): trying pip"; $(PIP_INSTALL) -r $(1); }; \
