@@ -13,8 +13,10 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
 # The port `make run` / `make demo` serve on (e.g. `make demo PORT=8011`).
 PORT ?= 8000
-# pytest-xdist workers for `make test` (2 on this 2-core machine; `make test XDIST=0` runs in one process).
-XDIST ?= 2
+# pytest-xdist processes: `auto` is one per core (2 here: 3 were slower); `make test XDIST=0` runs in one.
+# test-services keeps 2: each process starts its own Celery worker and PostgreSQL test database.
+XDIST ?= auto
+SERVICES_XDIST ?= 2
 
 # The real services for `make test-services` (here and on CI: trust auth, no passwords).
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
@@ -99,13 +101,14 @@ browser:
 	    || echo "Could not install chromium: the browser tests will be skipped"; \
 	fi
 
-## make test-services: the suite on PostgreSQL + Redis with a real Celery worker started by the suite
+## make test-services: the suite on PostgreSQL + Redis with real Celery workers started by the suite
 test-services: install-dev browser
 	@$(PY) -c "import psycopg; psycopg.connect('$(SERVICES_DATABASE_URL)'.rsplit('/',1)[0] + '/postgres').close()" \
 	  || { echo "PostgreSQL is not reachable at $(SERVICES_DATABASE_URL)"; exit 2; }
 	@$(PY) -c "import redis; redis.Redis.from_url('$(SERVICES_REDIS_URL)').ping()" \
 	  || { echo "Redis is not reachable at $(SERVICES_REDIS_URL)"; exit 2; }
-	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -p no:cacheprovider
+	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -p no:cacheprovider \
+	  -n $(SERVICES_XDIST)
 
 ## make bench: the benchmarks in bench/ (not part of make test)
 bench: install-dev
