@@ -3,23 +3,65 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt | md5sum | cut -c1-12)
+# One stamp per requirement set, named after its files' contents: a second `make` installs nothing,
+# an edited requirements file installs again.
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(shell cat requirements.txt | md5sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
+# uv on PATH, or else the one `make` puts in the venv; pip when neither can be had.
+UV := $(or $(shell command -v uv 2>/dev/null),$(VENV)/bin/uv)
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+
+# The port `make run` / `make demo` serve on (e.g. `make demo PORT=8011`).
+PORT ?= 8000
+# pytest-xdist processes: `auto` is one per core (2 here: 3 were slower); `make test XDIST=0` runs in one.
+# test-services keeps 2: each process starts its own Celery worker and PostgreSQL test database.
+XDIST ?= auto
+SERVICES_XDIST ?= 2
 
 # The real services for `make test-services` (here and on CI: trust auth, no passwords).
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install browser demo run serve worker test test-services bench lint clean
+.PHONY: install install-dev browser demo run serve worker test test-services bench lint clean
 
-install: $(STAMP)
+## make install: the runtime requirements; make install-dev: those plus tests, lint and types
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
 
-$(STAMP): requirements.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+# $(call pip-install,FILE): with uv (seconds; put in the venv with pip the first time), or with pip if
+# uv cannot be had or fails. uv does not read pip's configuration: an index that replaces PyPI there
+# (index-url, e.g. a company mirror) is passed on. Extra indexes and find-links are not: every pin is
+# on PyPI, and uv takes a package only from the first index that has it, even one without the pin.
+# --compile-bytecode as pip does: where PYTHONDONTWRITEBYTECODE is set, nothing would ever write the
+# .pyc files and every process (each test worker, runserver, celery) would compile Django anew.
+define pip-install
+	@set -e; \
+	[ -x "$(UV)" ] || $(PIP_INSTALL) uv >/dev/null 2>&1 || echo "uv is not available: installing with pip (slower)"; \
+	if [ -x "$(UV)" ]; then \
+	  echo "Installing $(1) with uv"; \
+	  index=$$($(PY) -m pip config list 2>/dev/null | sed -n "s/^[a-z:]*\.index-url='\(.*\)'$$/\1/p" | head -1); \
+	  "$(UV)" pip install --quiet --compile-bytecode --python $(PY) $${index:+--index-url "$$index"} -r $(1) \
+	    || { echo "uv could not install $(1): trying pip"; $(PIP_INSTALL) -r $(1); }; \
+	else \
+	  $(PIP_INSTALL) -r $(1); \
+	fi
+endef
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(call pip-install,requirements.txt)
+	@rm -f $(VENV)/.installed-runtime-* && touch $@
 	@mkdir -p var
 
-## make demo: set up, load the demo, serve on http://127.0.0.1:8000 (with REDIS_URL: plus a Celery worker)
+# The dev set includes the runtime one (-r requirements.txt): installing it stamps both.
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(call pip-install,requirements-dev.txt)
+	@rm -f $(VENV)/.installed-* && touch $@ $(RUNTIME_STAMP)
+	@mkdir -p var
+
+## make demo: set up, load the demo, serve on http://127.0.0.1:$(PORT) (with REDIS_URL: plus a Celery worker)
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
@@ -32,8 +74,8 @@ run: install
 	  $(PY) -m celery -A mtm worker --beat --loglevel INFO --schedule var/celerybeat-schedule & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	fi; \
-	echo "MTM Collect on http://127.0.0.1:8000/admin/  (admin/admin, supervisor/supervisor)"; \
-	$(PY) manage.py runserver 127.0.0.1:8000
+	echo "MTM Collect on http://127.0.0.1:$(PORT)/admin/  (admin/admin, supervisor/supervisor)"; \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## make serve: gunicorn as in production (mtm/gunicorn.conf.py), after collectstatic
 serve: install
@@ -46,9 +88,9 @@ worker: install
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it tasks run in-process"; exit 2; }
 	$(PY) -m celery -A mtm worker --beat --loglevel INFO --schedule var/celerybeat-schedule
 
-## make test: the whole suite on the embedded default (SQLite, eager tasks)
-test: install
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+## make test: the whole suite on the embedded default (SQLite, eager tasks), in $(XDIST) processes
+test: install-dev
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n $(XDIST)
 
 ## make browser: Debian's chromium + chromedriver for the end-to-end tests (installed where missing; needs root)
 browser:
@@ -59,19 +101,20 @@ browser:
 	    || echo "Could not install chromium: the browser tests will be skipped"; \
 	fi
 
-## make test-services: the suite on PostgreSQL + Redis with a real Celery worker started by the suite
-test-services: install browser
+## make test-services: the suite on PostgreSQL + Redis with real Celery workers started by the suite
+test-services: install-dev browser
 	@$(PY) -c "import psycopg; psycopg.connect('$(SERVICES_DATABASE_URL)'.rsplit('/',1)[0] + '/postgres').close()" \
 	  || { echo "PostgreSQL is not reachable at $(SERVICES_DATABASE_URL)"; exit 2; }
 	@$(PY) -c "import redis; redis.Redis.from_url('$(SERVICES_REDIS_URL)').ping()" \
 	  || { echo "Redis is not reachable at $(SERVICES_REDIS_URL)"; exit 2; }
-	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -p no:cacheprovider
+	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -p no:cacheprovider \
+	  -n $(SERVICES_XDIST)
 
 ## make bench: the benchmarks in bench/ (not part of make test)
-bench: install
+bench: install-dev
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from tests.forms import form_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = bool(os.environ.get("REDIS_URL"))
+#: This process's pytest-xdist worker ("gw0", "gw1", …), or "" without xdist.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 #: Debian's chromium and chromium-driver, for the tests marked ``browser``.
@@ -36,6 +39,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_services)
         if "browser" in item.keywords and not (CHROMIUM and CHROMEDRIVER):
             item.add_marker(skip_browser)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_keys_of_this_worker():
+    """Under pytest-xdist with the services, the workers share one Redis cache while each has its own
+    test database: remembered logins (same usernames, other ids) must not cross between them."""
+    if not (SERVICES and XDIST_WORKER):
+        yield
+        return
+    from django.test import override_settings
+
+    default = settings.CACHES["default"]
+    default = {**default, "KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}-test-{XDIST_WORKER}"}
+    with override_settings(CACHES={**settings.CACHES, "default": default}):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +102,8 @@ def enumerator(db, household):
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real ``celery worker`` process on the test database and a queue of
-    this run's own, started after the test database exists."""
+    this run's own, started after the test database exists. Under pytest-xdist
+    each worker process starts its own (database, queue, node name and log)."""
     if not SERVICES:
         pytest.skip("no REDIS_URL: the embedded default runs tasks eagerly")
     from django.db import connection
@@ -94,9 +113,12 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
     env = {**os.environ, "DATABASE_URL": f"{base}/{name}", "MTM_CELERY_QUEUE": queue,
            "DJANGO_SETTINGS_MODULE": "mtm.settings.test"}
-    log = open(ROOT / "var" / "test-worker.log", "w")
+    node = f"{queue}@{socket.gethostname()}"
+    log_path = ROOT / "var" / f"test-worker{'-' + XDIST_WORKER if XDIST_WORKER else ''}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mtm", "worker", "-Q", queue, "--pool", "prefork",
+        [sys.executable, "-m", "celery", "-A", "mtm", "worker", "-Q", queue, "-n", node, "--pool", "prefork",
          "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -107,12 +129,12 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited with {proc.returncode}; see var/test-worker.log")
-        if app.control.ping(timeout=1.0):
+            raise RuntimeError(f"celery worker exited with {proc.returncode}; see {log_path}")
+        if app.control.ping(destination=[node], timeout=1.0):  # this worker, not another run's
             break
     else:
         proc.terminate()
-        raise RuntimeError("celery worker did not answer within 60 s; see var/test-worker.log")
+        raise RuntimeError(f"celery worker did not answer within 60 s; see {log_path}")
     yield proc
     proc.terminate()
     try:
