@@ -13,7 +13,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class TeamScoped(admin.ModelAdmin):
-    """A supervisor sees only their team's rows (:mod:`surveys.selectors`); a form's choices too."""
+    """A supervisor sees only their team's rows (:mod:`surveys.selectors.scope`); a form's choices too."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "enumerator":

@@ -11,7 +11,7 @@ the mean number chosen; integer/decimal: n, mean, median, min, max, sd.
 Optional disaggregation by a select_one question (or ``location``) and the
 same question in another round of the survey, matched by name.
 
-Counted submissions (:func:`surveys.selectors.counted_submissions`): current
+Counted submissions (:func:`surveys.selectors.submissions.counted_submissions`): current
 (not replaced by an edit), not a refused interview, not rejected, and valid
 or approved by a supervisor despite its problems.
 """

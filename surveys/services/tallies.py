@@ -1,6 +1,6 @@
 """A round's running tallies: the counts the round tables are served from.
 
-Every counted submission (see :func:`surveys.selectors.submission_counts`)
+Every counted submission (see :func:`surveys.selectors.submissions.submission_counts`)
 adds its *cells* to its round: for each tabulated question, ``@asked``
 (relevant), ``@base`` (answered) and one per value given (a choice, each
 option of a select_multiple plus ``@chosen`` for how many, or the number),

@@ -1,4 +1,4 @@
-"""The collection dashboard's figures (surveys.progress.round_progress), per role."""
+"""The collection dashboard's figures (surveys.selectors.progress.round_progress), per role."""
 
 import datetime as dt
 
