@@ -17,3 +17,7 @@ timeout = 120  # a slow upload of a large photo over a bad connection
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"
+# gunicorn's control socket (gunicornc) defaults to one path per user, shared by every instance on the
+# machine: each instance names its own with MTM_GUNICORN_CONTROL_SOCKET, or runs without one.
+control_socket = os.environ.get("MTM_GUNICORN_CONTROL_SOCKET", "") or "var/gunicorn.ctl"
+control_socket_disable = not os.environ.get("MTM_GUNICORN_CONTROL_SOCKET")

@@ -13,6 +13,12 @@ if not ENV.database_url or not ENV.redis_url:
     raise ImproperlyConfigured("DATABASE_URL and REDIS_URL must be set in production")
 
 DEBUG = False
+# Collected files with content hashes in their names, compressed; WhiteNoise serves them with
+# far-future cache headers (`make serve` runs collectstatic first).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
