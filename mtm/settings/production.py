@@ -13,6 +13,9 @@ if not ENV.database_url or not ENV.redis_url:
     raise ImproperlyConfigured("DATABASE_URL and REDIS_URL must be set in production")
 
 DEBUG = False
+# The collected static files (admin CSS/JS) from the application itself: production needs no separate
+# static server (a reverse proxy may still cache them). Development serves them with runserver.
+MIDDLEWARE = [*MIDDLEWARE[:1], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
 # Collected files with content hashes in their names, compressed; WhiteNoise serves them with
 # far-future cache headers (`make serve` runs collectstatic first).
 STORAGES = {
