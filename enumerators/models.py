@@ -167,3 +167,19 @@ class AssignmentQuota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment}: {self.location} × {self.target}"
+
+
+class DigestNonceCount(models.Model):
+    """The highest Digest nonce count (``nc``) accepted for one (nonce, cnonce), so that a captured
+    request cannot be replayed (RFC 7616 §3.4). In the database, not the cache: a Redis outage or
+    restart must neither refuse every Digest login nor forget the counts. ``key`` is the SHA-256 of
+    ``nonce:cnonce`` (``nonce:`` for a request without ``qop``, which may be used once); rows are
+    deleted once ``expires_at`` has passed, when their nonce is stale anyway."""
+
+    key = models.CharField(max_length=64, unique=True)
+    count = models.BigIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… nc={self.count}"
+

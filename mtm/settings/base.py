@@ -125,10 +125,13 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["surveys.api.schema.drop_format_suffixes"],
 }
 
-# Cache (Digest nonce counts, throttles): shared Redis with the services, per-process memory without.
+# Cache (remembered Basic logins, Digest nonce counts): shared Redis with the services, per-process memory
+# without. Only a shortcut, used through mtm.cache: unreachable, it is a miss. Short socket timeouts, so a
+# Redis that does not answer costs a request at most about a second (mtm.cache then leaves it alone a while).
 if ENV.redis_url:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url,
-                          "KEY_PREFIX": "mtm"}}
+                          "KEY_PREFIX": "mtm",
+                          "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

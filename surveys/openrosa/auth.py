@@ -4,7 +4,9 @@ OpenRosa endpoints, as ODK Collect and KoboCollect speak them.
 Digest nonces are stateless: ``<unix time>:<HMAC of it>``; a nonce older than
 ``OPENROSA_DIGEST_NONCE_SECONDS`` is answered with ``stale=true`` so that the
 client retries without asking the enumerator again. The nonce count of each
-(nonce, cnonce) must grow, which stops replays of a captured request.
+(nonce, cnonce) must grow, which stops replays of a captured request; the
+counts are kept in the database (:func:`enumerators.services.logins.digest_nonce_count_grows`),
+so a Redis outage or restart neither refuses Digest nor forgets them.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from enumerators import login_cache
+from enumerators.services.logins import digest_nonce_count_grows
 
 if TYPE_CHECKING:
     from enumerators.models import User
@@ -119,7 +121,8 @@ def _digest(request: HttpRequest, credentials: str) -> User:
         raise AuthFailed("Wrong username or password.")
     if not fresh:
         raise AuthFailed("Digest nonce expired.", stale=True)
-    if qop == "auth" and not _nonce_count_grows(params["nonce"], params["cnonce"], params["nc"]):
+    if qop == "auth" and not digest_nonce_count_grows(nonce=params["nonce"], cnonce=params["cnonce"],
+                                                      nc=params["nc"]):
         raise AuthFailed("Digest nonce count reused.")
     return user
 
@@ -150,19 +153,3 @@ def _nonce_is_fresh(nonce: str) -> bool:
     if not hmac.compare_digest(signature, _sign(stamp)):
         raise AuthFailed("Digest nonce was not issued by this server.")
     return time.time() - issued <= settings.OPENROSA_DIGEST_NONCE_SECONDS
-
-
-def _nonce_count_grows(nonce: str, cnonce: str, nc: str) -> bool:
-    try:
-        count = int(nc, 16)
-    except ValueError:
-        return False
-    key = "digest-nc:" + hashlib.sha256(f"{nonce}:{cnonce}".encode()).hexdigest()
-    timeout = settings.OPENROSA_DIGEST_NONCE_SECONDS * 2
-    if cache.add(key, count, timeout):
-        return True
-    last = cache.get(key, 0)
-    if count <= last:
-        return False
-    cache.set(key, count, timeout)
-    return True

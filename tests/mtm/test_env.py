@@ -1,7 +1,5 @@
 from pathlib import Path
 
-import pytest
-
 from mtm.env import BASE_DIR, read_env
 
 
@@ -20,10 +18,3 @@ def test_services_from_environment():
     assert env.allowed_hosts == ["a.org", "b.org"]
     assert env.debug is True
     assert env.data_dir == Path("/srv/mtm")
-
-
-@pytest.mark.django_db
-def test_healthz(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
