@@ -183,3 +183,45 @@ class DigestNonceCount(models.Model):
     def __str__(self) -> str:
         return f"{self.key[:12]}… nc={self.count}"
 
+
+
+class LoginScope(models.TextChoices):
+    ACCOUNT = "account", "Account"
+    ADDRESS = "address", "Client address"
+
+
+class LoginFailureCount(models.Model):
+    """Failed logins of one account name (as typed) or from one client address, and how long further
+    attempts are refused (``locked_until``). Written by one upsert per failure
+    (:func:`enumerators.services.logins.login_failure_record`); forgotten after a whole quiet window."""
+
+    scope = models.CharField(max_length=8, choices=LoginScope.choices)
+    key = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField()
+    last_failure = models.DateTimeField(db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="login_failure_one_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.failures}"
+
+
+class LoginLockout(models.Model):
+    """Audit: an account or a client address was locked after too many failed logins — the attempt that
+    locked it (account, address, where), never the password."""
+
+    scope = models.CharField(max_length=8, choices=LoginScope.choices)
+    account = models.CharField(max_length=150)
+    address = models.CharField(max_length=45)
+    entry = models.CharField(max_length=16)
+    failures = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} locked until {self.until:%Y-%m-%d %H:%M}: {self.account} from {self.address}"

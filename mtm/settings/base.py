@@ -167,6 +167,19 @@ OPENROSA_MAX_SUBMISSION_BYTES = ENV.max_submission_bytes
 OPENROSA_DIGEST_NONCE_SECONDS = 300
 OPENROSA_BASIC_CACHE_SECONDS = 120
 
+# Password guessing (enumerators.services.logins, ADR 0010): after this many failed logins of one account
+# name, or from one client address, each within a quiet window of the one before, further attempts are
+# refused (OpenRosa 429, the admin's login form a message) for MTM_LOGIN_LOCKOUT_SECONDS, doubled with each
+# failure after that, up to MTM_LOGIN_LOCKOUT_MAX_SECONDS. API tokens are not passwords: not counted.
+MTM_LOGIN_FAILURES_PER_ACCOUNT = 5
+MTM_LOGIN_FAILURES_PER_ADDRESS = 20
+MTM_LOGIN_WINDOW_SECONDS = 900
+MTM_LOGIN_LOCKOUT_SECONDS = 60
+MTM_LOGIN_LOCKOUT_MAX_SECONDS = 3600
+# Reverse proxies in front of the server (MTM_TRUSTED_PROXIES): the client's address is then that many
+# entries from the right of X-Forwarded-For, not REMOTE_ADDR (which would be the proxy's for everyone).
+MTM_TRUSTED_PROXIES = ENV.trusted_proxies
+
 # Respondents' data. MTM_RAW_KEY (a Fernet key) encrypts the raw store;
 # MTM_PSEUDONYM_KEY keys the HMAC of pseudonymised answers. Both live outside
 # the database; local.py and test.py derive development keys when unset.

@@ -24,7 +24,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.http import HttpRequest
 
 from enumerators import login_cache
-from enumerators.services.logins import digest_nonce_count_grows
+from enumerators.services.logins import digest_nonce_count_grows, login_attempt
+from mtm.client_address import client_address
 
 if TYPE_CHECKING:
     from enumerators.models import User
@@ -83,7 +84,12 @@ def _basic(request: HttpRequest, credentials: str) -> User:
     user = login_cache.recall(decoded)
     if user is not None:
         return user
-    account = authenticate(request, username=username, password=password)
+
+    def verify() -> User | None:
+        return authenticate(request, username=username, password=password)
+
+    account = login_attempt(account=username, address=client_address(request), entry="openrosa-basic",
+                            verify=verify)
     if account is None:
         raise AuthFailed("Wrong username or password.")
     login_cache.remember(decoded, account)
@@ -103,21 +109,28 @@ def _digest(request: HttpRequest, credentials: str) -> User:
     if params["uri"] not in (request.get_full_path(), request.path):
         raise AuthFailed("Digest uri does not match the request.")
     fresh = _nonce_is_fresh(params["nonce"])
-    user = get_user_model().objects.filter(username=params["username"], is_active=True).first()
-    if user is None or not user.digest_ha1:
-        raise AuthFailed("Wrong username or password.")
     ha2 = _md5(f"{request.method}:{params['uri']}")
     qop = params.get("qop")
     if qop == "auth":
         nc, cnonce = params.get("nc", ""), params.get("cnonce", "")
         if not nc or not cnonce:
             raise AuthFailed("Malformed Digest credentials.")
-        expected = _md5(f"{user.digest_ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        signed = f"{params['nonce']}:{nc}:{cnonce}:auth:{ha2}"
     elif qop is None:
-        expected = _md5(f"{user.digest_ha1}:{params['nonce']}:{ha2}")
+        signed = f"{params['nonce']}:{ha2}"
     else:
         raise AuthFailed("Unsupported Digest qop.")
-    if not hmac.compare_digest(expected, params["response"].lower()):
+
+    def verify() -> User | None:
+        user = get_user_model().objects.filter(username=params["username"], is_active=True).first()
+        if user is None or not user.digest_ha1:
+            return None
+        expected = _md5(f"{user.digest_ha1}:{signed}")
+        return user if hmac.compare_digest(expected, params["response"].lower()) else None
+
+    user = login_attempt(account=params["username"], address=client_address(request), entry="openrosa-digest",
+                         verify=verify)
+    if user is None:
         raise AuthFailed("Wrong username or password.")
     if not fresh:
         raise AuthFailed("Digest nonce expired.", stale=True)
