@@ -163,6 +163,10 @@ MTM_SWEEP_GRACE_SECONDS = 60
 
 # OpenRosa
 OPENROSA_REALM = ENV.openrosa_realm
+# HTTP Digest for ODK Collect over plain HTTP (the demo, a field laptop on a LAN). Behind HTTPS switch it off
+# (MTM_OPENROSA_DIGEST=off; production's default): Collect then sends Basic, as it does over HTTPS, and the
+# challenge offers Basic only; a Digest header is refused with 401.
+OPENROSA_DIGEST = True if ENV.openrosa_digest is None else ENV.openrosa_digest
 OPENROSA_MAX_SUBMISSION_BYTES = ENV.max_submission_bytes
 OPENROSA_DIGEST_NONCE_SECONDS = 300
 OPENROSA_BASIC_CACHE_SECONDS = 120

@@ -16,3 +16,5 @@ DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Production is served over HTTPS, where ODK Collect uses Basic: Digest (and its stored HA1) only if asked for.
+OPENROSA_DIGEST = bool(ENV.openrosa_digest)

@@ -1,5 +1,8 @@
 """HTTP Basic and Digest (RFC 7616, MD5, qop=auth) authentication for the
-OpenRosa endpoints, as ODK Collect and KoboCollect speak them.
+OpenRosa endpoints, as ODK Collect and KoboCollect speak them. Digest can be
+switched off (``MTM_OPENROSA_DIGEST``, off by default in production): behind
+HTTPS Collect sends Basic, and the server then needs no password-equivalent
+HA1 at all.
 
 Digest nonces are stateless: ``<unix time>:<HMAC of it>``; a nonce older than
 ``OPENROSA_DIGEST_NONCE_SECONDS`` is answered with ``stale=true`` so that the
@@ -57,6 +60,8 @@ def request_user(request: HttpRequest) -> User | None:
     if scheme == "basic":
         return _basic(request, credentials.strip())
     if scheme == "digest":
+        if not settings.OPENROSA_DIGEST:
+            raise AuthFailed("Digest authentication is switched off on this server: use Basic over HTTPS.")
         return _digest(request, credentials)
     if header:
         raise AuthFailed("Unsupported authorization scheme.")
@@ -64,12 +69,15 @@ def request_user(request: HttpRequest) -> User | None:
 
 
 def challenge(*, stale: bool = False) -> str:
-    """The ``WWW-Authenticate`` value: a Digest challenge, then Basic."""
+    """The ``WWW-Authenticate`` value: a Digest challenge, then Basic; Basic only with ``OPENROSA_DIGEST`` off."""
     realm = settings.OPENROSA_REALM
+    basic = f'Basic realm="{realm}", charset="UTF-8"'
+    if not settings.OPENROSA_DIGEST:
+        return basic
     stale_part = ', stale=true' if stale else ""
     return (
         f'Digest realm="{realm}", qop="auth", algorithm=MD5, nonce="{_new_nonce()}", '
-        f'opaque="{_opaque()}"{stale_part}, Basic realm="{realm}", charset="UTF-8"'
+        f'opaque="{_opaque()}"{stale_part}, {basic}'
     )
 
 

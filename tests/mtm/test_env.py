@@ -18,3 +18,9 @@ def test_services_from_environment():
     assert env.allowed_hosts == ["a.org", "b.org"]
     assert env.debug is True
     assert env.data_dir == Path("/srv/mtm")
+
+
+def test_digest_switch_from_environment():
+    assert read_env({}).openrosa_digest is None
+    assert read_env({"MTM_OPENROSA_DIGEST": "off"}).openrosa_digest is False
+    assert read_env({"MTM_OPENROSA_DIGEST": "on"}).openrosa_digest is True

@@ -136,3 +136,34 @@ class TestRememberedBasicLogins:
         for _ in range(3):
             assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
         assert len(calls) == 1
+
+
+@pytest.mark.django_db
+class TestDigestSwitchedOff:
+    """MTM_OPENROSA_DIGEST=off (production behind HTTPS): Basic only."""
+
+    def test_the_challenge_offers_basic_only(self, client, enumerator, settings):
+        settings.OPENROSA_DIGEST = False
+
+        response = client.get("/formList")
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == 'Basic realm="MTM Collect", charset="UTF-8"'
+
+    def test_a_digest_header_is_refused_with_401(self, client, enumerator, settings):
+        from tests.digest import digest_header, nonce_of
+
+        nonce = nonce_of(client.get("/formList")["WWW-Authenticate"])
+        settings.OPENROSA_DIGEST = False
+
+        response = client.get("/formList", HTTP_AUTHORIZATION=digest_header(nonce=nonce, username="enum01",
+                                                                           password=PASSWORD))
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == 'Basic realm="MTM Collect", charset="UTF-8"'
+        message = etree.fromstring(response.content).findtext("{http://openrosa.org/http/response}message")
+        assert message == "Digest authentication is switched off on this server: use Basic over HTTPS."
+
+    def test_basic_still_works(self, client, enumerator, settings):
+        settings.OPENROSA_DIGEST = False
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
