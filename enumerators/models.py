@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar, TypeAlias
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from enumerators import login_cache
+from enumerators.digest import digest_ha1, ha1_open, ha1_seal
 
 
 class DigestUserManager(UserManager):
@@ -30,13 +30,15 @@ class DigestUserManager(UserManager):
 class User(AbstractUser):
     """An account of MTM Collect: enumerator, supervisor, analyst or admin.
 
-    ``digest_ha1`` is RFC 7616's HA1 = MD5(username:realm:password), the only
-    form in which HTTP Digest can check a password. It is kept in step with the
-    password by :meth:`set_password`, and it is blank for accounts whose
-    password was never set through Django (they can still use Basic auth).
+    ``digest_ha1`` keeps RFC 7616's HA1 = MD5(username:realm:password), the
+    only form in which HTTP Digest can check a password, sealed with
+    ``MTM_DIGEST_KEY`` (:mod:`enumerators.digest`; :meth:`digest_ha1_open`
+    gives it back). It is kept in step with the password by
+    :meth:`set_password`, and it is blank for accounts whose password was
+    never set through Django (they can still use Basic auth).
     """
 
-    digest_ha1 = models.CharField(max_length=32, blank=True, editable=False)
+    digest_ha1 = models.CharField(max_length=200, blank=True, editable=False)
 
     objects: ClassVar[DigestUserManager] = DigestUserManager()
 
@@ -45,7 +47,11 @@ class User(AbstractUser):
         if raw_password is None:
             self.digest_ha1 = ""
         else:
-            self.digest_ha1 = digest_ha1(self.username, raw_password)
+            self.digest_ha1 = ha1_seal(digest_ha1(self.username, raw_password))
+
+    def digest_ha1_open(self) -> str:
+        """The HA1 in the clear, for Digest verification only ("" if none is kept or it cannot be opened)."""
+        return ha1_open(self.digest_ha1)
 
     def set_unusable_password(self) -> None:
         super().set_unusable_password()
@@ -63,11 +69,6 @@ class User(AbstractUser):
         result = super().delete(*args, **kwargs)
         login_cache.forget(pk)
         return result
-
-
-def digest_ha1(username: str, password: str, realm: str | None = None) -> str:
-    realm = realm or settings.OPENROSA_REALM
-    return hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest()  # noqa: S324
 
 
 #: Whoever a request comes from: an account of MTM Collect, or nobody logged in (``request.user``).

@@ -44,6 +44,7 @@ class Env:
     max_submission_bytes: int
     raw_key: str
     pseudonym_key: str
+    digest_key: str
     trusted_proxies: int
 
     @property
@@ -68,6 +69,7 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         max_submission_bytes=int(e.get("MTM_MAX_SUBMISSION_BYTES") or 10 * 1024 * 1024),
         raw_key=e.get("MTM_RAW_KEY", ""),
         pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
+        digest_key=e.get("MTM_DIGEST_KEY", ""),
         trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
     )
 

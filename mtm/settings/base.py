@@ -189,6 +189,9 @@ MTM_TRUSTED_PROXIES = ENV.trusted_proxies
 # the database; local.py and test.py derive development keys when unset.
 MTM_RAW_KEY = ENV.raw_key
 MTM_PSEUDONYM_KEY = ENV.pseudonym_key
+# Accounts: MTM_DIGEST_KEY (a Fernet key) seals each account's Digest HA1 (enumerators.digest), so that a
+# database dump holds no password equivalent. Outside the database too; local.py and test.py derive one.
+MTM_DIGEST_KEY = ENV.digest_key
 
 LOGGING = {
     "version": 1,

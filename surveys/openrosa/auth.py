@@ -131,9 +131,10 @@ def _digest(request: HttpRequest, credentials: str) -> User:
 
     def verify() -> User | None:
         user = get_user_model().objects.filter(username=params["username"], is_active=True).first()
-        if user is None or not user.digest_ha1:
+        ha1 = user.digest_ha1_open() if user is not None else ""
+        if not ha1:
             return None
-        expected = _md5(f"{user.digest_ha1}:{signed}")
+        expected = _md5(f"{ha1}:{signed}")
         return user if hmac.compare_digest(expected, params["response"].lower()) else None
 
     user = login_attempt(account=params["username"], address=client_address(request), entry="openrosa-digest",
