@@ -6,10 +6,17 @@ HA1 at all.
 
 Digest nonces are stateless: ``<unix time>:<HMAC of it>``; a nonce older than
 ``OPENROSA_DIGEST_NONCE_SECONDS`` is answered with ``stale=true`` so that the
-client retries without asking the enumerator again. The nonce count of each
-(nonce, cnonce) must grow, which stops replays of a captured request; the
-counts are kept in the database (:func:`enumerators.services.logins.digest_nonce_count_grows`),
-so a Redis outage or restart neither refuses Digest nor forgets them.
+client retries without asking the enumerator again.
+
+Replays of a captured request are refused: with ``qop=auth`` the nonce count
+of each (nonce, cnonce) must grow; without ``qop`` (RFC 2069) a nonce serves
+one request, and its second use is answered ``stale=true``. The counts are
+kept in the database (:func:`enumerators.services.logins.digest_nonce_count_grows`),
+not the cache: a counter the cache forgot — Redis restarted, or evicted the
+key — would accept a replay for the rest of the nonce's five minutes, which
+no shortening of the nonce's life rules out, while a database row outlives
+the nonce (it is deleted once the nonce is stale) and no restart of Redis
+touches it.
 """
 
 from __future__ import annotations
@@ -143,8 +150,12 @@ def _digest(request: HttpRequest, credentials: str) -> User:
         raise AuthFailed("Wrong username or password.")
     if not fresh:
         raise AuthFailed("Digest nonce expired.", stale=True)
-    if qop == "auth" and not digest_nonce_count_grows(nonce=params["nonce"], cnonce=params["cnonce"],
-                                                      nc=params["nc"]):
+    if qop is None:
+        # RFC 2069 style, without a nonce count: the nonce is good for one request. A second use is answered
+        # stale, so an honest client signs again with a fresh nonce; a replay cannot, without the HA1.
+        if not digest_nonce_count_grows(nonce=params["nonce"], cnonce="", nc="00000001"):
+            raise AuthFailed("Digest nonce already used.", stale=True)
+    elif not digest_nonce_count_grows(nonce=params["nonce"], cnonce=params["cnonce"], nc=params["nc"]):
         raise AuthFailed("Digest nonce count reused.")
     return user
 
