@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from import_export.admin import ImportExportModelAdmin
 
-from enumerators.models import Assignment, AssignmentQuota, Device, Enumerator, User
+from enumerators.models import Assignment, AssignmentQuota, Device, Enumerator, LoginLockout, User
 from enumerators.resources import RosterResource
 from surveys.selectors.scope import assignments_for_user, enumerators_for_user, viewable_rounds
 
@@ -65,3 +65,20 @@ class AssignmentAdmin(TeamScoped, ImportExportModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=assignments_for_user(user=request.user).values("pk"))
+
+
+@admin.register(LoginLockout)
+class LoginLockoutAdmin(admin.ModelAdmin):
+    """The audit of login lockouts (too many failed logins), read only."""
+
+    list_display = ["at", "scope", "account", "address", "entry", "failures", "until"]
+    list_filter = ["scope", "entry"]
+    search_fields = ["account", "address"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+

@@ -6,6 +6,11 @@ a few requests a second. A verified (username, password) pair is remembered
 in the cache, under an HMAC of the pair, for ``OPENROSA_BASIC_CACHE_SECONDS``.
 Any save of the account (password change, deactivation, rename) forgets all
 its remembered logins at once.
+
+The cache is only a shortcut: through :mod:`mtm.cache`, an unreachable Redis
+is a miss (the password is checked against the database) and a forget that
+cannot reach it is skipped — a login remembered before the outage then lasts
+at most its ``OPENROSA_BASIC_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
+
+from mtm import cache
 
 if TYPE_CHECKING:
     from enumerators.models import User
@@ -67,7 +73,7 @@ def forget_all() -> None:
 
 def forget(user_pk: int) -> None:
     index = f"basic-keys:{user_pk}"
-    keys = cache.get(index, [])
+    keys: list[str] = cache.get(index, [])
     cache.delete_many([*keys, index])
     with _local_lock:
         for key in keys:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar, TypeAlias
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from enumerators import login_cache
+from enumerators.digest import digest_ha1, ha1_open, ha1_seal
 
 
 class DigestUserManager(UserManager):
@@ -30,13 +30,15 @@ class DigestUserManager(UserManager):
 class User(AbstractUser):
     """An account of MTM Collect: enumerator, supervisor, analyst or admin.
 
-    ``digest_ha1`` is RFC 7616's HA1 = MD5(username:realm:password), the only
-    form in which HTTP Digest can check a password. It is kept in step with the
-    password by :meth:`set_password`, and it is blank for accounts whose
-    password was never set through Django (they can still use Basic auth).
+    ``digest_ha1`` keeps RFC 7616's HA1 = MD5(username:realm:password), the
+    only form in which HTTP Digest can check a password, sealed with
+    ``MTM_DIGEST_KEY`` (:mod:`enumerators.digest`; :meth:`digest_ha1_open`
+    gives it back). It is kept in step with the password by
+    :meth:`set_password`, and it is blank for accounts whose password was
+    never set through Django (they can still use Basic auth).
     """
 
-    digest_ha1 = models.CharField(max_length=32, blank=True, editable=False)
+    digest_ha1 = models.CharField(max_length=200, blank=True, editable=False)
 
     objects: ClassVar[DigestUserManager] = DigestUserManager()
 
@@ -45,7 +47,11 @@ class User(AbstractUser):
         if raw_password is None:
             self.digest_ha1 = ""
         else:
-            self.digest_ha1 = digest_ha1(self.username, raw_password)
+            self.digest_ha1 = ha1_seal(digest_ha1(self.username, raw_password))
+
+    def digest_ha1_open(self) -> str:
+        """The HA1 in the clear, for Digest verification only ("" if none is kept or it cannot be opened)."""
+        return ha1_open(self.digest_ha1)
 
     def set_unusable_password(self) -> None:
         super().set_unusable_password()
@@ -63,11 +69,6 @@ class User(AbstractUser):
         result = super().delete(*args, **kwargs)
         login_cache.forget(pk)
         return result
-
-
-def digest_ha1(username: str, password: str, realm: str | None = None) -> str:
-    realm = realm or settings.OPENROSA_REALM
-    return hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest()  # noqa: S324
 
 
 #: Whoever a request comes from: an account of MTM Collect, or nobody logged in (``request.user``).
@@ -167,3 +168,61 @@ class AssignmentQuota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment}: {self.location} × {self.target}"
+
+
+class DigestNonceCount(models.Model):
+    """The highest Digest nonce count (``nc``) accepted for one (nonce, cnonce), so that a captured
+    request cannot be replayed (RFC 7616 §3.4). In the database, not the cache: a Redis outage or
+    restart must neither refuse every Digest login nor forget the counts. ``key`` is the SHA-256 of
+    ``nonce:cnonce`` (``nonce:`` for a request without ``qop``, which may be used once); rows are
+    deleted once ``expires_at`` has passed, when their nonce is stale anyway."""
+
+    key = models.CharField(max_length=64, unique=True)
+    count = models.BigIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… nc={self.count}"
+
+
+
+class LoginScope(models.TextChoices):
+    ACCOUNT = "account", "Account"
+    ADDRESS = "address", "Client address"
+
+
+class LoginFailureCount(models.Model):
+    """Failed logins of one account name (as typed) or from one client address, and how long further
+    attempts are refused (``locked_until``). Written by one upsert per failure
+    (:func:`enumerators.services.logins.login_failure_record`); forgotten after a whole quiet window."""
+
+    scope = models.CharField(max_length=8, choices=LoginScope.choices)
+    key = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField()
+    last_failure = models.DateTimeField(db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="login_failure_one_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.failures}"
+
+
+class LoginLockout(models.Model):
+    """Audit: an account or a client address was locked after too many failed logins — the attempt that
+    locked it (account, address, where), never the password."""
+
+    scope = models.CharField(max_length=8, choices=LoginScope.choices)
+    account = models.CharField(max_length=150)
+    address = models.CharField(max_length=45)
+    entry = models.CharField(max_length=16)
+    failures = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} locked until {self.until:%Y-%m-%d %H:%M}: {self.account} from {self.address}"

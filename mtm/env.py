@@ -19,6 +19,10 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_bool(value: str | None) -> bool | None:
+    return None if value is None or value.strip() == "" else _bool(value, default=False)
+
+
 def _list(value: str | None, default: list[str]) -> list[str]:
     if not value:
         return default
@@ -35,9 +39,13 @@ class Env:
     data_dir: Path
     celery_queue: str
     openrosa_realm: str
+    #: MTM_OPENROSA_DIGEST; None when unset (on by default, off by default in production).
+    openrosa_digest: bool | None
     max_submission_bytes: int
     raw_key: str
     pseudonym_key: str
+    digest_key: str
+    trusted_proxies: int
 
     @property
     def uses_services(self) -> bool:
@@ -57,9 +65,12 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         data_dir=data_dir,
         celery_queue=e.get("MTM_CELERY_QUEUE") or "mtm",
         openrosa_realm=e.get("MTM_OPENROSA_REALM") or "MTM Collect",
+        openrosa_digest=_optional_bool(e.get("MTM_OPENROSA_DIGEST")),
         max_submission_bytes=int(e.get("MTM_MAX_SUBMISSION_BYTES") or 10 * 1024 * 1024),
         raw_key=e.get("MTM_RAW_KEY", ""),
         pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
+        digest_key=e.get("MTM_DIGEST_KEY", ""),
+        trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
     )
 
 

@@ -44,13 +44,22 @@ class TooLarge(MtmError):
     """The input is larger than this server accepts."""
 
 
+class TooManyAttempts(MtmError):
+    """The caller failed too often (logins): refused without being checked for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(MtmError):
     """Something the server needs cannot be used now (a locked store); nothing was changed."""
 
 
 #: Each kind's HTTP status, most specific first: the one table every HTTP interface reads.
 HTTP_STATUS: tuple[tuple[type[MtmError], int], ...] = (
-    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (TooLarge, 413), (Unavailable, 503), (InvalidInput, 400),
+    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (TooLarge, 413), (TooManyAttempts, 429), (Unavailable, 503),
+    (InvalidInput, 400),
 )
 
 

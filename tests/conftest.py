@@ -59,11 +59,15 @@ def _cache_keys_of_this_worker():
 @pytest.fixture(autouse=True)
 def _fresh_login_cache():
     """Accounts are re-created with the same passwords (and, on PostgreSQL,
-    new ids) in every test: no remembered login may outlive its test."""
+    new ids) in every test: no remembered login may outlive its test, nor a
+    cache outage another test simulated."""
     from enumerators import login_cache
+    from mtm import cache
 
+    cache.reset()
     login_cache.forget_all()
     yield
+    cache.reset()
     login_cache.forget_all()
 
 

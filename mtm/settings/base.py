@@ -125,10 +125,13 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["surveys.api.schema.drop_format_suffixes"],
 }
 
-# Cache (Digest nonce counts, throttles): shared Redis with the services, per-process memory without.
+# Cache (remembered Basic logins, Digest nonce counts): shared Redis with the services, per-process memory
+# without. Only a shortcut, used through mtm.cache: unreachable, it is a miss. Short socket timeouts, so a
+# Redis that does not answer costs a request at most about a second (mtm.cache then leaves it alone a while).
 if ENV.redis_url:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url,
-                          "KEY_PREFIX": "mtm"}}
+                          "KEY_PREFIX": "mtm",
+                          "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -160,15 +163,35 @@ MTM_SWEEP_GRACE_SECONDS = 60
 
 # OpenRosa
 OPENROSA_REALM = ENV.openrosa_realm
+# HTTP Digest for ODK Collect over plain HTTP (the demo, a field laptop on a LAN). Behind HTTPS switch it off
+# (MTM_OPENROSA_DIGEST=off; production's default): Collect then sends Basic, as it does over HTTPS, and the
+# challenge offers Basic only; a Digest header is refused with 401.
+OPENROSA_DIGEST = True if ENV.openrosa_digest is None else ENV.openrosa_digest
 OPENROSA_MAX_SUBMISSION_BYTES = ENV.max_submission_bytes
 OPENROSA_DIGEST_NONCE_SECONDS = 300
 OPENROSA_BASIC_CACHE_SECONDS = 120
+
+# Password guessing (enumerators.services.logins, ADR 0010): after this many failed logins of one account
+# name, or from one client address, each within a quiet window of the one before, further attempts are
+# refused (OpenRosa 429, the admin's login form a message) for MTM_LOGIN_LOCKOUT_SECONDS, doubled with each
+# failure after that, up to MTM_LOGIN_LOCKOUT_MAX_SECONDS. API tokens are not passwords: not counted.
+MTM_LOGIN_FAILURES_PER_ACCOUNT = 5
+MTM_LOGIN_FAILURES_PER_ADDRESS = 20
+MTM_LOGIN_WINDOW_SECONDS = 900
+MTM_LOGIN_LOCKOUT_SECONDS = 60
+MTM_LOGIN_LOCKOUT_MAX_SECONDS = 3600
+# Reverse proxies in front of the server (MTM_TRUSTED_PROXIES): the client's address is then that many
+# entries from the right of X-Forwarded-For, not REMOTE_ADDR (which would be the proxy's for everyone).
+MTM_TRUSTED_PROXIES = ENV.trusted_proxies
 
 # Respondents' data. MTM_RAW_KEY (a Fernet key) encrypts the raw store;
 # MTM_PSEUDONYM_KEY keys the HMAC of pseudonymised answers. Both live outside
 # the database; local.py and test.py derive development keys when unset.
 MTM_RAW_KEY = ENV.raw_key
 MTM_PSEUDONYM_KEY = ENV.pseudonym_key
+# Accounts: MTM_DIGEST_KEY (a Fernet key) seals each account's Digest HA1 (enumerators.digest), so that a
+# database dump holds no password equivalent. Outside the database too; local.py and test.py derive one.
+MTM_DIGEST_KEY = ENV.digest_key
 
 LOGGING = {
     "version": 1,

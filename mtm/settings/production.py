@@ -9,6 +9,8 @@ if not ENV.secret_key:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
 if not ENV.raw_key or not ENV.pseudonym_key:
     raise ImproperlyConfigured("MTM_RAW_KEY and MTM_PSEUDONYM_KEY must be set in production")
+if ENV.openrosa_digest and not ENV.digest_key:
+    raise ImproperlyConfigured("MTM_DIGEST_KEY must be set in production when MTM_OPENROSA_DIGEST is on")
 if not ENV.database_url or not ENV.redis_url:
     raise ImproperlyConfigured("DATABASE_URL and REDIS_URL must be set in production")
 
@@ -25,3 +27,5 @@ STORAGES = {
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Production is served over HTTPS, where ODK Collect uses Basic: Digest (and its stored HA1) only if asked for.
+OPENROSA_DIGEST = bool(ENV.openrosa_digest)

@@ -1,10 +1,22 @@
 """HTTP Basic and Digest (RFC 7616, MD5, qop=auth) authentication for the
-OpenRosa endpoints, as ODK Collect and KoboCollect speak them.
+OpenRosa endpoints, as ODK Collect and KoboCollect speak them. Digest can be
+switched off (``MTM_OPENROSA_DIGEST``, off by default in production): behind
+HTTPS Collect sends Basic, and the server then needs no password-equivalent
+HA1 at all.
 
 Digest nonces are stateless: ``<unix time>:<HMAC of it>``; a nonce older than
 ``OPENROSA_DIGEST_NONCE_SECONDS`` is answered with ``stale=true`` so that the
-client retries without asking the enumerator again. The nonce count of each
-(nonce, cnonce) must grow, which stops replays of a captured request.
+client retries without asking the enumerator again.
+
+Replays of a captured request are refused: with ``qop=auth`` the nonce count
+of each (nonce, cnonce) must grow; without ``qop`` (RFC 2069) a nonce serves
+one request, and its second use is answered ``stale=true``. The counts are
+kept in the database (:func:`enumerators.services.logins.digest_nonce_count_grows`),
+not the cache: a counter the cache forgot — Redis restarted, or evicted the
+key — would accept a replay for the rest of the nonce's five minutes, which
+no shortening of the nonce's life rules out, while a database row outlives
+the nonce (it is deleted once the nonce is stale) and no restart of Redis
+touches it.
 """
 
 from __future__ import annotations
@@ -19,10 +31,11 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from enumerators import login_cache
+from enumerators.services.logins import digest_nonce_count_grows, login_attempt
+from mtm.client_address import client_address
 
 if TYPE_CHECKING:
     from enumerators.models import User
@@ -54,6 +67,8 @@ def request_user(request: HttpRequest) -> User | None:
     if scheme == "basic":
         return _basic(request, credentials.strip())
     if scheme == "digest":
+        if not settings.OPENROSA_DIGEST:
+            raise AuthFailed("Digest authentication is switched off on this server: use Basic over HTTPS.")
         return _digest(request, credentials)
     if header:
         raise AuthFailed("Unsupported authorization scheme.")
@@ -61,12 +76,15 @@ def request_user(request: HttpRequest) -> User | None:
 
 
 def challenge(*, stale: bool = False) -> str:
-    """The ``WWW-Authenticate`` value: a Digest challenge, then Basic."""
+    """The ``WWW-Authenticate`` value: a Digest challenge, then Basic; Basic only with ``OPENROSA_DIGEST`` off."""
     realm = settings.OPENROSA_REALM
+    basic = f'Basic realm="{realm}", charset="UTF-8"'
+    if not settings.OPENROSA_DIGEST:
+        return basic
     stale_part = ', stale=true' if stale else ""
     return (
         f'Digest realm="{realm}", qop="auth", algorithm=MD5, nonce="{_new_nonce()}", '
-        f'opaque="{_opaque()}"{stale_part}, Basic realm="{realm}", charset="UTF-8"'
+        f'opaque="{_opaque()}"{stale_part}, {basic}'
     )
 
 
@@ -81,7 +99,12 @@ def _basic(request: HttpRequest, credentials: str) -> User:
     user = login_cache.recall(decoded)
     if user is not None:
         return user
-    account = authenticate(request, username=username, password=password)
+
+    def verify() -> User | None:
+        return authenticate(request, username=username, password=password)
+
+    account = login_attempt(account=username, address=client_address(request), entry="openrosa-basic",
+                            verify=verify)
     if account is None:
         raise AuthFailed("Wrong username or password.")
     login_cache.remember(decoded, account)
@@ -101,25 +124,38 @@ def _digest(request: HttpRequest, credentials: str) -> User:
     if params["uri"] not in (request.get_full_path(), request.path):
         raise AuthFailed("Digest uri does not match the request.")
     fresh = _nonce_is_fresh(params["nonce"])
-    user = get_user_model().objects.filter(username=params["username"], is_active=True).first()
-    if user is None or not user.digest_ha1:
-        raise AuthFailed("Wrong username or password.")
     ha2 = _md5(f"{request.method}:{params['uri']}")
     qop = params.get("qop")
     if qop == "auth":
         nc, cnonce = params.get("nc", ""), params.get("cnonce", "")
         if not nc or not cnonce:
             raise AuthFailed("Malformed Digest credentials.")
-        expected = _md5(f"{user.digest_ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        signed = f"{params['nonce']}:{nc}:{cnonce}:auth:{ha2}"
     elif qop is None:
-        expected = _md5(f"{user.digest_ha1}:{params['nonce']}:{ha2}")
+        signed = f"{params['nonce']}:{ha2}"
     else:
         raise AuthFailed("Unsupported Digest qop.")
-    if not hmac.compare_digest(expected, params["response"].lower()):
+
+    def verify() -> User | None:
+        user = get_user_model().objects.filter(username=params["username"], is_active=True).first()
+        ha1 = user.digest_ha1_open() if user is not None else ""
+        if not ha1:
+            return None
+        expected = _md5(f"{ha1}:{signed}")
+        return user if hmac.compare_digest(expected, params["response"].lower()) else None
+
+    user = login_attempt(account=params["username"], address=client_address(request), entry="openrosa-digest",
+                         verify=verify)
+    if user is None:
         raise AuthFailed("Wrong username or password.")
     if not fresh:
         raise AuthFailed("Digest nonce expired.", stale=True)
-    if qop == "auth" and not _nonce_count_grows(params["nonce"], params["cnonce"], params["nc"]):
+    if qop is None:
+        # RFC 2069 style, without a nonce count: the nonce is good for one request. A second use is answered
+        # stale, so an honest client signs again with a fresh nonce; a replay cannot, without the HA1.
+        if not digest_nonce_count_grows(nonce=params["nonce"], cnonce="", nc="00000001"):
+            raise AuthFailed("Digest nonce already used.", stale=True)
+    elif not digest_nonce_count_grows(nonce=params["nonce"], cnonce=params["cnonce"], nc=params["nc"]):
         raise AuthFailed("Digest nonce count reused.")
     return user
 
@@ -150,19 +186,3 @@ def _nonce_is_fresh(nonce: str) -> bool:
     if not hmac.compare_digest(signature, _sign(stamp)):
         raise AuthFailed("Digest nonce was not issued by this server.")
     return time.time() - issued <= settings.OPENROSA_DIGEST_NONCE_SECONDS
-
-
-def _nonce_count_grows(nonce: str, cnonce: str, nc: str) -> bool:
-    try:
-        count = int(nc, 16)
-    except ValueError:
-        return False
-    key = "digest-nc:" + hashlib.sha256(f"{nonce}:{cnonce}".encode()).hexdigest()
-    timeout = settings.OPENROSA_DIGEST_NONCE_SECONDS * 2
-    if cache.add(key, count, timeout):
-        return True
-    last = cache.get(key, 0)
-    if count <= last:
-        return False
-    cache.set(key, count, timeout)
-    return True

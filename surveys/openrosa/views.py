@@ -43,6 +43,8 @@ def openrosa_view(view=None, *, methods=("GET", "HEAD")):
                 user = request_user(request)
             except AuthFailed as failure:
                 return openrosa_unauthorized(str(failure), stale=failure.stale)
+            except MtmError as err:  # too many failed logins: 429
+                return openrosa_domain_error(err)
             if user is None:
                 return openrosa_unauthorized()
             request.openrosa_user, request.openrosa_anonymous = user, False

@@ -27,7 +27,7 @@ class TestCreateEnumerator:
         assert assignment.round == household.round
         assert sorted(assignment.locations.values_list("code", flat=True)) == ["KZ-71", "KZ-75"]
         assert enumerator.user.check_password("pw-123456")
-        assert enumerator.user.digest_ha1 == ha1("enum07", "pw-123456")
+        assert enumerator.user.digest_ha1_open() == ha1("enum07", "pw-123456")
 
     def test_running_twice_is_safe_and_updates_password(self, household):
         for password in ("first-pass", "second-pass"):
@@ -38,7 +38,7 @@ class TestCreateEnumerator:
         assert Assignment.objects.filter(enumerator__user__username="enum08").count() == 1
         user = User.objects.get(username="enum08")
         assert user.check_password("second-pass")
-        assert user.digest_ha1 == ha1("enum08", "second-pass")
+        assert user.digest_ha1_open() == ha1("enum08", "second-pass")
 
     @pytest.mark.parametrize(("kwargs", "error", "message"), [
         ({"form_ids": ["nope"]}, NotFound, "No form 'nope' has been imported."),
@@ -65,8 +65,64 @@ class TestCreateEnumerator:
 @pytest.mark.django_db
 def test_unusable_password_clears_digest():
     user = User.objects.create_user("someone", password="pw-123456")
-    assert user.digest_ha1 == ha1("someone", "pw-123456")
+    assert user.digest_ha1_open() == ha1("someone", "pw-123456")
     user.set_unusable_password()
     user.save()
     user.refresh_from_db()
     assert user.digest_ha1 == ""
+
+
+@pytest.mark.django_db
+class TestSealedHA1:
+    """The stored Digest HA1 is useless without MTM_DIGEST_KEY, which lives outside the database."""
+
+    def test_the_column_holds_no_md5_of_the_password(self):
+        from django.db import connection
+
+        User.objects.create_user("someone", password="pw-123456")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT digest_ha1 FROM enumerators_user WHERE username = %s", ["someone"])
+            stored = cursor.fetchone()[0]
+
+        assert stored != ha1("someone", "pw-123456")
+        assert ha1("someone", "pw-123456") not in stored
+        assert stored.startswith("gAAAAA")  # a Fernet token
+
+    def test_another_key_opens_nothing_and_digest_is_refused(self, client, enumerator, settings):
+        from tests.digest import digest_header, nonce_of
+        from tests.factories import PASSWORD
+        from tests.submissions import auth
+
+        settings.MTM_DIGEST_KEY = "bdV5yY9cRl8gAqT2H8x1ZnDhQmQwPpJ0sY3u6E7rVbA="
+        nonce = nonce_of(client.get("/formList")["WWW-Authenticate"])
+
+        digest = client.get("/formList", HTTP_AUTHORIZATION=digest_header(nonce=nonce, username="enum01",
+                                                                         password=PASSWORD))
+
+        assert User.objects.get(username="enum01").digest_ha1_open() == ""
+        assert digest.status_code == 401
+        assert client.get("/formList", **auth()).status_code == 200
+
+    def test_without_a_key_no_ha1_is_kept(self, settings):
+        settings.MTM_DIGEST_KEY = ""
+        user = User.objects.create_user("someone", password="pw-123456")
+        assert user.digest_ha1 == ""
+
+    def test_the_migration_seals_an_ha1_kept_in_the_clear_and_running_it_twice_changes_nothing(self):
+        import importlib
+
+        from django.apps import apps
+
+        migration = importlib.import_module("enumerators.migrations.0006_digest_ha1_sealed")
+        user = User.objects.create_user("someone", password="pw-123456")
+        User.objects.filter(pk=user.pk).update(digest_ha1=ha1("someone", "pw-123456"))
+
+        migration.seal(apps, None)
+        sealed = User.objects.get(pk=user.pk)
+        migration.seal(apps, None)
+
+        assert sealed.digest_ha1 != ha1("someone", "pw-123456")
+        assert sealed.digest_ha1_open() == ha1("someone", "pw-123456")
+        assert User.objects.get(pk=user.pk).digest_ha1 == sealed.digest_ha1
+        migration.unseal(apps, None)
+        assert User.objects.get(pk=user.pk).digest_ha1 == ha1("someone", "pw-123456")

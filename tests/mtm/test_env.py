@@ -1,7 +1,5 @@
 from pathlib import Path
 
-import pytest
-
 from mtm.env import BASE_DIR, read_env
 
 
@@ -22,8 +20,7 @@ def test_services_from_environment():
     assert env.data_dir == Path("/srv/mtm")
 
 
-@pytest.mark.django_db
-def test_healthz(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+def test_digest_switch_from_environment():
+    assert read_env({}).openrosa_digest is None
+    assert read_env({"MTM_OPENROSA_DIGEST": "off"}).openrosa_digest is False
+    assert read_env({"MTM_OPENROSA_DIGEST": "on"}).openrosa_digest is True

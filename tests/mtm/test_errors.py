@@ -14,7 +14,16 @@ from rest_framework.exceptions import NotFound as DRFNotFound
 
 from mtm.admin import domain_errors
 from mtm.commands import DomainCommand
-from mtm.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, Unavailable, http_status
+from mtm.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    TooManyAttempts,
+    Unavailable,
+    http_status,
+)
 from mtm.middleware import DomainErrorMiddleware
 from surveys.api.exceptions import exception_handler
 from surveys.openrosa.http import openrosa_domain_error
@@ -24,6 +33,7 @@ from surveys.services.raw_store import RawStoreLocked
 @pytest.mark.parametrize(("error", "status"), [
     (NotFound("no"), 404), (Forbidden("no"), 403), (Conflict("no"), 409), (TooLarge("no"), 413),
     (Unavailable("no"), 503), (RawStoreLocked("no"), 503), (InvalidInput("no"), 400),
+    (TooManyAttempts("no", retry_after=60), 429),
 ])
 def test_every_kind_has_one_status(error, status):
     assert http_status(error) == status

@@ -136,3 +136,80 @@ class TestRememberedBasicLogins:
         for _ in range(3):
             assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
         assert len(calls) == 1
+
+
+@pytest.mark.django_db
+class TestDigestSwitchedOff:
+    """MTM_OPENROSA_DIGEST=off (production behind HTTPS): Basic only."""
+
+    def test_the_challenge_offers_basic_only(self, client, enumerator, settings):
+        settings.OPENROSA_DIGEST = False
+
+        response = client.get("/formList")
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == 'Basic realm="MTM Collect", charset="UTF-8"'
+
+    def test_a_digest_header_is_refused_with_401(self, client, enumerator, settings):
+        from tests.digest import digest_header, nonce_of
+
+        nonce = nonce_of(client.get("/formList")["WWW-Authenticate"])
+        settings.OPENROSA_DIGEST = False
+
+        response = client.get("/formList", HTTP_AUTHORIZATION=digest_header(nonce=nonce, username="enum01",
+                                                                           password=PASSWORD))
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == 'Basic realm="MTM Collect", charset="UTF-8"'
+        message = etree.fromstring(response.content).findtext("{http://openrosa.org/http/response}message")
+        assert message == "Digest authentication is switched off on this server: use Basic over HTTPS."
+
+    def test_basic_still_works(self, client, enumerator, settings):
+        settings.OPENROSA_DIGEST = False
+        assert client.get("/formList", **basic("enum01", PASSWORD)).status_code == 200
+
+
+@pytest.mark.django_db
+class TestReplays:
+    def _header(self, client, **kwargs):
+        from tests.digest import digest_header, nonce_of
+
+        nonce = nonce_of(client.get("/formList")["WWW-Authenticate"])
+        return digest_header(nonce=nonce, username="enum01", password=PASSWORD, **kwargs)
+
+    def test_a_header_without_qop_is_refused_after_its_first_use(self, client, enumerator):
+        header = self._header(client, qop=False)
+
+        first = client.get("/formList", HTTP_AUTHORIZATION=header)
+        second = client.get("/formList", HTTP_AUTHORIZATION=header)
+
+        assert (first.status_code, second.status_code) == (200, 401)
+        assert "stale=true" in second["WWW-Authenticate"]
+        message = etree.fromstring(second.content).findtext("{http://openrosa.org/http/response}message")
+        assert message == "Digest nonce already used."
+
+    def test_nonce_counts_outlive_a_cache_that_forgets(self, client, enumerator):
+        """Redis restarted (its keys gone): a captured request is still refused."""
+        from django.core.cache import cache
+
+        header = self._header(client)
+        assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 200
+        cache.clear()
+
+        assert client.get("/formList", HTTP_AUTHORIZATION=header).status_code == 401
+
+    def test_the_counts_of_stale_nonces_are_deleted(self, client, enumerator, monkeypatch):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from enumerators.models import DigestNonceCount
+        from enumerators.services import logins
+
+        assert client.get("/formList", HTTP_AUTHORIZATION=self._header(client)).status_code == 200
+        moved = timezone.now() + dt.timedelta(seconds=601)
+        monkeypatch.setattr(logins.timezone, "now", lambda: moved)
+
+        logins.digest_nonce_count_grows(nonce="another", cnonce="c", nc="00000001")
+
+        assert DigestNonceCount.objects.count() == 1
