@@ -64,6 +64,9 @@ class CheckSettings:
     #: ``high_daily_count``: more than ``daily_factor`` × the team's median, and at least ``daily_minimum``.
     daily_factor: float = 3.0
     daily_minimum: int = 10
+    #: Who may edit an interview (``meta/deprecatedID``): its submitter, a superuser and — when ``true`` —
+    #: an enumerator with the same supervisor as the submitter (``checks["team_edits"]``, default off).
+    team_edits: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, object] | None, *, sex_question: str = "sex") -> CheckSettings:
@@ -87,6 +90,7 @@ class CheckSettings:
                     if "ranges" in data else default.ranges),
             daily_factor=_float(data, "daily_factor", default.daily_factor),
             daily_minimum=int(_number(data["daily_minimum"])) if "daily_minimum" in data else default.daily_minimum,
+            team_edits=data.get("team_edits") is True,
         )
 
 

@@ -1,4 +1,5 @@
-"""Questionnaires: an XLSForm upload imports a version; versions and their media are shown."""
+"""Questionnaires: an XLSForm upload imports a version; versions and their media are shown; a version is
+archived (no longer offered to tablets) or offered again, never deleted."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from surveys.models import (
     Questionnaire,
     QuestionnaireMedia,
 )
-from surveys.services.questionnaires import ImportResult, questionnaire_import
+from surveys.services.questionnaires import ImportResult, questionnaire_archive, questionnaire_import
 
 if TYPE_CHECKING:
     from enumerators.models import User
@@ -68,12 +69,29 @@ class MediaInline(ReadOnlyInline):
 
 @admin.register(Questionnaire)
 class QuestionnaireAdmin(admin.ModelAdmin):
-    list_display = ["form_id", "version", "title", "round", "allow_anonymous", "created_at"]
-    list_filter = ["round__survey", "round"]
+    list_display = ["form_id", "version", "title", "round", "allow_anonymous", "created_at", "archived_at"]
+    list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["form_id", "title", "version"]
     readonly_fields = ["form_id", "version", "title", "md5", "source_file", "source_md5", "created_by",
-                       "created_at", "xform_xml", "schema"]
+                       "created_at", "archived_at", "xform_xml", "schema"]
     inlines = [MediaInline]
+    actions = ["archive", "unarchive"]
+
+    def has_delete_permission(self, request, obj=None):
+        """Versions are archived, never deleted: tablets may still hold them and send their instances."""
+        return False
+
+    @admin.action(description="Archive: no longer offer to tablets (still accepts their submissions)",
+                  permissions=["change"])
+    def archive(self, request, queryset):
+        changed = questionnaire_archive(questionnaire_ids=list(queryset.values_list("pk", flat=True)), archived=True)
+        self.message_user(request, f"{changed} version(s) archived.")
+
+    @admin.action(description="Unarchive: offer to tablets again", permissions=["change"])
+    def unarchive(self, request, queryset):
+        changed = questionnaire_archive(questionnaire_ids=list(queryset.values_list("pk", flat=True)),
+                                        archived=False)
+        self.message_user(request, f"{changed} version(s) offered again.")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -88,7 +106,7 @@ class QuestionnaireAdmin(admin.ModelAdmin):
         if obj is None:
             return ["xlsform", "round", "allow_anonymous"]
         return ["form_id", "version", "title", "round", "allow_anonymous", "md5", "source_file", "source_md5",
-                "created_by", "created_at", "schema", "xform_xml"]
+                "created_by", "created_at", "archived_at", "schema", "xform_xml"]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields

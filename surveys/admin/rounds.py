@@ -18,8 +18,8 @@ from surveys.models import (
 )
 from surveys.presentation.reports import for_page, render_report
 from surveys.selectors.progress import round_progress
-from surveys.selectors.reports import round_report_choices, round_tabulate
-from surveys.selectors.scope import round_for_user, viewable_rounds
+from surveys.selectors.reports import round_report_choices, round_report_for_user
+from surveys.selectors.scope import RISK_WHOLE_ROUND, round_for_risk, round_for_user, viewable_rounds
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.exports import record_export_create
 from surveys.services.tallies import round_tally_rebuild
@@ -129,8 +129,9 @@ class RoundAdmin(admin.ModelAdmin):
             context["error"] = f"'{compare}' is not a round number."
             return TemplateResponse(request, "surveys/round_report_admin.html", context)
         with domain_errors() as outcome:
-            report = round_tabulate(form_id=form_id, round_number=round_.number, by=request.GET.get("by") or None,
-                                    compare=int(compare) if compare else None, lang=request.GET.get("lang") or None)
+            report = round_report_for_user(user=request.user, round_id=round_.pk, form_id=form_id,
+                                           by=request.GET.get("by") or None, compare=int(compare) if compare else None,
+                                           lang=request.GET.get("lang") or None)
         if not outcome.ok:
             context["error"] = outcome.message
             return TemplateResponse(request, "surveys/round_report_admin.html", context)
@@ -140,6 +141,20 @@ class RoundAdmin(admin.ModelAdmin):
             return response
         context["report"] = for_page(report)
         return TemplateResponse(request, "surveys/round_report_admin.html", context)
+
+    def get_readonly_fields(self, request, obj=None):
+        """The risk field only for those :func:`round_for_risk` lets open it (a supervisor is told why not)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            with domain_errors() as outcome:
+                round_for_risk(user=request.user, round_id=obj.pk)
+            if not outcome.ok:
+                fields = ["disclosure_risk_withheld" if f == "disclosure_risk" else f for f in fields]
+        return fields
+
+    @admin.display(description="Disclosure risk (quasi-identifiers)")
+    def disclosure_risk_withheld(self, obj: Round) -> str:
+        return RISK_WHOLE_ROUND
 
     @admin.display(description="Disclosure risk (quasi-identifiers)")
     def disclosure_risk(self, obj: Round) -> str:

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from surveys.api.schema import errors, with_fields
-from surveys.selectors.reports import round_report_choices, round_tabulate
-from surveys.selectors.scope import round_for_user
+from surveys.selectors.reports import round_report_for_user
+from surveys.selectors.scope import round_for_risk
 from surveys.services.disclosure import round_disclosure_risk, round_release
 
 
@@ -41,14 +41,15 @@ class RoundRiskSerializer(serializers.Serializer):
 
 class RoundRisk(APIView):
     """``GET /api/v1/rounds/<id>/risk?k=3``: the round's disclosure risk over
-    its quasi-identifiers, and what the release step would change to reach k."""
+    its quasi-identifiers, and what the release step would change to reach k
+    (whole-round figures: 403 for a supervisor, :func:`surveys.selectors.scope.round_for_risk`)."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[OpenApiParameter("k", int, description="2 or more; the round's own k by default")],
                    responses={200: RoundRiskSerializer, **errors(400, 403, 404)})
     def get(self, request: Request, round_id: int) -> Response:
-        round_for_user(user=request.user, round_id=round_id)
+        round_for_risk(user=request.user, round_id=round_id)
         try:
             k = int(request.query_params.get("k") or 0) or None
         except ValueError:
@@ -156,7 +157,8 @@ class RoundReportSerializer(serializers.Serializer):
 
 
 class RoundReport(APIView):
-    """``GET /api/v1/rounds/<id>/report?form=&by=&compare=&lang=``: the round tables (INTERFACES.md schema)."""
+    """``GET /api/v1/rounds/<id>/report?form=&by=&compare=&lang=``: the round tables (INTERFACES.md schema),
+    a supervisor's of their team's records (:func:`surveys.selectors.reports.round_report_for_user`)."""
 
     permission_classes = [IsAuthenticated]
 
@@ -167,13 +169,11 @@ class RoundReport(APIView):
         OpenApiParameter("lang", str, description="The labels' language"),
     ], responses={200: RoundReportSerializer, **errors(400, 403, 404)})
     def get(self, request: Request, round_id: int) -> Response:
-        round_ = round_for_user(user=request.user, round_id=round_id)
         params = request.query_params
-        form_id = round_report_choices(round_=round_, form_id=params.get("form")).form_id
         try:
             compare = int(params["compare"]) if params.get("compare") else None
         except ValueError:
             raise ValidationError({"compare": ["A round number."]}) from None
-        report = round_tabulate(form_id=form_id or "", round_number=round_.number,
-                                by=params.get("by"), compare=compare, lang=params.get("lang"))
+        report = round_report_for_user(user=request.user, round_id=round_id, form_id=params.get("form") or None,
+                                       by=params.get("by"), compare=compare, lang=params.get("lang"))
         return Response(report)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from surveys.errors import QuestionnaireNotDeletable
 from surveys.kobo_ids import asset_uid
 from surveys.models.locations import Location
 
@@ -98,8 +99,20 @@ def xlsform_upload_to(instance: Questionnaire, filename: str) -> str:
     return f"xlsforms/{instance.form_id}/{instance.version}/{filename}"
 
 
+class QuestionnaireQuerySet(models.QuerySet["Questionnaire"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
+        raise QuestionnaireNotDeletable()
+
+
 class Questionnaire(models.Model):
     """One version of a form, as converted from its XLSForm.
+
+    Versions are never deleted (``delete`` raises
+    :class:`~surveys.errors.QuestionnaireNotDeletable`, on a row or a queryset):
+    a version once offered may still be on tablets. An archived version
+    (``archived_at``) is no longer offered in ``/formList`` but still accepts
+    submissions and still downloads by ``?version=``.
 
     A form (``form_id``) has one row per version; submissions keep the version
     they were made with. ``schema`` is the parsed field schema that validation,
@@ -127,6 +140,10 @@ class Questionnaire(models.Model):
     #: The form's KoboToolbox asset uid (:func:`surveys.kobo_ids.asset_uid` of ``form_id``, set on save), so
     #: that the KoBo API finds an asset's versions in one indexed query.
     kobo_uid = models.CharField(max_length=32, editable=False, db_index=True)
+    #: When the version was archived (the admin's archive action): no longer offered to tablets; None: offered.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = QuestionnaireQuerySet.as_manager()
 
     class Meta:
         ordering = ["form_id", "-created_at", "-id"]
@@ -146,6 +163,10 @@ class Questionnaire(models.Model):
         if kwargs.get("update_fields") is not None and "form_id" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "kobo_uid"}
         super().save(*args, **kwargs)
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
+        raise QuestionnaireNotDeletable()
 
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:

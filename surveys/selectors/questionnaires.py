@@ -34,9 +34,9 @@ def rounds_for_user(*, user: AnyUser | None) -> QuerySet[Round]:
 
 
 def questionnaires_for_user(*, user: AnyUser | None, anonymous_only: bool = False) -> list[Questionnaire]:
-    """The current (latest imported) version of every form ``user`` may
-    collect, one per form_id, ordered by form_id."""
-    qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user))
+    """The current (latest imported, not archived) version of every form ``user`` may
+    collect, one per form_id, ordered by form_id (what ``/formList`` offers)."""
+    qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user), archived_at__isnull=True)
     if anonymous_only:
         qs = qs.filter(allow_anonymous=True)
     current: dict[str, Questionnaire] = {}
@@ -48,7 +48,7 @@ def questionnaires_for_user(*, user: AnyUser | None, anonymous_only: bool = Fals
 def questionnaire_for_user(*, user: AnyUser | None, form_id: str, version: str | None = None,
                            anonymous_only: bool = False) -> Questionnaire:
     """One form for ``user``: its current version, or ``version`` when given
-    (older versions stay downloadable for devices that still hold them)."""
+    (older and archived versions stay downloadable for devices that still hold them)."""
     if version is None:
         for questionnaire in questionnaires_for_user(user=user, anonymous_only=anonymous_only):
             if questionnaire.form_id == form_id:
@@ -104,7 +104,8 @@ LIMIT 1
 def submission_target(*, form_id: str, version: str | None, submitter: AnyUser | None) -> SubmissionTarget:
     """The version an instance names (the latest when it names none), and
     whether ``submitter`` may submit to its round (an active enumerator
-    assigned to it, or a superuser), in one query: this runs on every
+    assigned to it, or a superuser) — archived versions included, since
+    tablets may still hold them — in one query: this runs on every
     submission, and the ORM's compiling of it cost four times its execution.
     :class:`NotFound` for an unknown form or version."""
     active = submitter if submitter is not None and submitter.is_active else None

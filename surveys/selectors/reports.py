@@ -14,6 +14,14 @@ same question in another round of the survey, matched by name.
 Counted submissions (:func:`surveys.selectors.submissions.counted_submissions`): current
 (not replaced by an edit), not a refused interview, not rejected, and valid
 or approved by a supervisor despite its problems.
+
+Who sees which tables (:func:`round_report_for_user`, the one read every
+interface uses): a round outside a supervisor's team is refused as unknown
+(404, :func:`surveys.selectors.scope.round_for_user`); inside it, a supervisor's
+tables are counted from their team's counted records only
+(:func:`surveys.selectors.scope.within_scope`, in memory as for a breakdown not
+kept as tallies), the compared round's too; everyone else who may open the
+round reads the whole round's tallies.
 """
 
 from __future__ import annotations
@@ -22,12 +30,14 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from mtm.errors import InvalidInput, NotFound
 from surveys.form_schema import FormSchema, SchemaField, Texts
 from surveys.models import Questionnaire, Round
 from surveys.round_report import ComparedRow, Comparison, GroupTable, QuestionTable, ReportRow, RoundReport
 from surveys.round_settings import kept_breakdowns, round_privacy_settings
+from surveys.selectors.scope import round_for_user, team_scoped, within_scope
 from surveys.selectors.submissions import counted_submissions
 from surveys.selectors.tallies import (
     NUMERIC,
@@ -38,6 +48,9 @@ from surveys.selectors.tallies import (
     round_tallies,
     tabulated_questions,
 )
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
 
 Z95 = 1.959963984540054
 
@@ -52,17 +65,37 @@ def wilson(count: int, base: int, z: float = Z95) -> list[float] | None:
     return [round(100 * max(0.0, centre - half), 1), round(100 * min(1.0, centre + half), 1)]
 
 
-def round_records(round_: Round, form_id: str) -> Iterator[Record]:
-    qs = counted_submissions(round_id=round_.pk, form_id=form_id).values_list("answers", "unanswered",
-                                                                              "location__code")
-    for answers, unanswered, code in qs.iterator(chunk_size=2000):
+def round_records(round_: Round, form_id: str, *, team_of: AnyUser | None = None) -> Iterator[Record]:
+    """The round's counted records of ``form_id``; only those of ``team_of``'s scope when given."""
+    qs = counted_submissions(round_id=round_.pk, form_id=form_id)
+    if team_of is not None:
+        qs = within_scope(qs, user=team_of)
+    for answers, unanswered, code in qs.values_list("answers", "unanswered", "location__code").iterator(
+            chunk_size=2000):
         yield answers or {}, unanswered or [], code
 
 
+def round_report_for_user(*, user: AnyUser, round_id: int, form_id: str | None = None, by: str | None = None,
+                          compare: int | None = None, lang: str | None = None) -> RoundReport:
+    """The round tables ``user`` may open (every interface: the v1 API, KoBo's
+    asset reports, the admin's report page): :class:`NotFound` for a round
+    outside a supervisor's team (as for an unknown one); a supervisor's tables
+    are of their team's counted records only, the compared round's too; other
+    roles that may open the round read the whole round. ``form_id`` defaults
+    to the round's latest imported form."""
+    round_ = round_for_user(user=user, round_id=round_id)
+    chosen = round_report_choices(round_=round_, form_id=form_id).form_id
+    return round_tabulate(form_id=chosen, round_number=round_.number, by=by, compare=compare, lang=lang,
+                          team_of=user if team_scoped(user) else None)
+
+
 def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | None = None,
-                   compare: int | None = None, lang: str | None = None) -> RoundReport:
+                   compare: int | None = None, lang: str | None = None,
+                   team_of: AnyUser | None = None) -> RoundReport:
     """The round report, read from the round's tallies (a breakdown the
-    round does not keep current is counted from the records)."""
+    round does not keep current is counted from the records). With
+    ``team_of`` (a supervisor), counted from that team's records alone; no
+    scope check here — interfaces call :func:`round_report_for_user`."""
     questionnaire = _questionnaire(form_id, round_number)
     round_ = questionnaire.round
     schema = questionnaire.schema
@@ -71,7 +104,10 @@ def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | N
     dimension, names = _breakdown(schema, by) if by else ("", [])
     questions = tabulated_questions(schema)
     numeric = [f["path"] for f in questions if f["type"] in NUMERIC]
-    if not by or dimension == "location" or dimension in kept_breakdowns(round_):
+    if team_of is not None:
+        tallies = records_tallies(round_records(round_, form_id, team_of=team_of), schema=schema,
+                                  by=dimension or None)
+    elif not by or dimension == "location" or dimension in kept_breakdowns(round_):
         tallies = round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension],
                                 numeric_paths=numeric)
     else:
@@ -84,7 +120,7 @@ def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | N
         other = Round.objects.filter(survey=round_.survey, number=compare).first()
         if other is None:
             raise NotFound(f"Survey '{round_.survey.slug}' has no round {compare}.")
-        previous, previous_round = _previous_questions(other, small), other.number
+        previous, previous_round = _previous_questions(other, small, team_of), other.number
     tables = []
     for f in questions:
         table = _table(f, tallies, schema, language, small)
@@ -184,14 +220,18 @@ def _row(value: str, label: str, count: int, base: int, small: int) -> ReportRow
     return row
 
 
-def _previous_questions(round_: Round, small: int) -> dict[str, QuestionTable]:
-    """Every question of the other round's forms, by name (latest version first), from its tallies."""
+def _previous_questions(round_: Round, small: int, team_of: AnyUser | None) -> dict[str, QuestionTable]:
+    """Every question of the other round's forms, by name (latest version first), from its tallies
+    (from ``team_of``'s team's records when given)."""
     out: dict[str, QuestionTable] = {}
     seen: dict[str, Tallies] = {}
     for questionnaire in Questionnaire.objects.filter(round=round_).order_by("-created_at", "-id"):
         schema = questionnaire.schema
         questions = tabulated_questions(schema)
-        if questionnaire.form_id not in seen:
+        if questionnaire.form_id not in seen and team_of is not None:
+            seen[questionnaire.form_id] = records_tallies(
+                round_records(round_, questionnaire.form_id, team_of=team_of), schema=schema, by=None)
+        elif questionnaire.form_id not in seen:
             seen[questionnaire.form_id] = round_tallies(
                 round_id=round_.pk, form_ids=[questionnaire.form_id],
                 numeric_paths=[f["path"] for f in questions if f["type"] in NUMERIC])

@@ -117,6 +117,21 @@ def round_for_user(*, user: AnyUser, round_id: int) -> Round:
     return round_
 
 
+#: Why a supervisor is refused the disclosure risk (the API's 403 and the round admin's risk field).
+RISK_WHOLE_ROUND = ("The disclosure risk is worked out over the whole round's records; a supervisor's account "
+                    "sees their team's records only.")
+
+
+def round_for_risk(*, user: AnyUser, round_id: int) -> Round:
+    """A round whose disclosure risk ``user`` may open (the v1 risk endpoint, the round admin's risk field):
+    :class:`NotFound` as :func:`round_for_user`; :class:`Forbidden` for a supervisor, since the risk and the
+    release step are figures of the whole round (a team's share of it would measure something else)."""
+    round_ = round_for_user(user=user, round_id=round_id)
+    if team_scoped(user):
+        raise Forbidden(RISK_WHOLE_ROUND)
+    return round_
+
+
 def may_open_raw(user: AnyUser) -> bool:
     """Whether ``user`` may open the raw store (bodies, attachments): the data-protection role."""
     return bool(user.is_active and (user.is_superuser or user.has_perm("surveys.view_raw_submission")))

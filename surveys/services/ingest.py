@@ -9,7 +9,11 @@ one transaction, ``_ingest``. Its answers, as ODK Central's:
 - the same bytes again → nothing duplicated, new attachments merged (202);
 - the same instanceID with other content → :class:`SubmissionConflict` (409);
 - ``meta/deprecatedID`` → an edit: a new row replacing the current one,
-  which stays in history;
+  which stays in history; only from the interview's submitter, a superuser,
+  or — where the round's ``checks["team_edits"]`` is on — an enumerator with
+  the same supervisor; anyone else :class:`Forbidden` (403), nothing stored.
+  An unknown deprecatedID is stored as a new submission (never lose an
+  interview);
 - ``is_incomplete`` (split uploads) → stored, processing waits for the last part.
 
 The raw body is sealed (:mod:`surveys.services.raw_store`), the row is one
@@ -34,10 +38,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from enumerators.models import Enumerator
 from enumerators.services.devices import device_seen
 from mtm.errors import Forbidden
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
+from surveys.round_settings import round_check_settings
 from surveys.selectors.questionnaires import SubmissionTarget, submission_target
 from surveys.services.counts import counts_kept, counts_received
 from surveys.services.instance import (
@@ -136,7 +142,7 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
             raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
             attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
     attachments = list(attachments)
-    previous = _edited_submission(target.form_id, deprecated_id, instance_id)
+    previous = _edited_submission(target.form_id, deprecated_id, instance_id, editor=sender.user)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
     device = _device_pk(sender)
     now = timezone.now()
@@ -214,18 +220,39 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
     return existing, False
 
 
-def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str) -> Submission | None:
+def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str,
+                       editor: User | None) -> Submission | None:
+    """The version an edit replaces (None: not an edit, or an unknown deprecatedID, stored as new);
+    :class:`Forbidden` when ``editor`` may not edit it (:func:`_may_edit`)."""
     if not deprecated_id or deprecated_id == instance_id:
         return None
-    previous = Submission.objects.filter(form_id=form_id, instance_id=deprecated_id).first()
+    previous = Submission.objects.filter(form_id=form_id, instance_id=deprecated_id).select_related("round").first()
     if previous is None:
         log.info("edit of unknown submission %s of %s stored as new", deprecated_id, form_id)
         return None
+    if not _may_edit(previous, editor):
+        raise Forbidden(f"Submission '{deprecated_id}' was sent by another enumerator; only they"
+                        f"{', their team' if round_check_settings(previous.round).team_edits else ''} or a "
+                        f"superuser may edit it.")
     if not previous.is_current:
         already = Submission.objects.filter(previous=previous).exclude(instance_id=instance_id).exists()
         if already:
             raise SubmissionConflict(f"Submission '{deprecated_id}' has been edited already; edit its latest version.")
     return previous
+
+
+def _may_edit(previous: Submission, editor: User | None) -> bool:
+    """The editing rule: the interview's submitter (an anonymous form's interviews: anonymous senders), a
+    superuser, or, where the round allows team edits, an enumerator with the submitter's supervisor."""
+    editor_id = editor.pk if editor is not None else None
+    if editor_id == previous.submitted_by_id or (editor is not None and editor.is_superuser):
+        return True
+    if editor_id is None or previous.submitted_by_id is None or not round_check_settings(previous.round).team_edits:
+        return False
+    supervisors = dict(Enumerator.objects.filter(user_id__in=[editor_id, previous.submitted_by_id])
+                       .values_list("user_id", "supervisor_id"))
+    supervisor = supervisors.get(editor_id)
+    return supervisor is not None and supervisor == supervisors.get(previous.submitted_by_id)
 
 
 def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]]) -> list[str]:

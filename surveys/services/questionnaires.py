@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from mtm.errors import InvalidInput
@@ -49,6 +50,14 @@ def questionnaire_import(
         raise InvalidInput("The round number must be 1 or more.")
     return _store(converted, source=source, filename=filename, survey_slug=survey_slug,
                   round_number=round_number, created_by=created_by, allow_anonymous=allow_anonymous)
+
+
+def questionnaire_archive(*, questionnaire_ids: list[int], archived: bool) -> int:
+    """Archive versions (no longer offered in ``/formList``; they still accept submissions and download by
+    ``?version=``), or offer them again with ``archived=False``. Versions are never deleted. Returns how many
+    changed; running it twice changes nothing (an archived version keeps the time it was first archived)."""
+    qs = Questionnaire.objects.filter(pk__in=questionnaire_ids, archived_at__isnull=archived)
+    return qs.update(archived_at=timezone.now() if archived else None)
 
 
 @transaction.atomic

@@ -155,6 +155,13 @@ class TestRoundPages:
         assert client.get(f"/admin/surveys/round/{teams.round.pk}/{page}/").status_code == mine
         assert client.get(f"/admin/surveys/round/{teams.other_round.pk}/{page}/").status_code == other
 
+    def test_admin_report_page_holds_the_team(self, login, teams):
+        """Issue 13 item 6: the admin's round tables of a supervisor are their team's."""
+        assert login("supA").get(f"/admin/surveys/round/{teams.round.pk}/report/").context["report"][
+            "submissions"] == 5
+        assert login("supB").get(f"/admin/surveys/round/{teams.round.pk}/report/").context["report"][
+            "submissions"] == 1
+
     def test_dashboard_shows_the_team_figures(self, login, teams):
         page = login("supA").get(f"/admin/surveys/round/{teams.round.pk}/dashboard/")
         assert page.context["p"].quota.done == 5
@@ -256,11 +263,62 @@ class TestApi:
     @pytest.mark.parametrize(("role", "mine", "other"), [
         ("admin", 200, 200), ("supA", 200, 404), ("supB", 200, 200), ("analyst", 200, 200), ("dpo", 200, 200),
         ("enumerator", 403, 403), ("anonymous", 401, 401)])
-    @pytest.mark.parametrize("endpoint", ["report", "risk"])
-    def test_round_endpoints(self, login, teams, role, mine, other, endpoint):
+    def test_round_report(self, login, teams, role, mine, other):
         client = login(role)
-        assert client.get(f"/api/v1/rounds/{teams.round.pk}/{endpoint}").status_code == mine
-        assert client.get(f"/api/v1/rounds/{teams.other_round.pk}/{endpoint}").status_code == other
+        assert client.get(f"/api/v1/rounds/{teams.round.pk}/report").status_code == mine
+        assert client.get(f"/api/v1/rounds/{teams.other_round.pk}/report").status_code == other
+
+    @pytest.mark.parametrize(("role", "mine", "other"), [
+        ("admin", 200, 200), ("supA", 403, 404), ("supB", 403, 403), ("analyst", 200, 200), ("dpo", 200, 200),
+        ("enumerator", 403, 403), ("anonymous", 401, 401)])
+    def test_round_risk(self, login, teams, role, mine, other):
+        """Issue 13 item 6: the risk is a whole-round figure, refused to a supervisor (404 outside the team)."""
+        client = login(role)
+        assert client.get(f"/api/v1/rounds/{teams.round.pk}/risk").status_code == mine
+        assert client.get(f"/api/v1/rounds/{teams.other_round.pk}/risk").status_code == other
+
+    def test_supervisor_is_told_why_the_risk_is_refused(self, login, teams):
+        response = login("supA").get(f"/api/v1/rounds/{teams.round.pk}/risk")
+        assert response.json() == {"detail": "The disclosure risk is worked out over the whole round's records; "
+                                             "a supervisor's account sees their team's records only."}
+
+    @pytest.mark.parametrize(("role", "submissions"), [("admin", 6), ("supA", 5), ("supB", 1), ("analyst", 6)])
+    def test_round_report_holds_the_team(self, login, teams, role, submissions):
+        """Issue 13 item 6: a supervisor's tables are their team's counted records (supB: enum03's one woman)."""
+        body = login(role).get(f"/api/v1/rounds/{teams.round.pk}/report?by=location").json()
+        sex = next(q for q in body["questions"] if q["name"] == "sex")
+        assert body["submissions"] == submissions
+        assert sex["base"] == submissions
+        if role == "supB":
+            assert [(r["value"], r["count"]) for r in sex["rows"]] == [("male", 0), ("female", 1)]
+            assert list(body["questions"][0]["by"]) == ["KZ-71"]
+
+    @pytest.mark.parametrize(("role", "mine", "other"), [
+        ("admin", 200, 200), ("supA", 200, 404), ("supB", 200, 200), ("analyst", 200, 200), ("dpo", 200, 200),
+        ("enumerator", 404, 404), ("anonymous", 401, 401)])
+    def test_kobo_reports(self, login, teams, role, mine, other):
+        """Issue 13 item 6: KoBo's asset reports are refused as v1 refuses the round (404 outside the team)."""
+        from surveys.kobo_ids import asset_uid
+
+        client = login(role)
+        assert client.get(f"/api/v2/assets/{asset_uid('checks')}/reports/").status_code == mine
+        assert client.get(f"/api/v2/assets/{asset_uid('household')}/reports/").status_code == other
+
+    @pytest.mark.parametrize(("role", "count"), [("admin", 6), ("supA", 5), ("supB", 1)])
+    def test_kobo_reports_hold_the_team(self, login, teams, role, count):
+        from surveys.kobo_ids import asset_uid
+
+        body = login(role).get(f"/api/v2/assets/{asset_uid('checks')}/reports/?split_by=sex").json()
+        sex = next(item for item in body["list"] if item["name"] == "sex")
+        assert body["count"] == count
+        assert sex["data"]["provided"] == count
+
+    @pytest.mark.parametrize(("role", "figures"), [("admin", True), ("dpo", True), ("supA", False)])
+    def test_admin_risk_field(self, login, teams, role, figures):
+        page = login(role).get(f"/admin/surveys/round/{teams.round.pk}/change/")
+        assert page.status_code == 200
+        assert (b"records in classes smaller than k" in page.content) is figures
+        assert (b"sees their team&#x27;s records only" in page.content) is not figures
 
 
 @pytest.mark.django_db

@@ -39,6 +39,9 @@ def test_unknown_keys_are_ignored_and_values_read_as_the_checks_read_them():
     assert (checks.enabled, checks.min_duration_minutes, checks.ranges, checks.collection_hours,
             checks.sex_values) == (frozenset({"outlier"}), 5.0, {"age": (18, 60)}, (8, 20), {})
     assert CheckSettings.from_json({"enabled": None}).enabled == frozenset()
+    # Issue 13 item 7: team edits are off unless the JSON says true.
+    assert [CheckSettings.from_json(v).team_edits for v in ({}, {"team_edits": True}, {"team_edits": "yes"},
+                                                            {"team_edits": 1})] == [False, True, False, False]
 
     privacy = PrivacySettings.from_json({"k": "5", "gps": "blur", "retention_days": 30, "consent_field": "",
                                          "unknown": True})

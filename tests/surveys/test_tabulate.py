@@ -123,3 +123,29 @@ def test_report_in_the_admin_and_as_xlsx(rounds, client, tmp_path):
     assert load_workbook(tmp_path / "c.xlsx").active["A1"].value == "report — round 4: 7 submissions"
     call_command("round_report", "report", "--format", "html", "--out", str(tmp_path / "r.html"))
     assert "<h3>Sex</h3>" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("by", [None, "sex", "location"])
+def test_a_supervisors_tables_are_counted_from_their_teams_records(rounds, by):
+    """Issue 13 item 6: a supervisor whose team did every interview gets, counted from the records, exactly
+    the tables the tallies give the whole round (the compared round's too); another team's supervisor gets
+    the round refused as unknown."""
+    from django.contrib.auth.models import Group
+
+    from enumerators.models import Enumerator
+    from enumerators.services.roles import roles_ensure
+    from mtm.errors import NotFound
+    from surveys.selectors.reports import round_report_for_user
+
+    roles_ensure()
+    supervisor, stranger = UserFactory(username="supA"), UserFactory(username="supB")
+    for user in (supervisor, stranger):
+        user.groups.add(Group.objects.get(name="Supervisors"))
+    Enumerator.objects.filter(user__username="enum01").update(supervisor=supervisor)
+
+    mine = round_report_for_user(user=supervisor, round_id=rounds.pk, form_id="report", by=by, compare=3)
+
+    assert mine == round_tabulate(form_id="report", round_number=4, by=by, compare=3)
+    assert mine["submissions"] == 7
+    with pytest.raises(NotFound):
+        round_report_for_user(user=stranger, round_id=rounds.pk)

@@ -6,7 +6,9 @@ and for choice questions ``responses`` (labels), ``frequencies`` and
 ``percentages``, for numbers ``stats`` (mean, median, stdev, min, max);
 ``split_by`` adds ``values``: per choice of the split question, its own
 frequencies and percentages. Only counted records (current, not rejected,
-consent not refused) are in it, as in every round table."""
+consent not refused) are in it, as in every round table; a supervisor's are of
+their team's records, and a form whose current round is outside their team is
+404 (:func:`surveys.selectors.reports.round_report_for_user`, as ``/api/v1/rounds/<id>/report``)."""
 
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from enumerators.models import AnyUser
 from surveys.api.kobo.base import KoboView
 from surveys.api.schema import errors, with_fields
 from surveys.kobo_ids import kuid
 from surveys.round_report import GroupTable
 from surveys.selectors.kobo.assets import Asset
-from surveys.selectors.reports import round_tabulate
+from surveys.selectors.reports import round_report_for_user
 
 
 class KoboReportStatsSerializer(serializers.Serializer):
@@ -83,14 +86,15 @@ class Reports(KoboView):
                    responses={200: KoboReportSerializer, **errors(400, 403, 404)})
     def get(self, request: Request, uid: str, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
-        report = kobo_report(asset=asset, split_by=request.query_params.get("split_by"),
-                                            lang=request.query_params.get("lang"))
+        report = kobo_report(user=request.user, asset=asset, split_by=request.query_params.get("split_by"),
+                             lang=request.query_params.get("lang"))
         return Response({"url": request.build_absolute_uri(request.path), **report})
 
 
-def kobo_report(*, asset: Asset, split_by: str | None = None, lang: str | None = None) -> dict[str, Any]:
-    current = asset.current
-    report = round_tabulate(form_id=asset.form_id, round_number=current.round.number, by=split_by or None, lang=lang)
+def kobo_report(*, user: AnyUser, asset: Asset, split_by: str | None = None,
+                lang: str | None = None) -> dict[str, Any]:
+    report = round_report_for_user(user=user, round_id=asset.current.round_id, form_id=asset.form_id,
+                                   by=split_by or None, lang=lang)
     total = report["submissions"]
     items = []
     for question in report["questions"]:

@@ -84,12 +84,13 @@ def asset_for_user(*, user: AnyUser, uid: str, counted: bool = False) -> Asset:
 
 
 def _assets(versions: QuerySet[Questionnaire]) -> list[Asset]:
-    """The versions (newest first within a form) as assets, a form's "active" when one of its rounds is open."""
+    """The versions (newest first within a form) as assets, a form's "active" when one of its versions is
+    offered to tablets (not archived, in an open round): a form whose versions are all archived is inactive."""
     by_form: dict[str, list[Questionnaire]] = {}
     for questionnaire in versions:
         by_form.setdefault(questionnaire.form_id, []).append(questionnaire)
     return [Asset(uid=found[0].kobo_uid, form_id=form_id, versions=found,
-                  active=any(q.round.status == Round.Status.OPEN for q in found),
+                  active=any(q.round.status == Round.Status.OPEN and q.archived_at is None for q in found),
                   submission_count=0) for form_id, found in by_form.items()]
 
 

@@ -355,3 +355,90 @@ class TestAttachmentDownload:
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == b"JPEGDATA"
         assert client.get(url.replace("a.jpg", "b.jpg")).status_code == 404
+
+
+@pytest.fixture
+def crews(form):
+    """Issue 13 item 7: supA → enum01, enum02; supB → enum03; a superuser; all may post to the form."""
+    from enumerators.models import Enumerator
+
+    sup_a, sup_b = UserFactory(username="supA"), UserFactory(username="supB")
+    Enumerator.objects.filter(user__username="enum01").update(supervisor=sup_a)
+    for username, supervisor in (("enum02", sup_a), ("enum03", sup_b)):
+        AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username=username), supervisor=supervisor),
+                          round=form.round)
+    UserFactory(username="boss", is_superuser=True, is_staff=True)
+    return form
+
+
+def team_edits(form, on: bool) -> None:
+    form.round.checks = {**(form.round.checks or {}), "team_edits": on}
+    form.round.save()
+
+
+@pytest.mark.django_db
+class TestWhoMayEdit:
+    """Issue 13 item 7: an edit (meta/deprecatedID) from the submitter, a superuser, or — where the round allows
+    team edits — an enumerator with the same supervisor; anyone else 403, nothing stored or changed."""
+
+    def original(self, post):
+        instance_id = new_instance_id()
+        assert post(instance_xml(instance_id=instance_id, age="30")).status_code == 201
+        return instance_id
+
+    @pytest.mark.parametrize("on", [False, True])
+    def test_another_teams_enumerator_is_refused(self, post, crews, on):
+        team_edits(crews, on)
+        original = self.original(post)
+        before = snapshot()
+
+        response = post(instance_xml(instance_id=new_instance_id(), age="99", deprecated_id=original),
+                        headers=auth("enum03"))
+
+        assert response.status_code == 403
+        team = ", their team" if on else ""
+        assert message(response) == ("error", f"Submission '{original}' was sent by another enumerator; only they"
+                                              f"{team} or a superuser may edit it.")
+        assert snapshot() == before
+        kept = Submission.objects.get(instance_id=original)
+        assert (kept.is_current, kept.answers["age"], kept.submitted_by.username) == (True, 30, "enum01")
+
+    def test_same_team_is_refused_when_the_round_does_not_allow_team_edits(self, post, crews):
+        original = self.original(post)
+        before = snapshot()
+
+        response = post(instance_xml(instance_id=new_instance_id(), deprecated_id=original), headers=auth("enum02"))
+
+        assert response.status_code == 403
+        assert snapshot() == before
+
+    @pytest.mark.parametrize("editor", ["enum01", "boss"])
+    def test_the_submitter_and_a_superuser_edit(self, post, crews, editor):
+        original, edited = self.original(post), new_instance_id()
+
+        response = post(instance_xml(instance_id=edited, age="31", deprecated_id=original), headers=auth(editor))
+
+        assert response.status_code == 201
+        old, new = Submission.objects.get(instance_id=original), Submission.objects.get(instance_id=edited)
+        assert (old.is_current, new.is_current, new.previous_id, new.answers["age"]) == (False, True, old.pk, 31)
+
+    def test_same_team_edits_when_the_round_allows_it(self, post, crews):
+        team_edits(crews, True)
+        original, edited = self.original(post), new_instance_id()
+
+        response = post(instance_xml(instance_id=edited, age="31", deprecated_id=original), headers=auth("enum02"))
+
+        assert response.status_code == 201
+        old, new = Submission.objects.get(instance_id=original), Submission.objects.get(instance_id=edited)
+        assert (old.is_current, new.is_current, new.previous_id, new.submitted_by.username) == (
+            False, True, old.pk, "enum02")
+
+    def test_an_unknown_deprecated_id_is_stored_as_new(self, post, crews):
+        original = self.original(post)
+
+        response = post(instance_xml(instance_id="uuid:new-1", deprecated_id="uuid:nobody"), headers=auth("enum03"))
+
+        assert response.status_code == 201
+        new = Submission.objects.get(instance_id="uuid:new-1")
+        assert (new.previous_id, new.is_current, Submission.objects.get(instance_id=original).is_current) == (
+            None, True, True)
