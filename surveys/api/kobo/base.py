@@ -22,6 +22,10 @@ from surveys.selectors.kobo.assets import Asset, asset_for_user
 from surveys.selectors.kobo.records import MAX_LIMIT
 
 
+#: The largest ``start``/``offset``/``limit`` accepted.
+MAX_NUMBER = 1_000_000_000
+
+
 class KoboView(APIView):
     renderer_classes = [FastJSONRenderer]
 
@@ -111,4 +115,6 @@ def _whole(request: Request, name: str, default: int) -> int:
         raise ValidationError({name: ["A whole number."]}) from None
     if value < 0:
         raise ValidationError({name: ["Zero or more."]})
+    if value > MAX_NUMBER:  # past any count; PostgreSQL's OFFSET is a bigint
+        raise ValidationError({name: [f"At most {MAX_NUMBER}."]})
     return value

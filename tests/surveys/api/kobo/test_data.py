@@ -101,6 +101,8 @@ def test_bad_parameters_are_400(household, analyst, uid):
     assert analyst.get(f"/api/v2/assets/{uid}/data/?query=" + quote('{"a": {"$where": 1}}')).status_code == 400
     assert analyst.get(f"/api/v2/assets/{uid}/data/?query=" + quote('{"_id": "x"}')).status_code == 400
     assert analyst.get(f"/api/v2/assets/{uid}/data/?limit=-1").status_code == 400
+    huge = analyst.get(f"/api/v2/assets/{uid}/data/?start=99999999999999999999")
+    assert (huge.status_code, huge.json()) == (400, {"start": ["At most 1000000000."]})
     assert analyst.get(f"/api/v2/assets/{uid}/data/?sort=" + quote('{"_id": 5}')).status_code == 400
 
 
