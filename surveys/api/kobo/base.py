@@ -21,7 +21,6 @@ from surveys.api.kobo.renderers import FastJSONRenderer
 from surveys.selectors.kobo.assets import Asset, asset_for_user
 from surveys.selectors.kobo.records import MAX_LIMIT
 
-
 #: The largest ``start``/``offset``/``limit`` accepted.
 MAX_NUMBER = 1_000_000_000
 
