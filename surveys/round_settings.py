@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 #: The quality checks a round can run (``CheckSettings.enabled``), in the order they run.
 CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
-          "high_daily_count")
+          "high_daily_count", "interview_dates")
 
 #: A JSON scalar an answer is compared with.
 Scalar = str | int | float | bool | None
