@@ -64,6 +64,9 @@ class CheckSettings:
     #: ``high_daily_count``: more than ``daily_factor`` × the team's median, and at least ``daily_minimum``.
     daily_factor: float = 3.0
     daily_minimum: int = 10
+    #: ``interview_dates``: hours a tablet's clock may run ahead of the server before an interview dated
+    #: after it was received is flagged.
+    clock_skew_hours: float = 24.0
 
     @classmethod
     def from_json(cls, data: Mapping[str, object] | None, *, sex_question: str = "sex") -> CheckSettings:
@@ -87,6 +90,7 @@ class CheckSettings:
                     if "ranges" in data else default.ranges),
             daily_factor=_float(data, "daily_factor", default.daily_factor),
             daily_minimum=int(_number(data["daily_minimum"])) if "daily_minimum" in data else default.daily_minimum,
+            clock_skew_hours=_float(data, "clock_skew_hours", default.clock_skew_hours),
         )
 
 

@@ -134,12 +134,26 @@ def _short(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | N
     return None
 
 
-def _dates(*, facts: InterviewFacts, **_: Any) -> str | None:
-    """Times no interview can have: out of range (they are then ignored by the other checks)."""
+def _dates(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
+    """Dates no interview of the round can have: a start or end out of range (then ignored by the other
+    checks), after the submission was received (beyond ``clock_skew_hours`` of a tablet's wrong clock), or
+    a start before the round's first day (in the round's time zone)."""
     if facts.out_of_range:
         names = " and ".join(facts.out_of_range)
         return f"The interview's {names} {'time is' if len(facts.out_of_range) == 1 else 'times are'} out of range."
-    return None
+    moments = [m for m in (facts.started_at, facts.ended_at) if m is not None]
+    if not moments:
+        return None
+    zone = ZoneInfo(config.timezone)
+    reasons = []
+    latest, received = max(moments), submission.received_at
+    if latest > received + dt.timedelta(hours=config.clock_skew_hours):
+        reasons.append(f"The interview is dated {latest.astimezone(zone):%Y-%m-%d %H:%M}, after it was received "
+                       f"({received.astimezone(zone):%Y-%m-%d %H:%M}).")
+    first_day, opens = min(moments).astimezone(zone).date(), submission.round.start_date
+    if opens is not None and first_day < opens:
+        reasons.append(f"The interview is dated {first_day:%Y-%m-%d}, before the round started ({opens:%Y-%m-%d}).")
+    return " ".join(reasons) or None
 
 
 def _hours(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
