@@ -104,6 +104,9 @@ class PrivacySettings:
     consent_value: Scalar = "yes"
     #: GPS answers tagged location: displaced within their area, or coarsened to the location's code.
     gps: Literal["displace", "coarsen"] = "displace"
+    #: The least distance (km) a displaced GPS point lies from the true one (DHS draws from 0, which puts
+    #: about 0.5 % of city points within 10 m of the truth); at most the urban maximum of 2 km.
+    min_displacement_km: float = 0.5
     #: k of k-anonymity over the quasi-identifiers (risk and release).
     k: int = 3
     #: Round-table cells with fewer records than this are flagged small.
@@ -123,6 +126,7 @@ class PrivacySettings:
             consent_field=_optional_str(data.get("consent_field")),
             consent_value=consent_value if isinstance(consent_value, Scalar) else str(consent_value),
             gps="coarsen" if data.get("gps") == "coarsen" else "displace",
+            min_displacement_km=max(0.0, _float(data, "min_displacement_km", default.min_displacement_km)),
             k=int(_number(data["k"])) if "k" in data else default.k,
             small_cell=int(_number(data["small_cell"])) if "small_cell" in data else default.small_cell,
             retention_days=None if retention is None else int(_number(retention)),
