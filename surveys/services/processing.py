@@ -155,8 +155,9 @@ def _failed(submission: Submission, step: str, err: Exception) -> ProcessOutcome
 def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> int:
     """Send failed submissions round again (after the fault is fixed): each goes back to ``pending``, with
     a comment by ``by`` as its audit entry, and is enqueued once the transaction commits. Those not failed
-    are left alone. Needs the review permission and the submissions in ``by``'s scope (a supervisor's
-    team); otherwise nothing changes. Returns how many were sent again; running it twice sends none."""
+    (or whose raw data are purged) are left alone. Needs the review permission and the submissions in
+    ``by``'s scope (a supervisor's team); otherwise nothing changes. Returns how many were sent again;
+    running it twice sends none."""
     if not (by is not None and by.is_active and (by.is_superuser or by.has_perm("surveys.review_submission"))):
         raise Forbidden("This account may not process submissions again.")
     ids = sorted(set(submission_ids))
@@ -164,7 +165,9 @@ def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> i
         if not submission_in_scope(user=by, submission_id=submission_id):
             raise Forbidden("This submission is not of your team.")
     failed = list(Submission.objects.select_for_update(of=("self",)).select_related("round")
-                  .filter(pk__in=ids, processing=Submission.Processing.FAILED).order_by("pk"))
+                  .filter(pk__in=ids, processing=Submission.Processing.FAILED, complete=True,
+                          raw_purged_at__isnull=True)  # nothing left to process again: it would wait for ever
+                  .order_by("pk"))
     for submission in failed:
         SubmissionComment.objects.create(submission=submission, author=by,
                                          text=f"Processing again (it had failed: {submission.processing_error})")

@@ -204,6 +204,15 @@ class TestProcessAgain:
         assert (failed.processing, failed.processing_error) == ("failed", FAULT)
         assert SubmissionComment.objects.count() == 0
 
+    def test_one_whose_raw_data_are_purged_stays_failed(self, form, faulty_outlier_check):
+        from django.utils import timezone
+
+        failed = send(age="92")
+        Submission.objects.filter(pk=failed.pk).update(raw_purged_at=timezone.now())
+
+        assert submissions_retry(submission_ids=[failed.pk], by=UserFactory(is_superuser=True)) == 0
+        assert Submission.objects.get(pk=failed.pk).processing == "failed"
+
     def test_twice_sends_it_once(self, form, faulty_outlier_check):
         failed = send(age="92")
         reviewer = UserFactory(username="sup1")
