@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 #: The quality checks a round can run (``CheckSettings.enabled``), in the order they run.
 CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
-          "high_daily_count")
+          "high_daily_count", "interview_dates")
 
 #: A JSON scalar an answer is compared with.
 Scalar = str | int | float | bool | None
@@ -67,6 +67,9 @@ class CheckSettings:
     #: Who may edit an interview (``meta/deprecatedID``): its submitter, a superuser and — when ``true`` —
     #: an enumerator with the same supervisor as the submitter (``checks["team_edits"]``, default off).
     team_edits: bool = False
+    #: ``interview_dates``: hours a tablet's clock may run ahead of the server before an interview dated
+    #: after it was received is flagged.
+    clock_skew_hours: float = 24.0
 
     @classmethod
     def from_json(cls, data: Mapping[str, object] | None, *, sex_question: str = "sex") -> CheckSettings:
@@ -91,6 +94,7 @@ class CheckSettings:
             daily_factor=_float(data, "daily_factor", default.daily_factor),
             daily_minimum=int(_number(data["daily_minimum"])) if "daily_minimum" in data else default.daily_minimum,
             team_edits=data.get("team_edits") is True,
+            clock_skew_hours=_float(data, "clock_skew_hours", default.clock_skew_hours),
         )
 
 
@@ -104,6 +108,9 @@ class PrivacySettings:
     consent_value: Scalar = "yes"
     #: GPS answers tagged location: displaced within their area, or coarsened to the location's code.
     gps: Literal["displace", "coarsen"] = "displace"
+    #: The least distance (km) a displaced GPS point lies from the true one (DHS draws from 0, which puts
+    #: about 0.5 % of city points within 10 m of the truth); at most the urban maximum of 2 km.
+    min_displacement_km: float = 0.5
     #: k of k-anonymity over the quasi-identifiers (risk and release).
     k: int = 3
     #: Round-table cells with fewer records than this are flagged small.
@@ -123,6 +130,7 @@ class PrivacySettings:
             consent_field=_optional_str(data.get("consent_field")),
             consent_value=consent_value if isinstance(consent_value, Scalar) else str(consent_value),
             gps="coarsen" if data.get("gps") == "coarsen" else "displace",
+            min_displacement_km=max(0.0, _float(data, "min_displacement_km", default.min_displacement_km)),
             k=int(_number(data["k"])) if "k" in data else default.k,
             small_cell=int(_number(data["small_cell"])) if "small_cell" in data else default.small_cell,
             retention_days=None if retention is None else int(_number(retention)),

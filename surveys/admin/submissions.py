@@ -30,6 +30,7 @@ from surveys.resources import SubmissionRecordLabelResource, SubmissionRecordRes
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import may_see_submissions
 from surveys.selectors.submissions import scoped_submissions
+from surveys.services.processing import submissions_retry
 from surveys.services.review import submission_comment_add, submission_review
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,6 +77,14 @@ def _review_action(status: str | None, label: str) -> ReviewAction:
     return action
 
 
+@admin.action(description="Process again (failed ones)", permissions=["review"])
+def process_again(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+    with domain_errors(request) as outcome:
+        sent = submissions_retry(submission_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
+    if outcome.ok:
+        modeladmin.message_user(request, f"{sent} failed submission(s) sent to processing again.")
+
+
 #: The one-by-one review buttons of the submission page: (state, label).
 REVIEW_BUTTONS = [("approved", "Approve"), ("not_approved", "Not approved"), ("on_hold", "On hold")]
 
@@ -110,7 +119,7 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     fields = readonly_fields = _SHOWN
     inlines = [FlagInline, ReviewEventInline, CommentInline, AttachmentInline]
     actions = [_review_action("approved", "Approved"), _review_action("not_approved", "Not approved"),
-               _review_action("on_hold", "On hold")]
+               _review_action("on_hold", "On hold"), process_again]
     # "Export selected" (django-import-export): the anonymised records, for one form in one round.
     resource_classes = [SubmissionRecordResource, SubmissionRecordLabelResource]
     export_form_class = ExportForm
@@ -127,7 +136,9 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [path("<int:submission_id>/review/", self.admin_site.admin_view(self.review_view),
-                     name="surveys_submission_review"), *super().get_urls()]
+                     name="surveys_submission_review"),
+                path("<int:submission_id>/process-again/", self.admin_site.admin_view(self.process_again_view),
+                     name="surveys_submission_process_again"), *super().get_urls()]
 
     def has_review_permission(self, request):
         return request.user.has_perm("surveys.review_submission")
@@ -141,6 +152,18 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
         """POST ``status`` (a review state; blank for a comment only) and ``comment``: one submission's
         review from its page, through the review service. Back to the page, or to ``next`` (same site)."""
         return _review_post(self, request, submission_id)
+
+    def process_again_view(self, request: HttpRequest, submission_id: int) -> HttpResponse:
+        """POST: the submission page's "Process again" button (a failed submission), through the service."""
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        if not self.get_queryset(request).filter(pk=submission_id).exists():
+            raise Http404("No such submission.")
+        with domain_errors(request) as outcome:
+            sent = submissions_retry(submission_ids=[submission_id], by=request.user)
+        if outcome.ok:
+            self.message_user(request, "Sent to processing again." if sent else "It had not failed; left alone.")
+        return HttpResponseRedirect(reverse("admin:surveys_submission_change", args=[submission_id]))
 
     @admin.display(description="Problems")
     def problem_list(self, obj: Submission) -> str:

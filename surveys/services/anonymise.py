@@ -4,9 +4,10 @@ Per field, by the XLSForm ``privacy`` tag: ``identifier`` (and device
 metadata) is dropped; ``pseudonym`` becomes a keyed HMAC-SHA256 (key
 ``MTM_PSEUDONYM_KEY``, outside the database); ``location`` is displaced as
 the DHS programme does (random direction and distance: 0–2 km in cities,
-0–5 km elsewhere, 1 % of rural points up to 10 km) without leaving the
-interview's area, or coarsened to the location code; free text is scrubbed
-of phone numbers, e-mail addresses, document numbers and the respondent's
+0–5 km elsewhere, 1 % of rural points up to 10 km), but never less than the
+round's ``min_displacement_km`` (0.5 km), without leaving the interview's
+area, or coarsened to the location code; free text is scrubbed of phone
+numbers, e-mail addresses, document numbers and the respondent's
 own identifying answers where it repeats them. A respondent who
 refused consent keeps nothing but the consent answer and the metadata.
 Settings per round: :class:`surveys.round_settings.PrivacySettings` (``Round.privacy``).
@@ -126,7 +127,8 @@ def _record(answers: dict[str, Any], fields: dict[str, SchemaField], *, config: 
             if ";" in value or config.gps == "coarsen":  # traces and shapes: only where they were
                 out[path] = area.code if area else None
             else:
-                out[path] = displace(value, location=area, seed=f"{instance_id}:{path}")
+                out[path] = displace(value, location=area, seed=f"{instance_id}:{path}",
+                                     min_km=config.min_displacement_km)
         elif isinstance(value, str) and ftype not in VERBATIM_TYPES and not path.startswith("meta/"):
             # Text, barcodes, calculations, hidden values: anything a person or a formula may have written.
             out[path] = scrub(known.sub("[identifier]", value) if known else value)
@@ -158,23 +160,29 @@ def _area_of(value: str, areas: list[Location]) -> Location | None:
     return found[0] if found else None
 
 
-def displace(point: str, *, location: Location | None, seed: str) -> str:
-    """The point moved in a random direction by a random distance (DHS rules),
-    kept inside ``location``'s area when it started there. The draw is seeded
-    by a keyed hash of the submission, so reprocessing gives the same point."""
+def displace(point: str, *, location: Location | None, seed: str,
+             min_km: float = PrivacySettings.min_displacement_km) -> str:
+    """The point moved in a random direction by a random distance (DHS rules) of at least ``min_km``,
+    kept inside ``location``'s area when it started there. The draw is seeded by a keyed hash of the
+    submission, so reprocessing gives the same point. Where no draw stays inside the area (a point at its
+    very edge) the area's centre is given, if it is at least ``min_km`` away; else the last draw (the
+    least distance holds before the area)."""
     parts = point.split()
     lat, lon = float(parts[0]), float(parts[1])
     rng = random.Random(keyed_hash(seed))
     urban = bool(location and location.is_urban)
     limit = 2.0 if urban else (10.0 if rng.random() < 0.01 else 5.0)
+    least = min(min_km, limit)
+    new_lat, new_lon = geo.move(lat, lon, rng.uniform(least, limit), rng.uniform(0.0, 2 * math.pi))
     if location is None or not (geo.has_area(location) and geo.inside(location, lat, lon)):
-        new_lat, new_lon = geo.move(lat, lon, rng.uniform(0.0, limit), rng.uniform(0.0, 2 * math.pi))
         return f"{new_lat:.6f} {new_lon:.6f}"
     for _ in range(100):  # it started inside its area: draw until the point stays there
-        new_lat, new_lon = geo.move(lat, lon, rng.uniform(0.0, limit), rng.uniform(0.0, 2 * math.pi))
         if geo.inside(location, new_lat, new_lon):
             return f"{new_lat:.6f} {new_lon:.6f}"
-    new_lat, new_lon = geo.centre(location)  # a point at the very edge of its area: give the area's centre
+        new_lat, new_lon = geo.move(lat, lon, rng.uniform(least, limit), rng.uniform(0.0, 2 * math.pi))
+    centre_lat, centre_lon = geo.centre(location)  # a point at the very edge of its area
+    if geo.distance_km(lat, lon, centre_lat, centre_lon) >= least:
+        new_lat, new_lon = centre_lat, centre_lon
     return f"{new_lat:.6f} {new_lon:.6f}"
 
 

@@ -40,22 +40,26 @@ class InterviewFacts:
     location: Location | None
     fingerprint: str
     respondent_sex: str = ""
+    #: The time answers (``start``, ``end``) given but out of range (year 1 or 9999 with an offset): ignored.
+    out_of_range: tuple[str, ...] = ()
 
 
 def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings) -> InterviewFacts:
     fields = schema.get("fields", [])
-    started = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None))
-    ended = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "end"), None))
+    zone = ZoneInfo(config.timezone)
+    started, bad_start = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None), zone)
+    ended, bad_end = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "end"), None), zone)
     location = None
     if config.location_field:
         value = answers.get(config.location_field)
         if isinstance(value, str):
             # Choice names cannot hold "-": kz_75 names the location KZ-75.
             location = Location.objects.filter(code=value.upper().replace("_", "-")).first()
-    day = started.astimezone(ZoneInfo(config.timezone)).date() if started else None
+    day = started.astimezone(zone).date() if started else None
     return InterviewFacts(started_at=started, ended_at=ended, interview_date=day, location=location,
                           fingerprint=_fingerprint(answers, fields, config),
-                          respondent_sex=_respondent_sex(answers, fields, config))
+                          respondent_sex=_respondent_sex(answers, fields, config),
+                          out_of_range=tuple(name for name, bad in (("start", bad_start), ("end", bad_end)) if bad))
 
 
 def _respondent_sex(answers: dict[str, Any], fields: list[SchemaField], config: CheckSettings) -> str:
@@ -70,14 +74,23 @@ def _respondent_sex(answers: dict[str, Any], fields: list[SchemaField], config: 
     return sex if sex in ("m", "f") else ""
 
 
-def _moment(value: Any) -> dt.datetime | None:
+def _moment(value: Any, zone: ZoneInfo) -> tuple[dt.datetime | None, bool]:
+    """The moment a time answer names, in UTC (None when blank, unreadable or without an offset), and
+    whether it was given but is out of range: a time that UTC or the round's time zone would push past
+    year 1 or 9999 (``0001-01-01T00:00:00+05:00``) is no moment the checks can use."""
     if not isinstance(value, str):
-        return None
+        return None, False
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return None
-    return moment if moment.tzinfo else None
+        return None, False
+    if moment.tzinfo is None:
+        return None, False
+    try:
+        moment.astimezone(zone)
+        return moment.astimezone(dt.UTC), False
+    except OverflowError:
+        return None, True
 
 
 def _fingerprint(answers: dict[str, Any], fields: list[SchemaField], config: CheckSettings) -> str:
@@ -101,7 +114,7 @@ def submission_checks(*, submission: Submission, answers: dict[str, Any], schema
     flags: list[Flag] = []
     for check, run in (("short_interview", _short), ("outside_hours", _hours), ("gps_outside_area", _gps),
                        ("duplicate_respondent", _duplicate), ("outlier", _outliers),
-                       ("high_daily_count", _daily)):
+                       ("high_daily_count", _daily), ("interview_dates", _dates)):
         if check in enabled:
             reason = run(submission=submission, answers=answers, schema=schema, facts=facts, config=config)
             if reason:
@@ -119,6 +132,28 @@ def _short(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | N
     if minutes < limit:
         return f"The interview took {minutes:.0f} minutes; the round expects at least {limit:g}."
     return None
+
+
+def _dates(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
+    """Dates no interview of the round can have: a start or end out of range (then ignored by the other
+    checks), after the submission was received (beyond ``clock_skew_hours`` of a tablet's wrong clock), or
+    a start before the round's first day (in the round's time zone)."""
+    if facts.out_of_range:
+        names = " and ".join(facts.out_of_range)
+        return f"The interview's {names} {'time is' if len(facts.out_of_range) == 1 else 'times are'} out of range."
+    moments = [m for m in (facts.started_at, facts.ended_at) if m is not None]
+    if not moments:
+        return None
+    zone = ZoneInfo(config.timezone)
+    reasons = []
+    latest, received = max(moments), submission.received_at
+    if latest > received + dt.timedelta(hours=config.clock_skew_hours):
+        reasons.append(f"The interview is dated {latest.astimezone(zone):%Y-%m-%d %H:%M}, after it was received "
+                       f"({received.astimezone(zone):%Y-%m-%d %H:%M}).")
+    first_day, opens = min(moments).astimezone(zone).date(), submission.round.start_date
+    if opens is not None and first_day < opens:
+        reasons.append(f"The interview is dated {first_day:%Y-%m-%d}, before the round started ({opens:%Y-%m-%d}).")
+    return " ".join(reasons) or None
 
 
 def _hours(*, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:

@@ -3,7 +3,6 @@ task's work), under the submission's row lock:
 
 1. open the raw instance (:mod:`surveys.services.raw_store`) and validate it
    against *its* questionnaire version (:mod:`surveys.services.validation`);
-   an unreadable one is marked failed with a reason;
 2. derive what monitoring needs: interview times and day, location,
    respondent's sex, respondent fingerprint (:func:`checks.interview_facts`);
 3. anonymise it into the stored record (:mod:`surveys.services.anonymise`)
@@ -13,22 +12,33 @@ task's work), under the submission's row lock:
 5. keep the round's tallies and dashboard counts in step
    (:func:`surveys.services.counts.counts_kept` around steps 3–4).
 
+The steps run in a savepoint. When any of them raises (an unreadable
+instance, a fault in a check), everything they wrote is rolled back and the
+submission is marked ``failed`` with a reason naming the step, never an
+answer; the queue goes on with the next one (:func:`submission_retry` sends
+it round again). A database that is gone is not the submission's fault:
+that error is raised, for the task to retry.
+
 Running it again on the same submission changes nothing."""
 
 from __future__ import annotations
 
 import logging
+import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
 from django.utils import timezone
 
-from mtm.errors import MtmError
-from surveys.models import Submission, SubmissionFlag
+from mtm.errors import Forbidden, MtmError
+from surveys.models import Submission, SubmissionComment, SubmissionFlag
 from surveys.round_settings import round_check_settings, round_privacy_settings
 from surveys.selectors.questionnaires import questionnaire_schema
+from surveys.selectors.submissions import submission_in_scope
 from surveys.services.anonymise import submission_anonymise
 from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
 from surveys.services.counts import counts_kept
@@ -36,6 +46,9 @@ from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
 from surveys.services.validation import FormRules, submission_validate
+
+if TYPE_CHECKING:
+    from enumerators.models import AnyUser
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,13 @@ def form_rules(pk: int, md5: str) -> FormRules:
     return FormRules(questionnaire_schema(pk=pk, md5=md5))
 
 
+@dataclass
+class _Step:
+    """The step processing is at, named in a failed submission's reason."""
+
+    name: str = "validation"
+
+
 @transaction.atomic
 def submission_process(*, submission_id: int) -> ProcessOutcome:
     submission = (Submission.objects.select_for_update(of=("self",))
@@ -63,25 +83,33 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     if not submission.complete or submission.raw_purged_at is not None:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
         return ProcessOutcome(submission_id, submission.processing, changed=False)
+    step = _Step()
+    try:
+        with transaction.atomic():  # a savepoint: a step that fails leaves nothing of the others behind
+            return _process(submission, step)
+    except DatabaseOperationalError:
+        raise  # the database itself (gone, deadlock): transient, the task retries
+    except Exception as err:  # noqa: BLE001 - one poison interview must not stop the queue
+        return _failed(submission, step.name, err)
+
+
+def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.md5)
-    try:
-        # "Now" is when it was received, so today() means the same on every run.
-        result = submission_validate(xml=instance_xml(submission), rules=rules, now=submission.received_at)
-    except MtmError as err:
-        return _finish(submission, {"processing": Submission.Processing.FAILED, "processing_error": err.message})
-    except Exception as err:  # noqa: BLE001 - one unreadable interview must not stop the queue
-        log.error("submission %s: validation failed with %s", submission.pk, type(err).__name__)
-        return _finish(submission, {"processing": Submission.Processing.FAILED,
-                                    "processing_error": f"Validation failed ({type(err).__name__}); see the log."})
+    # "Now" is when it was received, so today() means the same on every run.
+    result = submission_validate(xml=instance_xml(submission), rules=rules, now=submission.received_at)
+    step.name = "interview facts"
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
+    step.name = "anonymisation"
     privacy = round_privacy_settings(submission.round)
     areas = [facts.location] if facts.location else assigned_locations(submission)
     record = submission_anonymise(answers=result.answers, schema=rules.schema, config=privacy, areas=areas,
                                   instance_id=_first_version(submission))
+    step.name = "respondent link"
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
+    step.name = "saving"
     with counts_kept(submission) as counts:
         changed = _finish(submission, {
             "answers": record.answers, "consent": record.consent, "respondent": respondent,
@@ -92,14 +120,68 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
             "respondent_sex": "" if record.consent is False else facts.respondent_sex,
             "processing": Submission.Processing.PROCESSED, "processing_error": "",
         }).changed
+        step.name = "checks"
         # Checks read the answers in memory (raw); a refusal is not an interview to check.
         flags = [] if record.consent is False else submission_checks(
             submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
         changed |= _sync_flags(submission, flags)
+        step.name = "review"
         issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
         changed |= review_after_checks(submission=submission, issues=issues)
+        step.name = "counts"
     changed |= counts.changed
     return ProcessOutcome(submission.pk, submission.processing, changed)
+
+
+def _failed(submission: Submission, step: str, err: Exception) -> ProcessOutcome:
+    """Mark the submission failed after a step raised (its savepoint rolled back): a reason naming the
+    step and the error's type, never its text (which may quote an answer); the traceback (code, no
+    values) in the log. The failed state moves the counts as any other change does."""
+    kind = type(err).__name__
+    if isinstance(err, MtmError):
+        reason = err.message  # the services' own messages never quote answers
+        log.warning("submission %s: %s failed: %s", submission.pk, step, kind)
+    else:
+        reason = f"Processing stopped at the {step} step ({kind}); the server log has the details."
+        log.error("submission %s: %s failed with %s\n%s", submission.pk, step, kind,
+                  "".join(traceback.format_tb(err.__traceback__)).rstrip())
+    submission.refresh_from_db()
+    with counts_kept(submission) as counts:
+        outcome = _finish(submission, {"processing": Submission.Processing.FAILED, "processing_error": reason})
+    return ProcessOutcome(submission.pk, submission.processing, outcome.changed or counts.changed)
+
+
+@transaction.atomic
+def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> int:
+    """Send failed submissions round again (after the fault is fixed): each goes back to ``pending``, with
+    a comment by ``by`` as its audit entry, and is enqueued once the transaction commits. Those not failed
+    (or whose raw data are purged) are left alone. Needs the review permission and the submissions in
+    ``by``'s scope (a supervisor's team); otherwise nothing changes. Returns how many were sent again;
+    running it twice sends none."""
+    if not (by is not None and by.is_active and (by.is_superuser or by.has_perm("surveys.review_submission"))):
+        raise Forbidden("This account may not process submissions again.")
+    ids = sorted(set(submission_ids))
+    for submission_id in ids:
+        if not submission_in_scope(user=by, submission_id=submission_id):
+            raise Forbidden("This submission is not of your team.")
+    failed = list(Submission.objects.select_for_update(of=("self",)).select_related("round")
+                  .filter(pk__in=ids, processing=Submission.Processing.FAILED, complete=True,
+                          raw_purged_at__isnull=True)  # nothing left to process again: it would wait for ever
+                  .order_by("pk"))
+    for submission in failed:
+        SubmissionComment.objects.create(submission=submission, author=by,
+                                         text=f"Processing again (it had failed: {submission.processing_error})")
+        with counts_kept(submission):
+            submission.processing, submission.processing_error = Submission.Processing.PENDING, ""
+            submission.save(update_fields=["processing", "processing_error", "updated_at"])
+        _enqueue_on_commit(submission.pk)
+    return len(failed)
+
+
+def _enqueue_on_commit(submission_id: int) -> None:
+    from surveys.tasks import submission_enqueue
+
+    transaction.on_commit(lambda: submission_enqueue(submission_id), robust=True)
 
 
 def _first_version(submission: Submission) -> str:
@@ -123,8 +205,6 @@ def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
             setattr(submission, name, values[name])
         submission.processed_at = timezone.now()
         submission.save(update_fields=[*changed, "processed_at", "updated_at"])
-    if submission.processing == Submission.Processing.FAILED:
-        log.warning("submission %s could not be processed", submission.pk)
     return ProcessOutcome(submission.pk, submission.processing, bool(changed))
 
 

@@ -56,6 +56,7 @@ def teams(form):
     from enumerators.models import Assignment, AssignmentQuota, Enumerator
     from enumerators.services.roles import roles_ensure
     from surveys.models import Round, Survey
+    from surveys.round_settings import CHECKS
     from surveys.services.review import submission_review
     from tests.submissions import send_checks_instance
 
@@ -64,6 +65,9 @@ def teams(form):
     round_ = form.round
     round_.start_date, round_.end_date, round_.target_sample = today - dt.timedelta(days=4), \
         today + dt.timedelta(days=5), 40
+    # The round runs this week (for the dashboard's days gone) but the interviews are dated 2024-05-02:
+    # every check but interview_dates, which would flag them all as dated before the round.
+    round_.checks = {**round_.checks, "enabled": [c for c in CHECKS if c != "interview_dates"]}
     round_.save()
     users = SimpleNamespace(
         admin=UserFactory(username="admin", is_staff=True, is_superuser=True),

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from lxml import etree
 
 from enumerators.models import Assignment, Enumerator, User
-from surveys.models import Questionnaire, Round, Submission
+from surveys.models import Questionnaire, Round, Submission, SubmissionFlag
 
 
 def basic(username, password):
@@ -66,3 +66,4 @@ def test_demo_interviews_are_processed_valid_and_spread_over_the_team():
     assert Submission.objects.values("submitted_by").distinct().count() == 15
     assert Submission.objects.exclude(location=None).count() == 291  # 9 refused consent: no location answered
     assert Submission.objects.filter(device__isnull=False).count() == 300
+    assert SubmissionFlag.objects.filter(check_name="interview_dates").count() == 0  # dated within round 4
