@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
-from mtm.errors import MtmError, TooLarge, http_status
+from mtm.errors import MtmError, TooLarge, http_status, refused_input
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
 from surveys.openrosa.auth import OpenRosaRequest
@@ -73,7 +73,10 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
         except RequestDataTooBig:
             raise TooLarge("The submission is too large.") from None
         result = submission_ingest_json(body=body, sender=sender)
-    except MtmError as err:
+    except Exception as exc:
+        err = exc if isinstance(exc, MtmError) else refused_input(exc)
+        if err is None:
+            raise  # openrosa_view answers 500
         return JsonResponse({"error": err.message}, status=http_status(err))
     sub = result.submission
     answer = {

@@ -135,6 +135,8 @@ def _device_pk(sender: Sender) -> int | None:
 def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
             raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
             attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
+    _lock_edited(target.form_id, deprecated_id, instance_id)
+
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -168,6 +170,16 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
     if submission.complete and (created or added or completed):
         _enqueue_on_commit(submission.pk)
     return IngestResult(submission=submission, created=created, attachments_added=added)
+
+
+def _lock_edited(form_id: str, deprecated_id: str | None, instance_id: str) -> None:
+    """Concurrent edits of one submission queue on its row, locked first, before
+    anything else is written: the first is stored, the others then see it edited
+    (409). Without it each edit's insert took a share lock on the row its
+    ``previous`` names, then ``_retire`` asked for the update lock: a deadlock."""
+    if deprecated_id and deprecated_id != instance_id:
+        list(Submission.objects.select_for_update(of=("self",)).filter(
+            form_id=form_id, instance_id=deprecated_id).values_list("pk", flat=True))
 
 
 def _retire(pk: int) -> None:
