@@ -15,7 +15,7 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from mtm.errors import InvalidInput, MtmError, http_status, refused_input
+from mtm.errors import RETRY_AFTER_SECONDS, InvalidInput, MtmError, http_status, refused_input
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -28,4 +28,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if field is None and isinstance(exc, InvalidInput):
         field = getattr(context.get("view"), "domain_error_field", None)
     body: dict[str, Any] = {field: [exc.message]} if field else {"detail": exc.message}
-    return Response(body, status=http_status(exc))
+    status = http_status(exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return Response(body, status=status, headers=headers)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.http import http_date
 
-from mtm.errors import MtmError, http_status
+from mtm.errors import RETRY_AFTER_SECONDS, MtmError, http_status
 from surveys.openrosa import xml
 from surveys.openrosa.auth import challenge
 
@@ -14,8 +14,15 @@ XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 
 
 def openrosa_domain_error(error: MtmError) -> HttpResponse:
-    """A domain error as an OpenRosa envelope, with its status from :data:`mtm.errors.HTTP_STATUS`."""
-    return openrosa_error(error.message, status=http_status(error))
+    """A domain error as an OpenRosa envelope, with its status from :data:`mtm.errors.HTTP_STATUS`
+    (and a ``Retry-After`` on a 503: Collect sends again)."""
+    return retry_after(openrosa_error(error.message, status=http_status(error)))
+
+
+def retry_after(response: HttpResponse) -> HttpResponse:
+    if response.status_code == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def openrosa_response(body: bytes = b"", *, status: int = 200, content_type: str = XML_CONTENT_TYPE) -> HttpResponse:

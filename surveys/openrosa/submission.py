@@ -13,7 +13,7 @@ from mtm.errors import MtmError, TooLarge, http_status, refused_input
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
 from surveys.openrosa.auth import OpenRosaRequest
-from surveys.openrosa.http import openrosa_response
+from surveys.openrosa.http import openrosa_response, retry_after
 from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
 
@@ -77,7 +77,7 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
         err = exc if isinstance(exc, MtmError) else refused_input(exc)
         if err is None:
             raise  # openrosa_view answers 500
-        return JsonResponse({"error": err.message}, status=http_status(err))
+        return retry_after(JsonResponse({"error": err.message}, status=http_status(err)))
     sub = result.submission
     answer = {
         "message": "Successful submission." if result.created else "Duplicate submission.",

@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from enumerators.services.devices import device_seen
-from mtm.errors import Forbidden
+from mtm.errors import STORAGE_FULL_MESSAGE, Forbidden, Unavailable, storage_full
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
 from surveys.selectors.questionnaires import SubmissionTarget, submission_target
@@ -131,10 +131,23 @@ def _device_pk(sender: Sender) -> int | None:
                        user_agent=sender.user_agent)
 
 
+def _ingest(**kwargs: Any) -> IngestResult:
+    """One ingest, in one transaction. Storage is not transactional: the files it
+    saved are deleted again when the transaction rolls back (a conflict, a full
+    disk, any error), so a refused post leaves no orphan file."""
+    saved: list[str] = []
+    try:
+        return _ingest_in_transaction(saved=saved, **kwargs)
+    except BaseException:
+        _files_delete(saved)
+        raise
+
+
 @transaction.atomic
-def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
-            raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
-            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
+def _ingest_in_transaction(*, saved: list[str], target: SubmissionTarget, instance_id: str,
+                           deprecated_id: str | None, raw: bytes, raw_format: str, xml: bytes | None,
+                           digest: str, expected: int, sender: Sender,
+                           attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
     _lock_edited(target.form_id, deprecated_id, instance_id)
 
     attachments = list(attachments)
@@ -161,7 +174,7 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
         counts_received(submission)
     if created and previous is not None:
         _retire(previous.pk)
-    added = _store_attachments(submission, attachments)
+    added = _store_attachments(submission, attachments, saved)
     completed = not created and not is_incomplete and not submission.complete
     if completed:
         submission.complete = True
@@ -240,9 +253,12 @@ def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str
     return previous
 
 
-def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]]) -> list[str]:
+def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]], saved: list[str]) -> list[str]:
     """Stream each file to storage with its SHA-256. A file name already
-    stored is kept as it was (resends carry the same files)."""
+    stored is kept as it was (resends carry the same files). Each name is
+    added to ``saved`` before its file is written, so that the caller can
+    delete what a failed ingest left behind, partial files included; a full
+    disk is :class:`~mtm.errors.Unavailable` (503: the client sends again)."""
     if not files:
         return []
     present = set(submission.attachments.values_list("filename", flat=True))
@@ -252,15 +268,40 @@ def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]])
         if not name or name in present:
             continue
         digest = hashlib.sha256()
-        with seal_chunks(_hashed(upload.chunks(), digest)) as sealed:  # encrypted as it streams
-            attachment = SubmissionAttachment(
-                submission=submission, filename=name, sha256=digest.hexdigest(), size=upload.size or 0,
-                content_type=(upload.content_type or "application/octet-stream")[:100])
-            attachment.file.save(name, File(sealed), save=False)
+        try:
+            with seal_chunks(_hashed(upload.chunks(), digest)) as sealed:  # encrypted as it streams
+                attachment = SubmissionAttachment(
+                    submission=submission, filename=name, sha256=digest.hexdigest(), size=upload.size or 0,
+                    content_type=(upload.content_type or "application/octet-stream")[:100])
+                attachment.file = _file_save(attachment, name, File(sealed), saved)
+        except OSError as err:
+            if storage_full(err):
+                raise Unavailable(STORAGE_FULL_MESSAGE) from None
+            raise
         attachment.save()
         present.add(name)
         added.append(name)
     return added
+
+
+def _file_save(attachment: SubmissionAttachment, name: str, content: File[bytes], saved: list[str]) -> str:
+    """Save as ``FieldFile.save`` does, noting the name first (a write that fails part-way leaves a file)."""
+    field = attachment.file.field
+    target = field.storage.get_available_name(field.generate_filename(attachment, name), max_length=field.max_length)
+    saved.append(target)
+    stored: str = field.storage.save(target, content, max_length=field.max_length)
+    if stored != target:
+        saved.append(stored)
+    return stored
+
+
+def _files_delete(names: list[str]) -> None:
+    storage = SubmissionAttachment._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # the ingest's own error is the one to answer
+            log.warning("could not delete %s after a failed ingest", name, exc_info=True)
 
 
 def _hashed(chunks: Iterable[bytes], digest: _Hash) -> Iterator[bytes]:
