@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from enumerators.models import User
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -131,23 +133,29 @@ def _device_pk(sender: Sender) -> int | None:
                        user_agent=sender.user_agent)
 
 
-def _ingest(**kwargs: Any) -> IngestResult:
-    """One ingest, in one transaction. Storage is not transactional: the files it
-    saved are deleted again when the transaction rolls back (a conflict, a full
-    disk, any error), so a refused post leaves no orphan file."""
-    saved: list[str] = []
-    try:
-        return _ingest_in_transaction(saved=saved, **kwargs)
-    except BaseException:
-        _files_delete(saved)
-        raise
+def _files_deleted_on_rollback(
+        ingest: Callable[Concatenate[list[str], P], IngestResult]) -> Callable[P, IngestResult]:
+    """Storage is not transactional: the files an ingest saved (their names
+    noted in the list it is given, before each is written) are deleted again
+    when its transaction rolls back — a conflict, a full disk, any error — so
+    a refused post leaves no orphan file, partial ones included."""
+    @wraps(ingest)
+    def run(*args: P.args, **kwargs: P.kwargs) -> IngestResult:
+        saved: list[str] = []
+        try:
+            return ingest(saved, *args, **kwargs)
+        except BaseException:
+            _files_delete(saved)
+            raise
+
+    return run
 
 
+@_files_deleted_on_rollback
 @transaction.atomic
-def _ingest_in_transaction(*, saved: list[str], target: SubmissionTarget, instance_id: str,
-                           deprecated_id: str | None, raw: bytes, raw_format: str, xml: bytes | None,
-                           digest: str, expected: int, sender: Sender,
-                           attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
+def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, deprecated_id: str | None,
+            raw: bytes, raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
+            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
     _lock_edited(target.form_id, deprecated_id, instance_id)
 
     attachments = list(attachments)
