@@ -14,6 +14,10 @@ answers ``{field: [message]}`` then, as DRF's own validation does)."""
 
 from __future__ import annotations
 
+import errno
+
+from django.db import DatabaseError
+
 
 class MtmError(Exception):
     """Base of every error a service raises on purpose."""
@@ -61,6 +65,45 @@ HTTP_STATUS: tuple[tuple[type[MtmError], int], ...] = (
     (NotFound, 404), (Forbidden, 403), (Conflict, 409), (TooLarge, 413), (TooManyAttempts, 429), (Unavailable, 503),
     (InvalidInput, 400),
 )
+
+#: A 503's ``Retry-After`` (seconds): ODK Collect and KoboCollect send again.
+RETRY_AFTER_SECONDS = 60
+
+#: The answer to a NUL byte in a request's text (PostgreSQL cannot store one), on every interface.
+NUL_MESSAGE = "The request contains a NUL (0x00) character, which no text may contain."
+
+#: PostgreSQL's SQLSTATEs for a transaction that lost to a concurrent one: a deadlock, a serialization failure.
+_CONCURRENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+#: A disk (or quota) that is full: the server cannot store now; the client sends again later.
+_STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+STORAGE_FULL_MESSAGE = "The server's storage is full; send again later."
+
+
+def storage_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _STORAGE_FULL_ERRNOS
+
+
+def refused_input(exc: BaseException) -> MtmError | None:
+    """What an exception that is not ours says about the *input*, as a domain error,
+    for the protocols' one error path; ``None`` when it is the server's fault.
+
+    - a text with a NUL byte (``\\x00``), which PostgreSQL cannot store (psycopg refuses it
+      when it adapts the value: ``DataError`` in psycopg 3, ``ValueError`` in psycopg2): 400;
+    - input nested deeper than the parser's recursion (JSON, a KoBo query): 400;
+    - a transaction that lost a deadlock or a serialization race to a concurrent one: 409,
+      nothing of it was stored, the client sends again;
+    - a full disk (an upload spooled to a temporary file, an attachment): 503, send again later."""
+    if isinstance(exc, ValueError | DatabaseError) and "NUL (0x00)" in str(exc):
+        return InvalidInput(NUL_MESSAGE)
+    if isinstance(exc, RecursionError):
+        return InvalidInput("The request is nested too deeply.")
+    if isinstance(exc, DatabaseError) and getattr(exc.__cause__, "sqlstate", None) in _CONCURRENT_SQLSTATES:
+        return Conflict("The request met a concurrent change and was not stored; send it again.")
+    if storage_full(exc):
+        return Unavailable(STORAGE_FULL_MESSAGE)
+    return None
 
 
 def http_status(error: MtmError) -> int:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.http import http_date
 
-from mtm.errors import MtmError, TooManyAttempts, http_status
+from mtm.errors import RETRY_AFTER_SECONDS, MtmError, TooManyAttempts, http_status
 from surveys.openrosa import xml
 from surveys.openrosa.auth import challenge
 
@@ -16,10 +16,17 @@ XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 def openrosa_domain_error(error: MtmError) -> HttpResponse:
     """A domain error as an OpenRosa envelope, with its status from :data:`mtm.errors.HTTP_STATUS`. Too many
     failed logins are a 429 with ``Retry-After``: Collect shows the envelope's message for any status but
-    401, which would only prompt for the password again."""
-    response = openrosa_error(error.message, status=http_status(error))
+    401, which would only prompt for the password again; a 503 has a ``Retry-After`` too (Collect sends
+    again)."""
+    response = retry_after(openrosa_error(error.message, status=http_status(error)))
     if isinstance(error, TooManyAttempts):
         response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def retry_after(response: HttpResponse) -> HttpResponse:
+    if response.status_code == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

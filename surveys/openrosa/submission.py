@@ -9,11 +9,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
-from mtm.errors import MtmError, TooLarge, http_status
+from mtm.errors import MtmError, TooLarge, http_status, refused_input
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
 from surveys.openrosa.auth import OpenRosaRequest
-from surveys.openrosa.http import openrosa_response
+from surveys.openrosa.http import openrosa_response, retry_after
 from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
 
@@ -73,8 +73,11 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
         except RequestDataTooBig:
             raise TooLarge("The submission is too large.") from None
         result = submission_ingest_json(body=body, sender=sender)
-    except MtmError as err:
-        return JsonResponse({"error": err.message}, status=http_status(err))
+    except Exception as exc:
+        err = exc if isinstance(exc, MtmError) else refused_input(exc)
+        if err is None:
+            raise  # openrosa_view answers 500
+        return retry_after(JsonResponse({"error": err.message}, status=http_status(err)))
     sub = result.submission
     answer = {
         "message": "Successful submission." if result.created else "Duplicate submission.",

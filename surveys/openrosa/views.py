@@ -5,6 +5,8 @@ submission are served, without credentials."""
 
 from __future__ import annotations
 
+import logging
+import traceback
 from functools import wraps
 from typing import Any
 
@@ -14,18 +16,22 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from mtm.errors import MtmError
+from mtm.errors import MtmError, refused_input
 from surveys.models import Questionnaire
 from surveys.openrosa import xml
 from surveys.openrosa.auth import AuthFailed, OpenRosaRequest, request_user
 from surveys.openrosa.http import openrosa_domain_error, openrosa_error, openrosa_response, openrosa_unauthorized
 from surveys.selectors.questionnaires import questionnaire_for_user, questionnaire_media_file, questionnaires_for_user
 
+log = logging.getLogger(__name__)
+
 
 def openrosa_view(view=None, *, methods=("GET", "HEAD")):
     """Resolve who is asking: the authenticated account, or under
-    ``/<username>/`` the named account for its anonymous forms. Domain
-    errors become OpenRosa envelopes with their status code."""
+    ``/<username>/`` the named account for its anonymous forms. Every error
+    is an OpenRosa envelope: a domain error (or what :func:`mtm.errors.refused_input`
+    reads as one) with its status code; anything else a 500, logged with its
+    traceback but not its message (which may quote answers)."""
     if view is None:
         return lambda v: openrosa_view(v, methods=methods)
 
@@ -33,28 +39,39 @@ def openrosa_view(view=None, *, methods=("GET", "HEAD")):
     @require_http_methods(list(methods))
     @wraps(view)
     def wrapper(request: OpenRosaRequest, *args: Any, username: str | None = None, **kwargs: Any) -> HttpResponse:
-        if username is not None:
-            owner = get_user_model().objects.filter(username=username, is_active=True).first()
-            if owner is None:
-                return openrosa_error(f"No account '{username}'.", status=404)
-            request.openrosa_user, request.openrosa_anonymous = owner, True
-        else:
-            try:
-                user = request_user(request)
-            except AuthFailed as failure:
-                return openrosa_unauthorized(str(failure), stale=failure.stale)
-            except MtmError as err:  # too many failed logins: 429
-                return openrosa_domain_error(err)
-            if user is None:
-                return openrosa_unauthorized()
-            request.openrosa_user, request.openrosa_anonymous = user, False
-        request.openrosa_prefix = username
         try:
-            return view(request, *args, **kwargs)
+            return _answered(view, request, username, args, kwargs)
         except MtmError as err:
             return openrosa_domain_error(err)
+        except Exception as exc:  # noqa: BLE001 - every answer on OpenRosa's paths is an envelope, 500 too
+            refused = refused_input(exc)
+            if refused is not None:
+                return openrosa_domain_error(refused)
+            log.error("OpenRosa %s %s failed with %s:\n%s", request.method, request.path, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            return openrosa_error("The server could not handle this request; please try again later.",
+                                  status=500)
 
     return wrapper
+
+
+def _answered(view: Any, request: OpenRosaRequest, username: str | None, args: Any, kwargs: Any) -> HttpResponse:
+    if username is not None:
+        owner = get_user_model().objects.filter(username=username, is_active=True).first()
+        if owner is None:
+            return openrosa_error(f"No account '{username}'.", status=404)
+        request.openrosa_user, request.openrosa_anonymous = owner, True
+    else:
+        try:
+            user = request_user(request)
+        except AuthFailed as failure:
+            return openrosa_unauthorized(str(failure), stale=failure.stale)
+        if user is None:
+            return openrosa_unauthorized()
+        request.openrosa_user, request.openrosa_anonymous = user, False
+    request.openrosa_prefix = username
+    response: HttpResponse = view(request, *args, **kwargs)
+    return response
 
 
 def _url(request: OpenRosaRequest, name: str, **kwargs: str) -> str:

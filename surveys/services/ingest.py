@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -40,7 +41,7 @@ from django.utils import timezone
 
 from enumerators.models import Enumerator
 from enumerators.services.devices import device_seen
-from mtm.errors import Forbidden
+from mtm.errors import STORAGE_FULL_MESSAGE, Forbidden, Unavailable, storage_full
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
 from surveys.round_settings import round_check_settings
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from enumerators.models import User
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -137,10 +139,31 @@ def _device_pk(sender: Sender) -> int | None:
                        user_agent=sender.user_agent)
 
 
+def _files_deleted_on_rollback(
+        ingest: Callable[Concatenate[list[str], P], IngestResult]) -> Callable[P, IngestResult]:
+    """Storage is not transactional: the files an ingest saved (their names
+    noted in the list it is given, before each is written) are deleted again
+    when its transaction rolls back — a conflict, a full disk, any error — so
+    a refused post leaves no orphan file, partial ones included."""
+    @wraps(ingest)
+    def run(*args: P.args, **kwargs: P.kwargs) -> IngestResult:
+        saved: list[str] = []
+        try:
+            return ingest(saved, *args, **kwargs)
+        except BaseException:
+            _files_delete(saved)
+            raise
+
+    return run
+
+
+@_files_deleted_on_rollback
 @transaction.atomic
-def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | None, raw: bytes,
-            raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
+def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, deprecated_id: str | None,
+            raw: bytes, raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
             attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
+    _lock_edited(target.form_id, deprecated_id, instance_id)
+
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id, editor=sender.user)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -165,7 +188,7 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
         counts_received(submission)
     if created and previous is not None:
         _retire(previous.pk)
-    added = _store_attachments(submission, attachments)
+    added = _store_attachments(submission, attachments, saved)
     completed = not created and not is_incomplete and not submission.complete
     if completed:
         submission.complete = True
@@ -174,6 +197,16 @@ def _ingest(*, target: SubmissionTarget, instance_id: str, deprecated_id: str | 
     if submission.complete and (created or added or completed):
         _enqueue_on_commit(submission.pk)
     return IngestResult(submission=submission, created=created, attachments_added=added)
+
+
+def _lock_edited(form_id: str, deprecated_id: str | None, instance_id: str) -> None:
+    """Concurrent edits of one submission queue on its row, locked first, before
+    anything else is written: the first is stored, the others then see it edited
+    (409). Without it each edit's insert took a share lock on the row its
+    ``previous`` names, then ``_retire`` asked for the update lock: a deadlock."""
+    if deprecated_id and deprecated_id != instance_id:
+        list(Submission.objects.select_for_update(of=("self",)).filter(
+            form_id=form_id, instance_id=deprecated_id).values_list("pk", flat=True))
 
 
 def _retire(pk: int) -> None:
@@ -255,9 +288,12 @@ def _may_edit(previous: Submission, editor: User | None) -> bool:
     return supervisor is not None and supervisor == supervisors.get(previous.submitted_by_id)
 
 
-def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]]) -> list[str]:
+def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]], saved: list[str]) -> list[str]:
     """Stream each file to storage with its SHA-256. A file name already
-    stored is kept as it was (resends carry the same files)."""
+    stored is kept as it was (resends carry the same files). Each name is
+    added to ``saved`` before its file is written, so that the caller can
+    delete what a failed ingest left behind, partial files included; a full
+    disk is :class:`~mtm.errors.Unavailable` (503: the client sends again)."""
     if not files:
         return []
     present = set(submission.attachments.values_list("filename", flat=True))
@@ -267,15 +303,40 @@ def _store_attachments(submission: Submission, files: list[UploadedFile[bytes]])
         if not name or name in present:
             continue
         digest = hashlib.sha256()
-        with seal_chunks(_hashed(upload.chunks(), digest)) as sealed:  # encrypted as it streams
-            attachment = SubmissionAttachment(
-                submission=submission, filename=name, sha256=digest.hexdigest(), size=upload.size or 0,
-                content_type=(upload.content_type or "application/octet-stream")[:100])
-            attachment.file.save(name, File(sealed), save=False)
+        try:
+            with seal_chunks(_hashed(upload.chunks(), digest)) as sealed:  # encrypted as it streams
+                attachment = SubmissionAttachment(
+                    submission=submission, filename=name, sha256=digest.hexdigest(), size=upload.size or 0,
+                    content_type=(upload.content_type or "application/octet-stream")[:100])
+                attachment.file = _file_save(attachment, name, File(sealed), saved)
+        except OSError as err:
+            if storage_full(err):
+                raise Unavailable(STORAGE_FULL_MESSAGE) from None
+            raise
         attachment.save()
         present.add(name)
         added.append(name)
     return added
+
+
+def _file_save(attachment: SubmissionAttachment, name: str, content: File[bytes], saved: list[str]) -> str:
+    """Save as ``FieldFile.save`` does, noting the name first (a write that fails part-way leaves a file)."""
+    field = attachment.file.field
+    target = field.storage.get_available_name(field.generate_filename(attachment, name), max_length=field.max_length)
+    saved.append(target)
+    stored: str = field.storage.save(target, content, max_length=field.max_length)
+    if stored != target:
+        saved.append(stored)
+    return stored
+
+
+def _files_delete(names: list[str]) -> None:
+    storage = SubmissionAttachment._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # the ingest's own error is the one to answer
+            log.warning("could not delete %s after a failed ingest", name, exc_info=True)
 
 
 def _hashed(chunks: Iterable[bytes], digest: _Hash) -> Iterator[bytes]:

@@ -98,6 +98,8 @@ def json_submission(body: bytes) -> tuple[str, dict[str, Any]]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidSubmission(f"The body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise InvalidSubmission("The body is nested too deeply.") from None
     if not isinstance(document, dict) or not isinstance(document.get("submission"), dict):
         raise InvalidSubmission('The body must be {"id": "<form_id>", "submission": {…}}.')
     form_id = document.get("id")
