@@ -96,6 +96,19 @@ def household(db):
 
 
 @pytest.fixture
+def photo_form(db):
+    """The simple test form with a photo question, in round 4, and enum01 assigned to it."""
+    from tests.forms import simple_form
+    from tests.submissions import PHOTO_FORM_ROWS
+
+    RoundFactory()
+    q = questionnaire_import(source=simple_form(extra_rows=PHOTO_FORM_ROWS), filename="simple.md",
+                             survey_slug="mtm-kz", round_number=4).questionnaire
+    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")), round=q.round)
+    return q
+
+
+@pytest.fixture
 def enumerator(db, household):
     """An active enumerator assigned to the household form's round."""
     assignment = AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")),

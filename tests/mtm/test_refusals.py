@@ -16,11 +16,8 @@ from lxml import etree
 
 from mtm.errors import NUL_MESSAGE
 from surveys.models import Submission, SubmissionComment
-from surveys.services.questionnaires import questionnaire_import
 from tests.clients import token_client
-from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
-from tests.forms import simple_form
-from tests.submissions import PHOTO_FORM_ROWS, auth, instance_xml, multipart
+from tests.submissions import auth, instance_xml, multipart
 
 RESPONSE = "{http://openrosa.org/http/response}"
 DEEP = 100_000
@@ -41,12 +38,8 @@ def stored():
 
 
 @pytest.fixture
-def form(db):
-    RoundFactory()
-    q = questionnaire_import(source=simple_form(extra_rows=PHOTO_FORM_ROWS), filename="simple.md",
-                             survey_slug="mtm-kz", round_number=4).questionnaire
-    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")), round=q.round)
-    return q
+def form(photo_form):
+    return photo_form
 
 
 @pytest.fixture

@@ -11,11 +11,8 @@ from lxml import etree
 from mtm.errors import RETRY_AFTER_SECONDS, STORAGE_FULL_MESSAGE
 from surveys.errors import SubmissionConflict
 from surveys.models import Submission, SubmissionAttachment
-from surveys.services.questionnaires import questionnaire_import
-from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
-from tests.forms import simple_form
 from tests.storages import stored_files
-from tests.submissions import PHOTO_FORM_ROWS, auth, instance_xml, multipart
+from tests.submissions import auth, instance_xml, multipart
 
 RESPONSE = "{http://openrosa.org/http/response}"
 PHOTO = b"\xff\xd8" + b"p" * 4000
@@ -33,12 +30,8 @@ def rows():
 
 
 @pytest.fixture
-def form(db):
-    RoundFactory()
-    q = questionnaire_import(source=simple_form(extra_rows=PHOTO_FORM_ROWS), filename="simple.md",
-                             survey_slug="mtm-kz", round_number=4).questionnaire
-    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")), round=q.round)
-    return q
+def form(photo_form):
+    return photo_form
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from surveys.services.questionnaires import questionnaire_import
 from surveys.services.raw_store import open_chunks, raw_open
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.forms import simple_form
-from tests.submissions import PHOTO_FORM_ROWS, auth, instance_xml, multipart, new_instance_id
+from tests.submissions import auth, instance_xml, multipart, new_instance_id
 
 RESPONSE = "{http://openrosa.org/http/response}"
 
@@ -31,12 +31,8 @@ def snapshot():
 
 
 @pytest.fixture
-def form(db):
-    RoundFactory()
-    q = questionnaire_import(source=simple_form(extra_rows=PHOTO_FORM_ROWS), filename="simple.md",
-                             survey_slug="mtm-kz", round_number=4).questionnaire
-    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")), round=q.round)
-    return q
+def form(photo_form):
+    return photo_form
 
 
 @pytest.fixture
