@@ -162,8 +162,6 @@ def _files_deleted_on_rollback(
 def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, deprecated_id: str | None,
             raw: bytes, raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
             attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
-    _lock_edited(target.form_id, deprecated_id, instance_id)
-
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id, editor=sender.user)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -197,16 +195,6 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
     if submission.complete and (created or added or completed):
         _enqueue_on_commit(submission.pk)
     return IngestResult(submission=submission, created=created, attachments_added=added)
-
-
-def _lock_edited(form_id: str, deprecated_id: str | None, instance_id: str) -> None:
-    """Concurrent edits of one submission queue on its row, locked first, before
-    anything else is written: the first is stored, the others then see it edited
-    (409). Without it each edit's insert took a share lock on the row its
-    ``previous`` names, then ``_retire`` asked for the update lock: a deadlock."""
-    if deprecated_id and deprecated_id != instance_id:
-        list(Submission.objects.select_for_update(of=("self",)).filter(
-            form_id=form_id, instance_id=deprecated_id).values_list("pk", flat=True))
 
 
 def _retire(pk: int) -> None:
@@ -256,10 +244,16 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
 def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str,
                        editor: User | None) -> Submission | None:
     """The version an edit replaces (None: not an edit, or an unknown deprecatedID, stored as new);
-    :class:`Forbidden` when ``editor`` may not edit it (:func:`_may_edit`)."""
+    :class:`Forbidden` when ``editor`` may not edit it (:func:`_may_edit`).
+
+    Its row is locked here, before the ingest writes anything: concurrent edits of one submission queue
+    on it, the first is stored and the others then see it edited (409). Without the lock each edit's
+    insert took a share lock on the row its ``previous`` names, then ``_retire`` asked for the update
+    lock: a deadlock."""
     if not deprecated_id or deprecated_id == instance_id:
         return None
-    previous = Submission.objects.filter(form_id=form_id, instance_id=deprecated_id).select_related("round").first()
+    previous = (Submission.objects.select_for_update(of=("self",)).select_related("round")
+                .filter(form_id=form_id, instance_id=deprecated_id).first())
     if previous is None:
         log.info("edit of unknown submission %s of %s stored as new", deprecated_id, form_id)
         return None

@@ -38,7 +38,7 @@ from mtm.errors import Forbidden, MtmError
 from surveys.models import Submission, SubmissionComment, SubmissionFlag
 from surveys.round_settings import round_check_settings, round_privacy_settings
 from surveys.selectors.questionnaires import questionnaire_schema
-from surveys.selectors.submissions import submission_in_scope
+from surveys.selectors.scope import within_scope
 from surveys.services.anonymise import submission_anonymise
 from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
 from surveys.services.counts import counts_kept
@@ -161,9 +161,8 @@ def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> i
     if not (by is not None and by.is_active and (by.is_superuser or by.has_perm("surveys.review_submission"))):
         raise Forbidden("This account may not process submissions again.")
     ids = sorted(set(submission_ids))
-    for submission_id in ids:
-        if not submission_in_scope(user=by, submission_id=submission_id):
-            raise Forbidden("This submission is not of your team.")
+    if within_scope(Submission.objects.filter(pk__in=ids), user=by).count() != len(ids):  # one query
+        raise Forbidden("This submission is not of your team.")
     failed = list(Submission.objects.select_for_update(of=("self",)).select_related("round")
                   .filter(pk__in=ids, processing=Submission.Processing.FAILED, complete=True,
                           raw_purged_at__isnull=True)  # nothing left to process again: it would wait for ever
