@@ -172,7 +172,7 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     @admin.display(description="Answers (anonymised record)")
     def released_answers(self, obj: Submission) -> str:
         """The released answers grouped by the form's groups, in the form's order, with their labels."""
-        schema = questionnaire_schema(pk=obj.questionnaire_id, md5=obj.questionnaire.md5)
+        schema = questionnaire_schema(pk=obj.questionnaire_id, key=obj.questionnaire.schema_key)
         released = answers_released(answers=obj.answers, schema=schema)
         if not released:
             return "—"

@@ -73,7 +73,7 @@ class SubmissionSerializer(serializers.Serializer):
                                               "path, typed; a repeat is a list of such objects")
 
     def to_representation(self, sub: Submission) -> dict:
-        schema = questionnaire_schema(pk=sub.questionnaire_id, md5=sub.questionnaire.md5)
+        schema = questionnaire_schema(pk=sub.questionnaire_id, key=sub.questionnaire.schema_key)
         return {
             "instance_id": sub.instance_id,
             "form_id": sub.form_id,

@@ -61,8 +61,8 @@ class ProcessOutcome:
 
 
 @lru_cache(maxsize=64)
-def form_rules(pk: int, md5: str) -> FormRules:
-    return FormRules(questionnaire_schema(pk=pk, md5=md5))
+def form_rules(pk: int, key: str) -> FormRules:
+    return FormRules(questionnaire_schema(pk=pk, key=key))
 
 
 @dataclass
@@ -95,7 +95,7 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
 
 def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     questionnaire = submission.questionnaire
-    rules = form_rules(questionnaire.pk, questionnaire.md5)
+    rules = form_rules(questionnaire.pk, questionnaire.schema_key)
     # "Now" is when it was received, so today() means the same on every run.
     result = submission_validate(xml=instance_xml(submission), rules=rules, now=submission.received_at)
     step.name = "interview facts"
