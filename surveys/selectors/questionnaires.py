@@ -64,6 +64,16 @@ def questionnaire_for_user(*, user: AnyUser | None, form_id: str, version: str |
     return found
 
 
+def questionnaire_version(*, form_id: str, version: str | None = None) -> Questionnaire:
+    """A version of ``form_id`` (its latest imported when ``version`` is None), for the people who manage
+    forms (the media upload). :class:`NotFound` for an unknown form or version."""
+    qs = Questionnaire.objects.filter(form_id=form_id)
+    found = (qs.filter(version=version) if version is not None else qs.order_by("-created_at", "-id")).first()
+    if found is None:
+        raise NotFound(f"No form '{form_id}'" + (f" version '{version}'" if version else "") + " on this server.")
+    return found
+
+
 def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> QuestionnaireMedia:
     media = questionnaire.media.filter(filename=filename).first()
     if media is None:

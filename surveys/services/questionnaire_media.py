@@ -63,7 +63,7 @@ def questionnaire_media_add(*, questionnaire: Questionnaire, files: Sequence[Med
     if replaced and q.submissions.exists():
         raise Conflict(f"Form '{q.form_id}' version '{q.version}' has interviews made with "
                        f"{', '.join(replaced)}: a file they were made with is not replaced. Import the form as a "
-                       "new version to change it.", field="file")
+                       "new version to change it.")
     schema_changed = False
     for item in changed:
         media = present.get(item.filename) or QuestionnaireMedia(questionnaire=q, filename=item.filename)
