@@ -79,10 +79,10 @@ class ConvertedForm:
     pyxform_data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def with_version(self, version: str) -> ConvertedForm:
-        """The same form carrying ``version`` (in the XForm, its md5 and the schema)."""
-        xform_xml = _render(self.pyxform_data, version=version, warnings=[])
-        schema = _build_schema({**self.pyxform_data, "version": version}, xform_xml)
-        _add_itemset_choices(schema, self.itemsets)
+        """The same form carrying ``version`` (in the XForm, its md5 and the schema): the XForm pyxform
+        writes with that version (tested byte for byte), without converting the workbook again."""
+        xform_xml = _versioned(self.xform_xml, version)
+        schema: FormSchema = {**self.schema, "version": version}
         return replace(self, version=version, xform_xml=xform_xml, md5=_md5(xform_xml.encode("utf-8")),
                        schema=schema)
 
@@ -106,7 +106,9 @@ def xlsform_convert(*, source: bytes, filename: str) -> ConvertedForm:
         _check_privacy_column(workbook.survey)
         data = workbook_to_json(workbook_dict=workbook, fallback_form_name=PurePath(filename).stem,
                                 warnings=warnings)
-        _settings_as_shown(data, source=source, file_type=file_type, warnings=warnings)
+        version_column = any("version" in row for row in workbook.settings_header or [])
+        _settings_as_shown(data, source=source, file_type=file_type, warnings=warnings,
+                           version_column=version_column)
         itemsets = external_choices_to_csv(workbook_dict=workbook) if has_external_choices(data) else None
         xform_xml = _render(data, version=data.get("version"), warnings=warnings)
     except PyXFormError as err:
@@ -156,9 +158,31 @@ def _render(data: dict[str, Any], *, version: str | None, warnings: list[str]) -
     return xform
 
 
-def _settings_as_shown(data: dict[str, Any], *, source: bytes, file_type: str, warnings: list[str]) -> None:
+_INSTANCE_ROOT = re.compile(r'(<instance>\s*<[^\s>/]+(?:\s+[^\s=]+="[^"]*")*?\s+id="[^"]*"(?:\s+xmlns="[^"]*")?)')
+
+
+def _versioned(xform_xml: str, version: str) -> str:
+    """``xform_xml`` (written by pyxform without a version) with ``version`` where pyxform puts it: on the
+    primary instance's root, after ``id`` (and ``xmlns``), escaped as minidom escapes attributes."""
+    value = version.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;").replace(">", "&gt;")
+    versioned, count = _INSTANCE_ROOT.subn(lambda m: f'{m.group(1)} version="{value}"', xform_xml, count=1)
+    if count != 1:  # not reached with pyxform's XForms: convert again rather than guess
+        raise XLSFormError("The converted form has no primary instance to carry its version.")
+    return versioned
+
+
+#: pyxform's text of a number, date or time cell (Python's str of an int, float, datetime or time).
+_MAY_BE_NUMBER_OR_DATE = re.compile(r"[\d.:\- ]+|TRUE|FALSE")
+
+
+def _settings_as_shown(data: dict[str, Any], *, source: bytes, file_type: str, warnings: list[str],
+                       version_column: bool) -> None:
     """The form id and version as Excel shows their cells (pyxform prints dates and numbers as Python
     does); a version formula saved without its value leaves the version to the server, with a warning."""
+    empty_version = version_column and not data.get("version")
+    if not empty_version and not any(_MAY_BE_NUMBER_OR_DATE.fullmatch(str(data.get(key) or ""))
+                                     for key in ("id_string", "version")):
+        return  # text cells: pyxform's text is what Excel shows
     shown = settings_cells_shown(source=source, file_type=file_type)
     form_id = shown.get("form_id") or shown.get("id_string")
     if form_id:
