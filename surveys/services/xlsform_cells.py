@@ -51,24 +51,32 @@ def _wanted(header: Any) -> str | None:
 
 
 def _xlsx_settings(source: bytes) -> dict[str, str | None]:
+    shown: dict[str, str | None] = {}
+    empty: list[str] = []
+    for key, cell in _xlsx_setting_cells(source, data_only=True):
+        if cell.value is not None:
+            shown[key] = excel_shown(cell.value, getattr(cell, "number_format", "General") or "General")
+        else:
+            empty.append(key)
+    if empty:  # a formula saved without its value reads as empty: look at the formula itself
+        for key, cell in _xlsx_setting_cells(source, data_only=False):
+            if key in empty and isinstance(cell.value, str) and cell.value.startswith("="):
+                shown[key] = None
+    return shown
+
+
+def _xlsx_setting_cells(source: bytes, *, data_only: bool) -> list[tuple[str, Any]]:
     from openpyxl import load_workbook
 
-    book = load_workbook(io.BytesIO(source), data_only=True, read_only=True)
+    book = load_workbook(io.BytesIO(source), data_only=data_only, read_only=True)
     try:
         sheet = next((book[n] for n in book.sheetnames if n.strip().lower() == "settings"), None)
         if sheet is None:
-            return {}
+            return []
         rows = sheet.iter_rows(min_row=1, max_row=2)
-        header = next(rows, ())
-        values = next(rows, ())
-        shown: dict[str, str | None] = {}
-        for head, cell in zip(header, values, strict=False):
-            key = _wanted(head.value)
-            if key is not None and getattr(cell, "value", None) is not None:
-                shown[key] = excel_shown(cell.value, getattr(cell, "number_format", "General") or "General")
-            elif key is not None and getattr(cell, "data_type", None) == "f":
-                shown[key] = None
-        return shown
+        header, values = next(rows, ()), next(rows, ())
+        return [(key, cell) for head, cell in zip(header, values, strict=False)
+                if (key := _wanted(head.value)) is not None]
     finally:
         book.close()
 
