@@ -91,7 +91,7 @@ class QuestionnaireChangeForm(forms.ModelForm):
         fields = ["round", "allow_anonymous"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         files = cleaned.get("media_upload") or []
         if files and self.instance.pk is not None:
             with domain_errors() as outcome:

@@ -186,6 +186,16 @@ class Questionnaire(models.Model):
     def __str__(self) -> str:
         return f"{self.form_id} v{self.version}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.kobo_uid = asset_uid(self.form_id)
+        if kwargs.get("update_fields") is not None and "form_id" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "kobo_uid"}
+        super().save(*args, **kwargs)
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
+        raise QuestionnaireNotDeletable()
+
     @property
     def schema_key(self) -> str:
         """What identifies this version's ``schema`` as it is now (the XForm's md5 and ``schema_rev``)."""
@@ -196,16 +206,6 @@ class Questionnaire(models.Model):
         """The files the form needs that are not attached yet (``media`` prefetched or not)."""
         present = {m.filename for m in self.media.all()}
         return [f["filename"] for f in self.media_needed if f["filename"] not in present]
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.kobo_uid = asset_uid(self.form_id)
-        if kwargs.get("update_fields") is not None and "form_id" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "kobo_uid"}
-        super().save(*args, **kwargs)
-
-    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
-        """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
-        raise QuestionnaireNotDeletable()
 
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:

@@ -32,7 +32,7 @@ def form_list(questionnaires: Iterable[Questionnaire], *, url: Callable[[Questio
             E.descriptionText(f"{q.round.survey.name} — round {q.round.number}"),
             E.downloadUrl(url(q, "form")),
         ]
-        if q.media_needed or list(q.media.all()):  # a form that needs files, attached yet or not (as Central)
+        if q.media_needed or bool(list(q.media.all())):  # a form that needs files, attached yet or not (as Central)
             children.append(E.manifestUrl(url(q, "manifest")))
         items.append(E.xform(*children))
     return _serialise(E.xforms(*items))

@@ -16,6 +16,7 @@ import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import cast
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -52,7 +53,7 @@ def questionnaire_media_add(*, questionnaire: Questionnaire, files: Sequence[Med
     unreadable choice file), :class:`TooLarge` or :class:`Conflict` (replacing a file of a version with
     interviews); then nothing is stored."""
     q = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
-    needed = {f["filename"]: f for f in q.media_needed}
+    needed = {f["filename"]: cast(NeededFile, f) for f in q.media_needed}
     present = {m.filename: m for m in q.media.all()}
     checked = [_check(q, upload, needed) for upload in files]
     names = [c.filename for c in checked]

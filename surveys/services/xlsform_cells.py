@@ -82,7 +82,7 @@ def _xlsx_setting_cells(source: bytes, *, data_only: bool) -> list[tuple[str, An
 
 
 def _xls_settings(source: bytes) -> dict[str, str | None]:
-    import xlrd
+    import xlrd  # type: ignore[import-untyped]  # pyxform's own .xls reader; no stubs
 
     book = xlrd.open_workbook(file_contents=source, formatting_info=True)
     name = next((n for n in book.sheet_names() if n.strip().lower() == "settings"), None)

@@ -21,8 +21,10 @@ from tests.forms import form_bytes, simple_form
 from tests.submissions import auth, ingest_processed, new_instance_id
 
 NS = {"f": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest"}
-PLACES = b"name,label::English (en),label::Russian (ru),district\nalmaty,Almaty,\xd0\x90\xd0\xbb\xd0\xbc\xd0\xb0\xd1\x82\xd1\x8b,south\nastana,Astana,,north\n"
-CROPS = b"<root><item><name>wheat</name><label>Wheat</label></item><item><name>rice</name><label>Rice</label></item></root>"
+PLACES = ("name,label::English (en),label::Russian (ru),district\n"
+          "almaty,Almaty,Алматы,south\nastana,Astana,,north\n").encode()
+CROPS = (b"<root><item><name>wheat</name><label>Wheat</label></item>"
+         b"<item><name>rice</name><label>Rice</label></item></root>")
 REGIONS = json.dumps({"type": "FeatureCollection", "features": [
     {"type": "Feature", "id": "kz-75", "geometry": {"type": "Point", "coordinates": [76.9, 43.25]},
      "properties": {"title": "Almaty city"}},
@@ -155,7 +157,7 @@ class TestAttach:
         assert questionnaire_media_add(questionnaire=media_form, files=[MediaUpload("logo.png", b"second")]) == [
             "logo.png"]
         ingest_processed(instance(media_form, place=""))
-        with pytest.raises(Conflict, match="has interviews made with logo.png"):
+        with pytest.raises(Conflict, match=r"has interviews made with logo\.png"):
             questionnaire_media_add(questionnaire=media_form, files=[MediaUpload("logo.png", b"third")])
         assert attached(media_form) == {"logo.png": hashlib.md5(b"second").hexdigest()}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,7 @@ needs_forms = pytest.mark.skipif(FOLDER is None, reason="the shared XLSForms are
                                                         "to the folder ../shared/xlsforms of the repository")
 
 
-@lru_cache(maxsize=None)
+@cache
 def pyxform_says(path: Path) -> tuple[bool, str]:
     """What pyxform itself makes of the file: (converts, its error message)."""
     try:

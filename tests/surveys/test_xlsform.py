@@ -153,7 +153,8 @@ class TestConvert:
         assert versioned.content_md5 == converted.content_md5
 
     def test_pyxforms_warnings_are_kept(self):
-        source = b"| survey |\n| | type | name | label |\n| | begin repeat | r | |\n| | text | q | Q |\n| | end repeat | | |\n"
+        source = (b"| survey |\n| | type | name | label |\n| | begin repeat | r | |\n| | text | q | Q |\n"
+                  b"| | end repeat | | |\n")
         converted = xlsform_convert(source=source, filename="r.md")
         assert converted.warnings == ["[row : 2] Repeat has no label: {'name': 'r', 'type': 'begin repeat'}"]
 
