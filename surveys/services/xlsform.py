@@ -154,7 +154,8 @@ def _render(data: dict[str, Any], *, version: str | None, warnings: list[str]) -
     form.pop("version", None)
     if version:
         form["version"] = version
-    xform: str = create_survey_element_from_dict(form).to_xml(pretty_print=True, warnings=warnings)
+    xform: str = create_survey_element_from_dict(form).to_xml(validate=False, pretty_print=True,
+                                                                          warnings=warnings)
     return xform
 
 
