@@ -115,7 +115,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
         source_md5=converted.source_md5,
         allow_anonymous=allow_anonymous,
         created_by=created_by,
-        version_assigned=converted.pyxform_data.get("version") is None,
+        version_assigned=not converted.pyxform_data.get("version"),
         content_md5=converted.content_md5,
         warnings=converted.warnings,
         media_needed=list(converted.media),

@@ -109,6 +109,9 @@ def xlsform_convert(*, source: bytes, filename: str) -> ConvertedForm:
         version_column = any("version" in row for row in workbook.settings_header or [])
         _settings_as_shown(data, source=source, file_type=file_type, warnings=warnings,
                            version_column=version_column)
+        for key in ("id_string", "version"):  # the XForm carries what is stored: no stray spaces
+            if isinstance(data.get(key), str):
+                data[key] = data[key].strip()
         itemsets = external_choices_to_csv(workbook_dict=workbook) if has_external_choices(data) else None
         xform_xml = _render(data, version=data.get("version"), warnings=warnings)
     except PyXFormError as err:
