@@ -15,6 +15,7 @@ from surveys.models import (
     Questionnaire,
     QuestionnaireMedia,
 )
+from surveys.services.form_keys import form_encryption_managed, may_manage_keys
 from surveys.services.questionnaires import ImportResult, questionnaire_archive, questionnaire_import
 
 if TYPE_CHECKING:
@@ -69,13 +70,31 @@ class MediaInline(ReadOnlyInline):
 
 @admin.register(Questionnaire)
 class QuestionnaireAdmin(admin.ModelAdmin):
-    list_display = ["form_id", "version", "title", "round", "allow_anonymous", "created_at", "archived_at"]
-    list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter)]
+    list_display = ["form_id", "version", "title", "round", "allow_anonymous", "encrypted", "created_at",
+                    "archived_at"]
+    list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter),
+                   ("encryption_key", admin.EmptyFieldListFilter)]
     search_fields = ["form_id", "title", "version"]
-    readonly_fields = ["form_id", "version", "title", "md5", "source_file", "source_md5", "created_by",
+    readonly_fields = ["form_id", "version", "title", "encryption_key", "md5", "source_file", "source_md5", "created_by",
                        "created_at", "archived_at", "xform_xml", "schema"]
     inlines = [MediaInline]
-    actions = ["archive", "unarchive"]
+    actions = ["archive", "unarchive", "encrypt_managed"]
+
+    @admin.display(description="encrypted", boolean=True)
+    def encrypted(self, obj: Questionnaire) -> bool:
+        return obj.encryption_key_id is not None
+
+    @admin.action(description="Turn on managed encryption (the server's key; a new version for tablets)")
+    def encrypt_managed(self, request, queryset):
+        if not may_manage_keys(request.user):
+            messages.error(request, "Only the data-protection role may turn on encryption.")
+            return
+        for form_id in sorted(set(queryset.values_list("form_id", flat=True))):
+            with domain_errors(request):
+                result = form_encryption_managed(form_id=form_id, by=request.user)
+                q = result.questionnaire
+                self.message_user(request, f"{q} encrypts with the managed key {result.key.fingerprint[:12]}"
+                                           f"{'' if result.created else ' already; nothing changed'}.")
 
     def has_delete_permission(self, request, obj=None):
         """Versions are archived, never deleted: tablets may still hold them and send their instances."""
@@ -105,7 +124,8 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["xlsform", "round", "allow_anonymous"]
-        return ["form_id", "version", "title", "round", "allow_anonymous", "md5", "source_file", "source_md5",
+        return ["form_id", "version", "title", "round", "allow_anonymous", "encryption_key", "md5", "source_file",
+                "source_md5",
                 "created_by", "created_at", "archived_at", "schema", "xform_xml"]
 
     def get_readonly_fields(self, request, obj=None):

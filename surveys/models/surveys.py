@@ -142,6 +142,10 @@ class Questionnaire(models.Model):
     kobo_uid = models.CharField(max_length=32, editable=False, db_index=True)
     #: When the version was archived (the admin's archive action): no longer offered to tablets; None: offered.
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The key pair this version encrypts its interviews with (its XForm's ``base64RsaPublicKey``); None: not
+    #: encrypted.
+    encryption_key = models.ForeignKey("surveys.FormKey", on_delete=models.PROTECT, null=True, blank=True,
+                                       editable=False, related_name="questionnaires")
 
     objects = QuestionnaireQuerySet.as_manager()
 
@@ -167,6 +171,10 @@ class Questionnaire(models.Model):
     def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
         """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
         raise QuestionnaireNotDeletable()
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption_key_id is not None
 
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:

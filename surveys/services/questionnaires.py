@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from mtm.errors import InvalidInput
 from surveys.errors import QuestionnaireVersionConflict
 from surveys.models import Questionnaire, Round, Survey
+from surveys.services.form_keys import version_key_applied
 from surveys.services.xlsform import ConvertedForm, xlsform_convert
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
     if existing is not None:
         return _same_version(existing, converted)
     round_ = _resolve_round(converted, survey_slug=survey_slug, round_number=round_number)
+    converted, encryption_key = version_key_applied(converted)  # its own public_key, or the form's managed key
     questionnaire = Questionnaire(
         round=round_,
         form_id=converted.form_id,
@@ -78,6 +80,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
         source_md5=converted.source_md5,
         allow_anonymous=allow_anonymous,
         created_by=created_by,
+        encryption_key=encryption_key,
     )
     questionnaire.source_file.save(filename.rsplit("/", 1)[-1], ContentFile(source), save=False)
     try:
