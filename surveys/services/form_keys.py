@@ -159,6 +159,16 @@ def version_key_applied(converted: ConvertedForm) -> tuple[ConvertedForm, FormKe
     return dataclasses.replace(converted, xform_xml=xform, md5=_md5(xform)), managed
 
 
+def version_as_stored(existing: Questionnaire, converted: ConvertedForm) -> ConvertedForm:
+    """A re-imported version as it was stored: with the managed key it was given then (so that the same
+    XLSForm imported again is the same version, not a conflict)."""
+    key = existing.encryption_key
+    if key is None or not key.managed or xform_public_key(converted.xform_xml) is not None:
+        return converted
+    xform = xform_with_public_key(converted.xform_xml, public_key=key.public_key)
+    return dataclasses.replace(converted, xform_xml=xform, md5=_md5(xform))
+
+
 def _md5(text: str) -> str:
     import hashlib
 

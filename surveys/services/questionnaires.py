@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from mtm.errors import InvalidInput
 from surveys.errors import QuestionnaireVersionConflict
 from surveys.models import Questionnaire, Round, Survey
-from surveys.services.form_keys import version_key_applied
+from surveys.services.form_keys import version_as_stored, version_key_applied
 from surveys.services.xlsform import ConvertedForm, xlsform_convert
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
            round_number: int | None, created_by: User | None, allow_anonymous: bool) -> ImportResult:
     existing = Questionnaire.objects.filter(form_id=converted.form_id, version=converted.version).first()
     if existing is not None:
-        return _same_version(existing, converted)
+        return _same_version(existing, version_as_stored(existing, converted))
     round_ = _resolve_round(converted, survey_slug=survey_slug, round_number=round_number)
     converted, encryption_key = version_key_applied(converted)  # its own public_key, or the form's managed key
     questionnaire = Questionnaire(
@@ -89,7 +89,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
     except IntegrityError:
         # A concurrent import of the same version won the race.
         existing = Questionnaire.objects.get(form_id=converted.form_id, version=converted.version)
-        return _same_version(existing, converted)
+        return _same_version(existing, version_as_stored(existing, converted))
     return ImportResult(questionnaire=questionnaire, created=True, warnings=converted.warnings)
 
 

@@ -85,6 +85,14 @@ def encrypted(public: str, *, age: str = "30", version: str = "1", **kwargs):
                              media={"photo.jpg": PHOTO}, **kwargs)
 
 
+def openrosa_message(response) -> str:
+    from lxml import etree
+
+    root = etree.fromstring(response.content)
+    assert etree.QName(root).localname == "OpenRosaResponse"
+    return root.findtext("{http://openrosa.org/http/response}message")
+
+
 def stored(interview) -> Submission:
     return Submission.objects.get(instance_id=interview.instance_id)
 
@@ -158,3 +166,287 @@ def test_mgf1_sha1_key_wrapping_and_a_missing_signature_are_accepted(own_key):
 
     assert [(stored(i).processing, stored(i).validation) for i in (sha1, unsigned)] == [
         ("processed", "valid"), ("processed", "valid")]
+
+
+# --- failures: readable, the ciphertext kept -------------------------------------------------------------------
+
+WRONG_KEY = ("The submission's key does not open with this form's private key: a wrong private key, or the "
+             "submission was encrypted for another key.")
+BAD_SIGNATURE = ("The submission's signature does not match its files and manifest: a file or the manifest was "
+                 "altered, or files were swapped.")
+
+
+@pytest.fixture
+def keyed(own_key):
+    """The own-key form with its private key given."""
+    q, private, public = own_key
+    form_private_key_set(form_id="sealed", private_key=pem(private), by=None)
+    return q, private, public
+
+
+def assert_failed_and_kept(interview, reason: str) -> Submission:
+    sub = stored(interview)
+    assert (sub.processing, sub.processing_error, sub.validation, sub.answers, sub.tallied) == (
+        "failed", reason, "pending", None, False)
+    assert raw_open(sub.raw_body) == interview.manifest
+    assert ciphertext(sub) == interview.files
+    return sub
+
+
+def test_an_interview_encrypted_for_another_key_fails_readably(keyed):
+    _, other_public = key_pair()
+    interview = encrypted(other_public)
+
+    assert post(interview) == 201
+
+    assert_failed_and_kept(interview, WRONG_KEY)
+
+
+def test_a_tampered_photo_fails_on_its_signature(keyed):
+    _, _, public = keyed
+    interview = encrypted(public)
+    altered = bytearray(interview.files["photo.jpg.enc"])
+    altered[40] ^= 0x01  # CFB: one flipped bit changes the photo, not its padding
+    interview.files["photo.jpg.enc"] = bytes(altered)
+
+    assert post(interview) == 201
+
+    assert_failed_and_kept(interview, BAD_SIGNATURE)
+
+
+def test_a_truncated_instance_file_fails_as_damaged(keyed):
+    _, _, public = keyed
+    interview = encrypted(public)
+    interview.files["submission.xml.enc"] = interview.files["submission.xml.enc"][:-5]
+
+    assert post(interview) == 201
+
+    assert_failed_and_kept(interview, "The file submission.xml.enc does not decrypt: it was altered or damaged "
+                                      "after it was encrypted.")
+
+
+def test_a_signature_made_for_other_files_fails(keyed):
+    _, _, public = keyed
+    interview, donor = encrypted(public), encrypted(public)
+    start = donor.manifest.index(b"<base64EncryptedElementSignature>")
+    end = donor.manifest.index(b"</base64EncryptedElementSignature>")
+    own_start = interview.manifest.index(b"<base64EncryptedElementSignature>")
+    own_end = interview.manifest.index(b"</base64EncryptedElementSignature>")
+    interview.manifest = interview.manifest[:own_start] + donor.manifest[start:end] + interview.manifest[own_end:]
+
+    assert post(interview) == 201
+
+    assert_failed_and_kept(interview, BAD_SIGNATURE)
+
+
+def test_a_file_named_in_the_manifest_but_not_sent_fails_and_a_resend_with_it_processes(keyed):
+    _, _, public = keyed
+    interview = encrypted(public)
+    photo = interview.files.pop("photo.jpg.enc")
+
+    assert post(interview) == 201
+    assert_failed_and_kept(interview, "The encrypted file(s) photo.jpg.enc named in the manifest were not "
+                                      "received; send the submission again from the tablet.")
+
+    interview.files["photo.jpg.enc"] = photo
+    assert post(interview) == 202  # the same manifest: the missing file merged, processed again
+
+    sub = stored(interview)
+    assert (sub.processing, sub.validation, sub.answers["age"]) == ("processed", "valid", 30)
+
+
+def test_an_instance_swapped_between_two_interviews_fails(keyed):
+    _, _, public = keyed
+    first, second = encrypted(public), encrypted(public, sign=False)
+    first.files["submission.xml.enc"] = second.files["submission.xml.enc"]
+    first.manifest = first.manifest.replace(
+        first.manifest[first.manifest.index(b"<base64EncryptedElementSignature>"):
+                       first.manifest.index(b"</base64EncryptedElementSignature>") + 34], b"")
+
+    assert post(first) == 201
+
+    # The AES key of `first` does not open `second`'s instance: its padding (or XML) is garbage.
+    sub = stored(first)
+    assert sub.processing == "failed"
+    assert sub.processing_error in (
+        "The file submission.xml.enc does not decrypt: it was altered or damaged after it was encrypted.",
+        "The decrypted instance is not a readable XForm instance.")
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    (b'<data xmlns="http://opendatakit.org/submissions" id="sealed" version="1" encrypted="yes">'
+     b"<encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
+     b'<meta xmlns="http://openrosa.org/xforms"><instanceID>uuid:m1</instanceID></meta></data>',
+     "The encrypted submission's manifest has no base64EncryptedKey."),
+    (b'<data xmlns="http://opendatakit.org/submissions" id="sealed" version="1" encrypted="yes">'
+     b"<base64EncryptedKey>AAAA</base64EncryptedKey><encryptedXmlFile>submission.xml</encryptedXmlFile>"
+     b'<meta xmlns="http://openrosa.org/xforms"><instanceID>uuid:m2</instanceID></meta></data>',
+     "The encrypted submission's manifest names 'submission.xml', which is not an encrypted file name "
+     "(<name>.enc)."),
+    (b'<data xmlns="http://opendatakit.org/submissions" id="sealed" version="1" encrypted="yes">'
+     b"<base64EncryptedKey>AAAA</base64EncryptedKey><encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
+     b"<media><file>../x.jpg.enc</file></media>"
+     b'<meta xmlns="http://openrosa.org/xforms"><instanceID>uuid:m3</instanceID></meta></data>',
+     "The encrypted submission's manifest names '../x.jpg.enc', which is not an encrypted file name "
+     "(<name>.enc)."),
+])
+def test_a_malformed_manifest_is_refused_in_openrosa_form_and_nothing_is_stored(own_key, manifest, message):
+    from tests.submissions import multipart
+
+    response = Client().post("/submission", multipart(manifest), **auth())
+
+    assert response.status_code == 400
+    assert openrosa_message(response) == message
+    assert Submission.objects.count() == 0
+    assert SubmissionAttachment.objects.count() == 0
+
+
+# --- managed encryption -----------------------------------------------------------------------------------------
+
+def served_form(form_id: str = "simple") -> str:
+    response = Client().get(f"/forms/{form_id}/form.xml", **auth())
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def form_list_versions() -> dict[str, str]:
+    from lxml import etree
+
+    root = etree.fromstring(Client().get("/formList", **auth()).content)
+    ns = "{http://openrosa.org/xforms/xformsList}"
+    return {x.findtext(f"{ns}formID"): x.findtext(f"{ns}version") for x in root.iter(f"{ns}xform")}
+
+
+def collect_interview(public: str, *, form_id="simple", version: str, age="30"):
+    instance_id = new_instance_id()
+    xml = (f'<data id="{form_id}" version="{version}"><q1>hi</q1><age>{age}</age><photo>photo.jpg</photo>'
+           f"<photo2/><meta><instanceID>{instance_id}</instanceID></meta></data>").encode()
+    return encrypt_interview(instance=xml, form_id=form_id, version=version, instance_id=instance_id,
+                             public_key=public, media={"photo.jpg": PHOTO})
+
+
+def test_managed_encryption_issues_an_encrypted_version_that_round_trips(photo_form):
+    from lxml import etree
+
+    result = form_encryption_managed(form_id="simple", by=None)
+
+    key, new = result.key, result.questionnaire
+    assert (result.created, key.managed, new.version, new.encryption_key_id, new.round_id) == (
+        True, True, f"1-enc-{key.fingerprint[:8]}", key.pk, photo_form.round_id)
+    assert new.schema["fields"] == photo_form.schema["fields"]
+    assert Questionnaire.objects.get(pk=photo_form.pk).encryption_key_id is None  # the old version is unchanged
+    # Tablets get the new version: the form list offers it, the XForm served carries the key and the version.
+    assert form_list_versions() == {"simple": new.version}
+    served = served_form()
+    assert hashlib.md5(served.encode()).hexdigest() == new.md5
+    doc = etree.fromstring(served.encode())
+    submission = doc.find(".//{http://www.w3.org/2002/xforms}submission")
+    public = submission.get("base64RsaPublicKey")
+    assert (public, submission.get("method")) == (key.public_key, "post")
+    assert doc.find(".//{http://www.w3.org/2002/xforms}instance/{http://www.w3.org/2002/xforms}data").get(
+        "version") == new.version
+    # What Collect makes with the served key is decrypted with the managed key at once.
+    interview = collect_interview(public, version=new.version, age="52")
+    assert post(interview) == 201
+    sub = stored(interview)
+    assert (sub.questionnaire_id, sub.encrypted, sub.processing, sub.validation, sub.answers["age"]) == (
+        new.pk, True, "processed", "valid", 52)
+
+
+def test_managed_encryption_twice_changes_nothing(photo_form):
+    first = form_encryption_managed(form_id="simple", by=None)
+    again = form_encryption_managed(form_id="simple", by=None)
+
+    assert (again.created, again.key.pk, again.questionnaire.pk) == (False, first.key.pk, first.questionnaire.pk)
+    assert (FormKey.objects.count(), Questionnaire.objects.filter(form_id="simple").count()) == (1, 2)
+
+
+def test_every_later_version_imported_carries_the_managed_key(photo_form):
+    from tests.submissions import PHOTO_FORM_ROWS
+
+    key = form_encryption_managed(form_id="simple", by=None).key
+
+    v2 = questionnaire_import(source=simple_form(version="2", extra_rows=PHOTO_FORM_ROWS), filename="simple.md",
+                              survey_slug="mtm-kz", round_number=4)
+    again = questionnaire_import(source=simple_form(version="2", extra_rows=PHOTO_FORM_ROWS),
+                                 filename="simple.md", survey_slug="mtm-kz", round_number=4)
+    v1_again = questionnaire_import(source=simple_form(extra_rows=PHOTO_FORM_ROWS), filename="simple.md",
+                                    survey_slug="mtm-kz", round_number=4)
+
+    q = v2.questionnaire
+    assert (v2.created, q.version, q.encryption_key_id, xform_public_key(q.xform_xml)) == (
+        True, "2", key.pk, key.public_key)
+    assert hashlib.md5(q.xform_xml.encode()).hexdigest() == q.md5
+    assert (again.created, again.questionnaire.pk) == (False, q.pk)  # re-importing the same version: no-op
+    assert (v1_again.created, v1_again.questionnaire.pk) == (False, photo_form.pk)
+    interview = collect_interview(key.public_key, version="2")
+    assert post(interview) == 201
+    assert (stored(interview).processing, stored(interview).validation) == ("processed", "valid")
+
+
+def test_a_later_version_with_its_own_public_key_keeps_its_own(photo_form):
+    form_encryption_managed(form_id="simple", by=None)
+    _, own = key_pair()
+
+    q = questionnaire_import(source=encrypted_form_md(own, version="3").replace(b"| sealed |", b"| simple |"),
+                             filename="simple.md", survey_slug="mtm-kz", round_number=4).questionnaire
+
+    assert (xform_public_key(q.xform_xml), q.encryption_key.public_key, q.encryption_key.managed) == (
+        own, own, False)
+
+
+def test_a_form_public_key_that_is_not_a_key_is_refused_at_import_and_nothing_stored(db):
+    from mtm.errors import InvalidInput
+
+    RoundFactory()
+    with pytest.raises(InvalidInput) as refused:
+        questionnaire_import(source=encrypted_form_md("bm90IGEga2V5"), filename="sealed.md", survey_slug="mtm-kz",
+                             round_number=4)
+
+    assert refused.value.message == "The form's public key (base64RsaPublicKey) is not a base64 RSA public key."
+    assert (Questionnaire.objects.count(), FormKey.objects.count()) == (0, 0)
+
+
+# --- who may ----------------------------------------------------------------------------------------------------
+
+def test_only_the_data_protection_role_manages_keys(own_key):
+    from django.contrib.auth.models import Group
+
+    from enumerators.roles import DATA_PROTECTION, SUPERVISORS
+    from enumerators.services.roles import roles_ensure
+    from mtm.errors import Forbidden
+
+    roles_ensure()
+    q, private, _ = own_key
+    supervisor = UserFactory(username="sup1", is_staff=True)
+    supervisor.groups.add(Group.objects.get(name=SUPERVISORS))
+    officer = UserFactory(username="dpo1", is_staff=True)
+    officer.groups.add(Group.objects.get(name=DATA_PROTECTION))
+
+    for call in (lambda: form_private_key_set(form_id="sealed", private_key=pem(private), by=supervisor),
+                 lambda: form_encryption_managed(form_id="sealed", by=supervisor)):
+        with pytest.raises(Forbidden):
+            call()
+    assert (FormKey.objects.get().private_key, FormKey.objects.count()) == (None, 1)
+
+    assert form_private_key_set(form_id="sealed", private_key=pem(private), by=officer).created is True
+    key = FormKey.objects.get()
+    assert (key.private_key_set_by, key.private_key is not None) == (officer, True)
+
+
+def test_a_private_key_of_another_form_or_no_key_is_refused_and_nothing_changes(own_key):
+    from mtm.errors import InvalidInput, NotFound
+
+    other, _ = key_pair()
+    with pytest.raises(InvalidInput) as wrong:
+        form_private_key_set(form_id="sealed", private_key=pem(other), by=None)
+    with pytest.raises(InvalidInput) as garbage:
+        form_private_key_set(form_id="sealed", private_key=b"-----BEGIN PRIVATE KEY-----\nxx\n", by=None)
+    with pytest.raises(NotFound) as unknown:
+        form_private_key_set(form_id="nope", private_key=pem(other), by=None)
+
+    assert wrong.value.message == ("This private key does not belong to form 'sealed': its public key is not the "
+                                   "public key of any of the form's versions.")
+    assert garbage.value.message == "The file is not an RSA private key in PEM (or DER) form."
+    assert unknown.value.message == "Form 'nope' has no encrypted version."
+    assert FormKey.objects.get().private_key is None
