@@ -15,9 +15,9 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.decrepit.ciphers.modes import CFB  # the spec's cipher mode (AES-CFB)
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.decrepit.ciphers.modes import CFB  # the spec's cipher mode (AES-CFB)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -42,7 +42,7 @@ def _load_public(base64_key: str) -> rsa.RSAPublicKey:
 
 
 def _wrap(public: rsa.RSAPublicKey, data: bytes, *, mgf_sha1: bool = False) -> str:
-    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1() if mgf_sha1 else hashes.SHA256()),  # noqa: S303
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1() if mgf_sha1 else hashes.SHA256()),
                         algorithm=hashes.SHA256(), label=None)
     return base64.b64encode(public.encrypt(data, oaep)).decode()
 

@@ -38,13 +38,13 @@ class PrivateKeyForm(forms.ModelForm):
         self.given: PrivateKeySet | None = None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         upload = cleaned.get("private_key_file")
         if upload is None or self.request is None:
             return cleaned
         with domain_errors() as outcome:
             self.given = form_private_key_set(form_id=self.instance.form_id, private_key=upload.read(),
-                                              by=self.request.user)  # type: ignore[arg-type]
+                                              by=self.request.user)
         if not outcome.ok:
             raise forms.ValidationError({"private_key_file": outcome.message})
         return cleaned
@@ -60,7 +60,7 @@ class FormKeyAdmin(admin.ModelAdmin):
     form = PrivateKeyForm
 
     def _may(self, request: HttpRequest) -> bool:
-        return may_manage_keys(request.user)  # type: ignore[arg-type]
+        return may_manage_keys(request.user)
 
     def has_module_permission(self, request):
         return self._may(request)
@@ -123,7 +123,7 @@ class FormKeyAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def private_key_view(self, request: HttpRequest, key_id: int) -> HttpResponse:
-        key, pem = form_private_key_pem(key_id=key_id, by=request.user)  # type: ignore[arg-type]
+        key, pem = form_private_key_pem(key_id=key_id, by=request.user)
         response = HttpResponse(pem, content_type="application/x-pem-file")
         response["Content-Disposition"] = f'attachment; filename="{key.form_id}-{key.fingerprint[:12]}.pem"'
         response["Cache-Control"] = "no-store"

@@ -75,8 +75,8 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter),
                    ("encryption_key", admin.EmptyFieldListFilter)]
     search_fields = ["form_id", "title", "version"]
-    readonly_fields = ["form_id", "version", "title", "encryption_key", "md5", "source_file", "source_md5", "created_by",
-                       "created_at", "archived_at", "xform_xml", "schema"]
+    readonly_fields = ["form_id", "version", "title", "encryption_key", "md5", "source_file", "source_md5",
+                       "created_by", "created_at", "archived_at", "xform_xml", "schema"]
     inlines = [MediaInline]
     actions = ["archive", "unarchive", "encrypt_managed"]
 

@@ -18,7 +18,7 @@ from surveys.services.odk_encryption import (
 from surveys.services.raw_store import open_chunks, raw_open
 
 
-class AwaitingKey(Exception):  # noqa: N818 - a state, not a fault
+class AwaitingKey(Exception):
     """An encrypted submission whose form key has no private key yet: it waits, it has not failed."""
 
     def __init__(self, message: str) -> None:

@@ -48,6 +48,7 @@ from surveys.services.raw_store import raw_open, raw_seal
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser
+    from surveys.form_schema import FormSchema
     from surveys.services.xlsform import ConvertedForm
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ def form_encryption_managed(*, form_id: str, by: AnyUser | None) -> ManagedEncry
         key = FormKey.objects.create(form_id=form_id, public_key=public_key_text(public_key),
                                      fingerprint=public_key_fingerprint(public_key), managed=True,
                                      private_key=raw_seal(private_key_der(private_key)),
-                                     private_key_set_at=timezone.now(), private_key_set_by=_user_pk(by))
+                                     private_key_set_at=timezone.now(), private_key_set_by_id=_user_pk(by))
         log.info("managed encryption on for form %s (key %s)", form_id, key.fingerprint[:12])
     if latest.encryption_key_id == key.pk:
         return ManagedEncryption(key=key, questionnaire=latest, created=False)
@@ -207,13 +208,12 @@ def _encrypted_version(latest: Questionnaire, key: FormKey, *, by: AnyUser | Non
     if existing is not None:  # issued before, then superseded by a newer import: offer it as it is
         return existing
     xform = xform_with_public_key(latest.xform_xml, public_key=key.public_key, version=version)
-    schema = dict(latest.schema)
-    schema["version"] = version
+    schema: FormSchema = {**latest.schema, "version": version}
     questionnaire = Questionnaire(
         round=latest.round, form_id=latest.form_id, version=version, title=latest.title, xform_xml=xform,
-        md5=_md5(xform), schema=schema, source_md5=latest.source_md5,  # type: ignore[arg-type]
+        md5=_md5(xform), schema=schema, source_md5=latest.source_md5,
         allow_anonymous=latest.allow_anonymous, created_by_id=_user_pk(by), encryption_key=key)
-    if latest.source_file:
+    if latest.source_file and latest.source_file.name:
         with latest.source_file.open("rb") as source:
             questionnaire.source_file.save(latest.source_file.name.rsplit("/", 1)[-1], ContentFile(source.read()),
                                            save=False)

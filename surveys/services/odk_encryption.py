@@ -37,9 +37,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.decrepit.ciphers.modes import CFB  # the spec's cipher mode (AES-CFB)
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.decrepit.ciphers.modes import CFB  # the spec's cipher mode (AES-CFB)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from lxml import etree
 
@@ -190,7 +190,7 @@ def rsa_oaep_encrypt(public_key: rsa.RSAPublicKey, data: bytes) -> bytes:
 
 
 def _rsa_oaep_decrypt(private_key: rsa.RSAPrivateKey, data: bytes) -> bytes | None:
-    for mgf_hash in (hashes.SHA256(), hashes.SHA1()):
+    for mgf_hash in (hashes.SHA256(), hashes.SHA1()):  # noqa: S303 - MGF1-SHA-1: Java's reading of the name
         try:
             return private_key.decrypt(data, _oaep(mgf_hash))
         except ValueError:

@@ -417,7 +417,7 @@ def test_only_the_data_protection_role_manages_keys(own_key):
     from mtm.errors import Forbidden
 
     roles_ensure()
-    q, private, _ = own_key
+    _, private, _ = own_key
     supervisor = UserFactory(username="sup1", is_staff=True)
     supervisor.groups.add(Group.objects.get(name=SUPERVISORS))
     officer = UserFactory(username="dpo1", is_staff=True)
