@@ -6,10 +6,12 @@ in memory, as it reads the raw store; the ciphertext stays as received."""
 
 from __future__ import annotations
 
+from mtm.errors import Conflict, NotFound
 from surveys.models import Submission
 from surveys.services.form_keys import form_key_private
 from surveys.services.instance import instance_header, parse_instance
 from surveys.services.odk_encryption import (
+    ENCRYPTED_SUFFIX,
     DecryptedSubmission,
     SubmissionUndecryptable,
     manifest_read,
@@ -61,3 +63,18 @@ def submission_decrypted(submission: Submission) -> DecryptedSubmission:
                                       "or instanceID): the files were swapped.")
     return decrypted
 
+
+
+def submission_media_decrypted(submission: Submission, filename: str) -> bytes:
+    """One media file of an encrypted submission, decrypted (the whole submission is opened and its signature
+    checked first), for the data-protection role: :class:`~mtm.errors.NotFound` when its manifest names no
+    ``<filename>.enc``, :class:`~mtm.errors.Conflict` while its private key is not given,
+    :class:`SubmissionUndecryptable` when it does not open. Nothing decrypted is stored."""
+    if not submission.encrypted or submission.raw_purged_at is not None:
+        raise NotFound("No such attachment.")
+    if f"{filename}{ENCRYPTED_SUFFIX}" not in manifest_read(parse_instance(raw_open(submission.raw_body))).media:
+        raise NotFound("No such attachment.")
+    try:
+        return submission_decrypted(submission).media[filename]
+    except AwaitingKey:
+        raise Conflict("The submission is encrypted and its form's private key has not been given yet.") from None

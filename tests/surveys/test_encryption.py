@@ -450,3 +450,60 @@ def test_a_private_key_of_another_form_or_no_key_is_refused_and_nothing_changes(
     assert garbage.value.message == "The file is not an RSA private key in PEM (or DER) form."
     assert unknown.value.message == "Form 'nope' has no encrypted version."
     assert FormKey.objects.get().private_key is None
+
+
+# --- what the APIs and exports show ---------------------------------------------------------------------------
+
+def test_the_kobo_api_and_exports_show_the_decrypted_record_never_ciphertext_or_keys(keyed, tmp_path):
+    from django.core.management import call_command
+
+    from surveys.kobo_ids import asset_uid
+    from tests.clients import token_client
+
+    _, private, public = keyed
+    interview = encrypted(public, age="44")
+    assert post(interview) == 201
+    sub = stored(interview)
+    officer = token_client("dpo1", "view_submission", "view_raw_submission")
+    analyst = token_client("analyst1", "view_submission")
+
+    dpo_records = officer.get(f"/api/v2/assets/{asset_uid('sealed')}/data/").json()["results"]
+    analyst_records = analyst.get(f"/api/v2/assets/{asset_uid('sealed')}/data/").json()["results"]
+
+    for record in (dpo_records[0], analyst_records[0]):
+        assert (record["age"], record["q1"], record["photo"], record["meta/instanceID"]) == (
+            "44", "hello", "photo.jpg", sub.instance_id)
+    # The data-protection role sees the media by its own name, never the .enc files nor the instance's.
+    assert [(a["media_file_basename"], a["mimetype"]) for a in dpo_records[0]["_attachments"]] == [
+        ("photo.jpg", "image/jpeg")]
+    assert analyst_records[0]["_attachments"] == []
+    text = officer.get(f"/api/v2/assets/{asset_uid('sealed')}/data/").content
+    assert b".enc" not in text and b"base64EncryptedKey" not in text and b"PRIVATE" not in text
+    # Its download is the photo decrypted, for the data-protection role only.
+    url = dpo_records[0]["_attachments"][0]["download_url"]
+    photo = officer.get(url)
+    assert (photo.status_code, photo["Content-Type"], b"".join(photo.streaming_content)) == (
+        200, "image/jpeg", PHOTO)
+    assert analyst.get(url).status_code == 403
+    # The export holds the anonymised record, as for any interview.
+    call_command("export_records", "sealed", "--out", str(tmp_path / "sealed.csv"))
+    rows = (tmp_path / "sealed.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, row = rows[0].split(","), rows[1].split(",")
+    assert dict(zip(header, row, strict=True))["age"] == "44"
+    assert ".enc" not in rows[1] and len(rows) == 2
+
+
+def test_an_encrypted_photo_waiting_for_its_key_is_a_conflict_not_a_file(own_key):
+    from tests.clients import token_client
+
+    _, _, public = own_key
+    interview = encrypted(public)
+    post(interview)
+    officer = token_client("dpo1", "view_submission", "view_raw_submission")
+
+    response = officer.get(f"/api/v1/submissions/{interview.instance_id}/attachments/photo.jpg?form=sealed")
+    unknown = officer.get(f"/api/v1/submissions/{interview.instance_id}/attachments/other.jpg?form=sealed")
+
+    assert (response.status_code, response.json()) == (
+        409, {"detail": "The submission is encrypted and its form's private key has not been given yet."})
+    assert unknown.status_code == 404
