@@ -84,11 +84,12 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     def encrypted(self, obj: Questionnaire) -> bool:
         return obj.encryption_key_id is not None
 
-    @admin.action(description="Turn on managed encryption (the server's key; a new version for tablets)")
+    def has_manage_keys_permission(self, request: HttpRequest) -> bool:
+        return may_manage_keys(request.user)
+
+    @admin.action(description="Turn on managed encryption (the server's key; a new version for tablets)",
+                  permissions=["manage_keys"])
     def encrypt_managed(self, request, queryset):
-        if not may_manage_keys(request.user):
-            messages.error(request, "Only the data-protection role may turn on encryption.")
-            return
         for form_id in sorted(set(queryset.values_list("form_id", flat=True))):
             with domain_errors(request):
                 result = form_encryption_managed(form_id=form_id, by=request.user)

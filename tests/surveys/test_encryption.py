@@ -507,3 +507,163 @@ def test_an_encrypted_photo_waiting_for_its_key_is_a_conflict_not_a_file(own_key
     assert (response.status_code, response.json()) == (
         409, {"detail": "The submission is encrypted and its form's private key has not been given yet."})
     assert unknown.status_code == 404
+
+
+# --- the command ---------------------------------------------------------------------------------------------
+
+def run(*args) -> tuple[str, str]:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    committed(call_command, "form_encryption", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_the_command_gives_the_private_key_and_processes_what_waited(own_key, tmp_path):
+    _, private, public = own_key
+    interview = encrypted(public)
+    post(interview)
+    (tmp_path / "key.pem").write_bytes(pem(private))
+    fingerprint = FormKey.objects.get().fingerprint[:12]
+
+    first, _ = run("sealed", "--private-key", str(tmp_path / "key.pem"))
+    second, _ = run("sealed", "--private-key", str(tmp_path / "key.pem"))
+
+    assert first == f"sealed: private key stored (key {fingerprint}); 1 waiting submission(s) sent to processing\n"
+    assert second == f"sealed: private key already stored (key {fingerprint}); 0 waiting submission(s) sent to " \
+                     "processing\n"
+    assert (stored(interview).processing, stored(interview).validation) == ("processed", "valid")
+
+
+def test_the_command_turns_on_managed_encryption_once(photo_form):
+    first, _ = run("simple", "--managed")
+    second, _ = run("simple", "--managed")
+
+    key = FormKey.objects.get()
+    assert first == f"simple 1-enc-{key.fingerprint[:8]} encrypted (managed key {key.fingerprint[:12]})\n"
+    assert second == (f"simple 1-enc-{key.fingerprint[:8]} already encrypted (managed key {key.fingerprint[:12]}); "
+                      "nothing changed\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("nope", "--managed"), "nope: No form 'nope'."),
+    (("sealed", "--private-key", "{other}"), "sealed: This private key does not belong to form 'sealed': its "
+                                             "public key is not the public key of any of the form's versions."),
+    (("sealed", "--private-key", "{missing}"), "Cannot read {missing}: No such file or directory"),
+])
+def test_the_command_refuses_with_exit_code_2_and_changes_nothing(own_key, tmp_path, args, message):
+    from django.core.management.base import CommandError
+
+    other, _ = key_pair()
+    (tmp_path / "other.pem").write_bytes(pem(other))
+    paths = {"other": str(tmp_path / "other.pem"), "missing": str(tmp_path / "missing.pem")}
+    args = tuple(a.format(**paths) for a in args)
+
+    with pytest.raises(CommandError) as refused:
+        run(*args)
+
+    assert (str(refused.value), refused.value.returncode) == (message.format(**paths), 2)
+    assert [(k.form_id, k.private_key) for k in FormKey.objects.all()] == [("sealed", None)]
+    assert Questionnaire.objects.count() == 1
+
+
+# --- the admin -----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def officer(db):
+    from django.contrib.auth.models import Group
+
+    from enumerators.roles import DATA_PROTECTION
+    from enumerators.services.roles import roles_ensure
+
+    roles_ensure()
+    user = UserFactory(username="dpo1", is_staff=True)
+    user.groups.add(Group.objects.get(name=DATA_PROTECTION))
+    return user
+
+
+def test_the_admin_shows_which_versions_are_encrypted_and_who_waits_for_a_key(own_key, client):
+    from tests.factories import UserFactory as Users
+
+    q, _, public = own_key
+    plain = questionnaire_import(source=simple_form(), filename="simple.md", survey_slug="mtm-kz",
+                                 round_number=4).questionnaire
+    interview = encrypted(public)
+    post(interview)
+    client.force_login(Users(username="admin", is_staff=True, is_superuser=True))
+
+    changelist = client.get("/admin/surveys/questionnaire/")
+    rows = {(r.form_id, r.version): r for r in changelist.context["cl"].result_list}
+    encrypted_only = client.get("/admin/surveys/questionnaire/?encryption_key__isempty=0")
+    waiting = client.get("/admin/surveys/submission/?processing__exact=awaiting_key")
+    invalid = client.get("/admin/surveys/submission/?validation__exact=invalid")
+
+    assert changelist.context["cl"].model_admin.encrypted(rows[("sealed", "1")]) is True
+    assert changelist.context["cl"].model_admin.encrypted(rows[("simple", "1")]) is False
+    assert [r.pk for r in encrypted_only.context["cl"].result_list] == [q.pk]
+    assert plain.pk not in [r.pk for r in encrypted_only.context["cl"].result_list]
+    assert [r.instance_id for r in waiting.context["cl"].result_list] == [interview.instance_id]
+    assert b"Waiting for its key (encrypted)" in waiting.content
+    assert list(invalid.context["cl"].result_list) == []
+
+
+def test_the_data_protection_role_gives_the_private_key_in_the_admin(own_key, client, officer):
+    _, private, public = own_key
+    interview = encrypted(public)
+    post(interview)
+    key = FormKey.objects.get()
+    client.force_login(officer)
+    page = f"/admin/surveys/formkey/{key.pk}/change/"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    other, _ = key_pair()
+    refused = client.post(page, {"private_key_file": SimpleUploadedFile("other.pem", pem(other))})
+    assert refused.status_code == 200  # the form again, with the service's message under the upload
+    assert refused.context["adminform"].form.errors["private_key_file"] == [
+        "This private key does not belong to form 'sealed': its public key is not the public key of any of the "
+        "form's versions."]
+    assert FormKey.objects.get().private_key is None
+
+    response = committed(client.post, page, {"private_key_file": SimpleUploadedFile("key.pem", pem(private))})
+
+    assert response.status_code == 302
+    assert (stored(interview).processing, stored(interview).validation) == ("processed", "valid")
+    download = client.get(f"{page}private-key.pem")
+    assert download.status_code == 200
+    assert download["Cache-Control"].startswith("no-store")
+    assert download["Content-Disposition"] == f'attachment; filename="sealed-{key.fingerprint[:12]}.pem"'
+    from cryptography.hazmat.primitives import serialization
+
+    downloaded = serialization.load_pem_private_key(download.content, password=None)
+    assert downloaded.private_numbers() == private.private_numbers()
+
+
+def test_only_the_data_protection_role_sees_form_keys_in_the_admin(own_key, client):
+    from django.contrib.auth.models import Group
+
+    from enumerators.roles import SUPERVISORS
+    from enumerators.services.roles import roles_ensure
+
+    roles_ensure()
+    supervisor = UserFactory(username="sup1", is_staff=True)
+    supervisor.groups.add(Group.objects.get(name=SUPERVISORS))
+    client.force_login(supervisor)
+    key = FormKey.objects.get()
+
+    assert client.get("/admin/surveys/formkey/").status_code == 403
+    assert client.get(f"/admin/surveys/formkey/{key.pk}/change/").status_code == 403
+    assert client.get(f"/admin/surveys/formkey/{key.pk}/change/private-key.pem").status_code == 403
+
+
+def test_the_data_protection_role_turns_on_managed_encryption_from_the_questionnaire_list(photo_form, client,
+                                                                                          officer):
+    client.force_login(officer)
+
+    committed(client.post, "/admin/surveys/questionnaire/", {"action": "encrypt_managed",
+                                                              "_selected_action": [photo_form.pk]})
+
+    key = FormKey.objects.get()
+    assert (key.managed, [q.version for q in Questionnaire.objects.filter(encryption_key=key)]) == (
+        True, [f"1-enc-{key.fingerprint[:8]}"])
