@@ -667,3 +667,58 @@ def test_the_data_protection_role_turns_on_managed_encryption_from_the_questionn
     key = FormKey.objects.get()
     assert (key.managed, [q.version for q in Questionnaire.objects.filter(encryption_key=key)]) == (
         True, [f"1-enc-{key.fingerprint[:8]}"])
+
+
+# --- the published encrypted form (../shared/xlsforms/22_encrypted-form.xlsx) ---------------------------------
+
+def hh_survey_instance(instance_id: str, version: str) -> bytes:
+    return (f'<?xml version="1.0"?><data xmlns:orx="http://openrosa.org/xforms" id="hh_survey2" '
+            f'version="{version}"><start>2024-05-02T10:00:00.000+05:00</start>'
+            f"<end>2024-05-02T10:20:00.000+05:00</end><start-geopoint>43.25 76.9 800 5</start-geopoint>"
+            f"<hh_num>5</hh_num><location>westlands</location><hhh_name>Amina</hhh_name><gender>Female</gender>"
+            f"<gps>43.2501 76.9002 800 5</gps><photo1>1714630000000.jpg</photo1>"
+            f"<meta><instanceID>{instance_id}</instanceID></meta></data>").encode()
+
+
+def hh_survey(**settings):
+    from tests.forms import shared_xlsform
+
+    RoundFactory()
+    q = questionnaire_import(source=shared_xlsform("22_encrypted-form.xlsx", version="2024050201", **settings),
+                             filename="22_encrypted-form.xlsx", survey_slug="mtm-kz", round_number=4).questionnaire
+    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")), round=q.round)
+    return q
+
+
+def hh_interview(public: str):
+    instance_id = new_instance_id()
+    return encrypt_interview(instance=hh_survey_instance(instance_id, "2024050201"), form_id="hh_survey2",
+                             version="2024050201", instance_id=instance_id, public_key=public,
+                             media={"1714630000000.jpg": PHOTO})
+
+
+def test_the_published_encrypted_form_takes_interviews_that_wait_for_its_private_key(db):
+    q = hh_survey()
+    public = xform_public_key(q.xform_xml)
+    interview = hh_interview(public)
+
+    assert post(interview) == 201
+
+    sub = stored(interview)
+    assert (q.encryption_key.public_key, sub.encrypted, sub.processing, sub.validation) == (
+        public, True, "awaiting_key", "pending")
+    assert public.startswith("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAq4jsOihkwG6zyYCHdfvLr9QLUEqkdCIut7A")
+
+
+def test_the_published_encrypted_form_with_a_key_we_hold_round_trips_valid(db):
+    private, public = key_pair()
+    q = hh_survey(public_key=public)
+    form_private_key_set(form_id="hh_survey2", private_key=pem(private), by=None)
+    interview = hh_interview(xform_public_key(q.xform_xml))
+
+    assert post(interview) == 201
+
+    sub = stored(interview)
+    assert (sub.processing, sub.processing_error, sub.validation, sub.problems) == ("processed", "", "valid", [])
+    assert (sub.answers["hh_num"], sub.answers["location"], sub.answers["gender"]) == (5, "westlands", "Female")
+    assert sub.tallied is True
