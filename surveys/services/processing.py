@@ -1,8 +1,10 @@
 """Processing a stored submission (:func:`submission_process`, the Celery
 task's work), under the submission's row lock:
 
-1. open the raw instance (:mod:`surveys.services.raw_store`) and validate it
-   against *its* questionnaire version (:mod:`surveys.services.validation`);
+1. open the raw instance (:mod:`surveys.services.raw_store`; an encrypted one
+   decrypted and its signature checked, :mod:`surveys.services.encrypted_submissions`
+   — without its private key it waits as ``awaiting_key``, not failed) and
+   validate it against *its* questionnaire version (:mod:`surveys.services.validation`);
 2. derive what monitoring needs: interview times and day, location,
    respondent's sex, respondent fingerprint (:func:`checks.interview_facts`);
 3. anonymise it into the stored record (:mod:`surveys.services.anonymise`)

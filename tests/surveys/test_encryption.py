@@ -151,9 +151,10 @@ def test_once_the_private_key_arrives_waiting_interviews_are_decrypted_validated
     assert ciphertext(subs[0]) == interviews[0].files
     key = FormKey.objects.get()
     assert pem(private) not in bytes(key.private_key) and b"PRIVATE KEY" not in bytes(key.private_key)
-    # Giving it again changes nothing.
+    # Giving it again, or processing again, changes nothing.
     again = form_private_key_set(form_id="sealed", private_key=pem(private), by=None)
     assert (again.created, again.requeued) == (False, 0)
+    assert [submission_process(submission_id=s.pk).changed for s in subs] == [False, False]
 
 
 def test_mgf1_sha1_key_wrapping_and_a_missing_signature_are_accepted(own_key):
@@ -460,7 +461,7 @@ def test_the_kobo_api_and_exports_show_the_decrypted_record_never_ciphertext_or_
     from surveys.kobo_ids import asset_uid
     from tests.clients import token_client
 
-    _, private, public = keyed
+    _, _, public = keyed
     interview = encrypted(public, age="44")
     assert post(interview) == 201
     sub = stored(interview)
@@ -722,3 +723,21 @@ def test_the_published_encrypted_form_with_a_key_we_hold_round_trips_valid(db):
     assert (sub.processing, sub.processing_error, sub.validation, sub.problems) == ("processed", "", "valid", [])
     assert (sub.answers["hh_num"], sub.answers["location"], sub.answers["gender"]) == (5, "westlands", "Female")
     assert sub.tallied is True
+
+
+def test_process_pending_counts_the_interviews_that_wait_for_their_key(own_key, capsys):
+    from django.core.management import call_command
+
+    from surveys.services.ingest import Sender, submission_ingest_xml
+
+    _, _, public = own_key
+    interview = encrypted(public)
+    enum01 = UserFactory(username="enum01")
+    submission_ingest_xml(xml=interview.manifest, sender=Sender(user=enum01), attachments=interview.uploads())
+
+    call_command("process_pending")
+    call_command("process_pending")
+
+    assert capsys.readouterr().out == ("pending 1: processed 0, failed 0, waiting for their key 1\n"
+                                       "pending 0: processed 0, failed 0\n")
+    assert stored(interview).processing == "awaiting_key"
