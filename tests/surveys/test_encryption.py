@@ -741,3 +741,25 @@ def test_process_pending_counts_the_interviews_that_wait_for_their_key(own_key, 
     assert capsys.readouterr().out == ("pending 1: processed 0, failed 0, waiting for their key 1\n"
                                        "pending 0: processed 0, failed 0\n")
     assert stored(interview).processing == "awaiting_key"
+
+
+def test_an_encrypted_interview_sent_in_two_parts_is_processed_once_complete(keyed):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _, _, public = keyed
+    interview = encrypted(public, age="61")
+
+    def part(name: str, *, incomplete: bool) -> int:
+        data = {"xml_submission_file": SimpleUploadedFile("submission.xml", interview.manifest, "text/xml"),
+                "file0": SimpleUploadedFile(name, interview.files[name])}
+        if incomplete:
+            data["*isIncomplete*"] = "yes"
+        return committed(Client().post, "/submission", data, **auth()).status_code
+
+    assert part("photo.jpg.enc", incomplete=True) == 201
+    assert (stored(interview).processing, stored(interview).complete) == ("receiving", False)
+    assert part("submission.xml.enc", incomplete=False) == 202
+
+    sub = stored(interview)
+    assert (sub.processing, sub.validation, sub.answers["age"]) == ("processed", "valid", 61)
+    assert ciphertext(sub) == interview.files
