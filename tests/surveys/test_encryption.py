@@ -600,6 +600,8 @@ def test_the_admin_shows_which_versions_are_encrypted_and_who_waits_for_a_key(ow
     encrypted_only = client.get("/admin/surveys/questionnaire/?encryption_key__isempty=0")
     waiting = client.get("/admin/surveys/submission/?processing__exact=awaiting_key")
     invalid = client.get("/admin/surveys/submission/?validation__exact=invalid")
+    sent_encrypted = client.get("/admin/surveys/submission/?encrypted__exact=1")
+    page = client.get(f"/admin/surveys/submission/{stored(interview).pk}/change/")
 
     assert changelist.context["cl"].model_admin.encrypted(rows[("sealed", "1")]) is True
     assert changelist.context["cl"].model_admin.encrypted(rows[("simple", "1")]) is False
@@ -608,6 +610,8 @@ def test_the_admin_shows_which_versions_are_encrypted_and_who_waits_for_a_key(ow
     assert [r.instance_id for r in waiting.context["cl"].result_list] == [interview.instance_id]
     assert b"Waiting for its key (encrypted)" in waiting.content
     assert list(invalid.context["cl"].result_list) == []
+    assert [r.instance_id for r in sent_encrypted.context["cl"].result_list] == [interview.instance_id]
+    assert page.status_code == 200 and b"Waiting for its key (encrypted)" in page.content
 
 
 def test_the_data_protection_role_gives_the_private_key_in_the_admin(own_key, client, officer):
