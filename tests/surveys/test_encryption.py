@@ -767,3 +767,13 @@ def test_an_encrypted_interview_sent_in_two_parts_is_processed_once_complete(key
     sub = stored(interview)
     assert (sub.processing, sub.validation, sub.answers["age"]) == ("processed", "valid", 61)
     assert ciphertext(sub) == interview.files
+
+
+def test_an_encrypted_interview_for_a_version_that_is_not_encrypted_fails_readably(photo_form):
+    _, public = key_pair()
+    interview = collect_interview(public, version="1")
+
+    assert post(interview) == 201
+
+    assert_failed_and_kept(interview, "The submission is encrypted, but version 1 of form 'simple' is not: no key "
+                                      "of the form opens it.")
