@@ -105,6 +105,7 @@ class ReportChoiceGroupSerializer(serializers.Serializer):
     base = serializers.IntegerField()
     rows = ReportRowSerializer(many=True)
     mean_selected = serializers.FloatField(allow_null=True, required=False, help_text="select_multiple only")
+    compare = ReportChoiceCompareSerializer(required=False, help_text="With ?compare=: the compared round")
 
 
 class ReportNumberGroupSerializer(serializers.Serializer):
@@ -114,6 +115,7 @@ class ReportNumberGroupSerializer(serializers.Serializer):
     min = serializers.FloatField(allow_null=True)
     max = serializers.FloatField(allow_null=True)
     sd = serializers.FloatField(allow_null=True)
+    compare = ReportNumberCompareSerializer(required=False, help_text="With ?compare=: the compared round")
 
 
 @with_fields(label=serializers.CharField())
