@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from mtm.admin import domain_errors
 from surveys.models import Questionnaire
+from surveys.services.form_keys import form_encryption_managed, may_manage_keys
 from surveys.services.questionnaire_media import MediaUpload, questionnaire_media_add
 from surveys.services.questionnaires import ImportResult, questionnaire_archive, questionnaire_import
 
@@ -105,14 +106,33 @@ class QuestionnaireChangeForm(forms.ModelForm):
 
 @admin.register(Questionnaire)
 class QuestionnaireAdmin(admin.ModelAdmin):
-    list_display = ["form_id", "version", "title", "round", "media_state", "allow_anonymous", "created_at",
-                    "archived_at"]
-    list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter)]
+    list_display = ["form_id", "version", "title", "round", "media_state", "allow_anonymous", "encrypted",
+                    "created_at", "archived_at"]
+    list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter),
+                   ("encryption_key", admin.EmptyFieldListFilter)]
     search_fields = ["form_id", "title", "version"]
-    readonly_fields = ["form_id", "version", "version_origin", "title", "md5", "source_file", "source_md5",
+    readonly_fields = ["form_id", "version", "version_origin", "title", "encryption_key", "md5", "source_file",
+                       "source_md5",
                        "created_by", "created_at", "archived_at", "media_files", "pyxform_warnings", "xform_xml",
                        "schema"]
-    actions = ["archive", "unarchive"]
+    actions = ["archive", "unarchive", "encrypt_managed"]
+
+    @admin.display(description="encrypted", boolean=True)
+    def encrypted(self, obj: Questionnaire) -> bool:
+        return obj.encryption_key_id is not None
+
+    def has_manage_keys_permission(self, request: HttpRequest) -> bool:
+        return may_manage_keys(request.user)
+
+    @admin.action(description="Turn on managed encryption (the server's key; a new version for tablets)",
+                  permissions=["manage_keys"])
+    def encrypt_managed(self, request, queryset):
+        for form_id in sorted(set(queryset.values_list("form_id", flat=True))):
+            with domain_errors(request):
+                result = form_encryption_managed(form_id=form_id, by=request.user)
+                q = result.questionnaire
+                self.message_user(request, f"{q} encrypts with the managed key {result.key.fingerprint[:12]}"
+                                           f"{'' if result.created else ' already; nothing changed'}.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("media")
@@ -146,7 +166,8 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["xlsform", "round", "allow_anonymous"]
-        return ["form_id", "version", "version_origin", "title", "round", "allow_anonymous", "media_files",
+        return ["form_id", "version", "version_origin", "title", "round", "allow_anonymous", "encryption_key",
+                "media_files",
                 "media_upload", "pyxform_warnings", "md5", "source_file", "source_md5", "created_by", "created_at",
                 "archived_at", "schema", "xform_xml"]
 

@@ -170,6 +170,10 @@ class Questionnaire(models.Model):
     #: Counts the changes an attached file made to ``schema`` (choices from a CSV, XML or GeoJSON): part of
     #: :attr:`schema_key`, the key of the schema's per-process caches.
     schema_rev = models.PositiveIntegerField(default=0, editable=False)
+    #: The key pair this version encrypts its interviews with (its XForm's ``base64RsaPublicKey``); None: not
+    #: encrypted.
+    encryption_key = models.ForeignKey("surveys.FormKey", on_delete=models.PROTECT, null=True, blank=True,
+                                       editable=False, related_name="questionnaires")
 
     objects = QuestionnaireQuerySet.as_manager()
 
@@ -206,6 +210,10 @@ class Questionnaire(models.Model):
         """The files the form needs that are not attached yet (``media`` prefetched or not)."""
         present = {m.filename for m in self.media.all()}
         return [f["filename"] for f in self.media_needed if f["filename"] not in present]
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption_key_id is not None
 
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:

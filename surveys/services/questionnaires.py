@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from mtm.errors import Conflict, InvalidInput
 from surveys.errors import QuestionnaireVersionConflict
 from surveys.models import Questionnaire, QuestionnaireMedia, Round, Survey
+from surveys.services.form_keys import version_as_stored, version_key_applied
 from surveys.services.form_media import ITEMSETS_CSV
 from surveys.services.questionnaire_media import MediaUpload, questionnaire_media_add
 from surveys.services.xlsform import ConvertedForm, xlsform_convert
@@ -93,8 +94,8 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
     if converted.version is not None:
         existing = Questionnaire.objects.filter(form_id=converted.form_id, version=converted.version).first()
         if existing is not None:
-            return _stored_again(existing, converted, survey_slug=survey_slug, round_number=round_number,
-                                 media=media)
+            return _stored_again(existing, version_as_stored(existing, converted), survey_slug=survey_slug,
+                                 round_number=round_number, media=media)
         round_, round_created = _resolve_round(converted, survey_slug=survey_slug, round_number=round_number)
     else:
         round_, round_created = _resolve_round(converted, survey_slug=survey_slug, round_number=round_number)
@@ -104,6 +105,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
             return ImportResult(questionnaire=latest, created=False, warnings=converted.warnings,
                                 media_added=questionnaire_media_add(questionnaire=latest, files=media))
         converted = converted.with_version(version_next(form_id=converted.form_id))
+    converted, encryption_key = version_key_applied(converted)  # its own public_key, or the form's managed key
     questionnaire = Questionnaire(
         round=round_,
         form_id=converted.form_id,
@@ -119,6 +121,7 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
         content_md5=converted.content_md5,
         warnings=converted.warnings,
         media_needed=list(converted.media),
+        encryption_key=encryption_key,
     )
     questionnaire.source_file.save(filename.rsplit("/", 1)[-1], ContentFile(source), save=False)
     try:

@@ -12,6 +12,7 @@ shape as KoboToolbox's records is the API's (:mod:`surveys.api.kobo.records`).""
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,10 +167,18 @@ def _page(rows: list[Row], *, count: int, user: AnyUser, asset: Asset) -> Record
 
 
 def _attachments(ids: list[int]) -> dict[int, list[tuple[int, str, str, str]]]:
+    """The attachments of a page's records. An encrypted interview's are listed by the names of its media
+    (``photo.jpg``, decrypted on download), never its ``.enc`` files, and never its encrypted instance."""
     out: dict[int, list[tuple[int, str, str, str]]] = {}
     rows = (SubmissionAttachment.objects.filter(submission_id__in=ids)
-            .values_list("id", "submission_id", "submission__instance_id", "filename", "content_type"))
-    for pk, submission_id, instance_id, filename, content_type in rows.iterator():
+            .values_list("id", "submission_id", "submission__instance_id", "filename", "content_type",
+                         "submission__encrypted"))
+    for pk, submission_id, instance_id, filename, content_type, encrypted in rows.iterator():
+        if encrypted:
+            if not filename.endswith(".enc") or filename.endswith(".xml.enc"):
+                continue
+            filename = filename.removesuffix(".enc")
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         out.setdefault(submission_id, []).append((pk, instance_id, filename, content_type))
     return out
 
