@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support.topology import ROOT, long_read, prepare, running, token_for  # noqa: E402
+from bench.support.topology import ROOT, long_read, prepare, running, token_for
 
 
 def memory_kb(pid: int, field: str) -> int:

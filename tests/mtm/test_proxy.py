@@ -209,6 +209,27 @@ def test_behind_nginx_eight_slow_uploads_do_not_hold_a_one_thread_server(product
     """One gunicorn worker with one thread: without nginx, one held upload would stop every post."""
     with _topology(production_env, tmp_path, threads=1, proxy=True) as port:
         _slow_posts_then_a_tablet(port, slow=8)
+        too_large = _oversized_post(port)
+
+    assert too_large[0] == "HTTP/1.1 413 Request Entity Too Large"
+    assert "X-OpenRosa-Version: 1.0" in too_large
+    assert too_large[-1].endswith('<message nature="error">The submission is larger than 10485760 bytes.</message>'
+                                  "</OpenRosaResponse>")
+    assert Submission.objects.count() == 9  # the tablet's and the eight slow ones: nothing of the refused post
+
+
+def _oversized_post(port: int) -> list[str]:
+    """A post announcing one byte more than the server takes (nginx answers from the headers): the lines
+    of its answer."""
+    head, _ = _request(port, f"uuid:{uuid.uuid4()}")
+    head = head.replace(head.split(b"Content-Length: ")[1].split(b"\r\n")[0],
+                        str(read_env().max_request_bytes + 1).encode())
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head + b"x" * 1000)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    return answer.decode().split("\r\n")
 
 
 @pytest.mark.services

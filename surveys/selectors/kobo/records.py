@@ -149,7 +149,8 @@ def asset_records(*, user: AnyUser, asset: Asset, query: dict[str, Any] | None =
     count = qs.count()
     ids = list(ordered[start:start + limit].values_list("id", flat=True)) if count > start else []
     facts = _version_facts(asset)
-    return RecordPage(count=count, facts=facts, chunks=_chunks(ids, facts=facts, attachments=may_open_raw(user)))
+    return RecordPage(count=count, facts=facts,
+                      chunks=_chunks(qs, ids, facts=facts, attachments=may_open_raw(user)))
 
 
 def asset_record(*, user: AnyUser, asset: Asset, submission_id: int) -> RecordPage:
@@ -163,11 +164,13 @@ def asset_record(*, user: AnyUser, asset: Asset, submission_id: int) -> RecordPa
     return RecordPage(count=1, facts=facts, chunks=iter([chunk]))
 
 
-def _chunks(ids: list[int], *, facts: dict[int, VersionFacts], attachments: bool) -> Iterator[RecordChunk]:
-    """The page's records, :data:`CHUNK` at a time (the page's ids first: no joins over the rows skipped)."""
+def _chunks(qs: QuerySet[Submission], ids: list[int], *, facts: dict[int, VersionFacts],
+            attachments: bool) -> Iterator[RecordChunk]:
+    """The page's records, :data:`CHUNK` at a time, in the order of ``ids`` (read first: no joins over the
+    rows skipped); a record of ``qs`` no longer (replaced, no longer processed) since is left out."""
     for first in range(0, len(ids), CHUNK):
         part = ids[first:first + CHUNK]
-        found = {row[0]: row for row in _page_rows(Submission.objects.filter(pk__in=part).order_by())}
+        found = {row[0]: row for row in _page_rows(qs.filter(pk__in=part).order_by())}
         rows = [found[pk] for pk in part if pk in found]
         yield RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts),
                           attachments=_attachments(part) if attachments else {})

@@ -144,3 +144,16 @@ def test_a_bad_query_is_400_before_any_byte(household, send, analyst, uid):
     response = analyst.get(f"/api/v2/assets/{uid}/data.xml?sort=" + quote('{"_id": 5}'))
 
     assert (response.status_code, response.streaming) == (400, False)
+
+
+def test_a_record_replaced_while_the_page_streams_is_left_out(five, small_chunks, analyst, uid):
+    from surveys.models import Submission
+
+    user = User.objects.get(username="analyst1")
+    asset = asset_for_user(user=user, uid=uid)
+    page = asset_records(user=user, asset=asset)
+    Submission.objects.filter(pk=five[3].pk).update(is_current=False)  # an edit replaced it meanwhile
+
+    shown = [record["_id"] for record in records_shaped(page, asset=asset)]
+
+    assert (page.count, shown) == (5, [five[0].pk, five[1].pk, five[2].pk, five[4].pk])
