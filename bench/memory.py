@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--cached", action="store_true", help="the released records are already cached")
+    parser.add_argument("--port", type=int, default=8131)
     args = parser.parse_args()
     try:
         prepare(keep=args.keep)
@@ -49,9 +51,10 @@ def main() -> None:
 
     token = token_for("admin")
     path = f"/api/v2/assets/{asset_uid('mtm_kz_r4')}/data/?format={args.format}"
-    with running(args.code, proxy=False, threads=args.threads) as topology:  # the released records cached
-        asyncio.run(long_read(topology.port, path.replace("?format=", "?limit=30000&format="), token))
-    with running(args.code, proxy=False, threads=args.threads) as topology:
+    if not args.cached:
+        with running(args.code, proxy=False, threads=args.threads, port=args.port) as topology:  # cache them
+            asyncio.run(long_read(topology.port, path.replace("?format=", "?limit=30000&format="), token))
+    with running(args.code, proxy=False, threads=args.threads, port=args.port) as topology:
         async def small_reads() -> None:  # every worker imported, connected and warm
             await asyncio.gather(*(long_read(topology.port, f"{path}&limit=10", token) for _ in range(16)))
 

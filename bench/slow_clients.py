@@ -62,6 +62,7 @@ async def run(port: int, token: str, uid: str, *, uploads: int, reads: int, post
         tasks.append(asyncio.create_task(one()))
         await asyncio.sleep(0.5)
     answered = await asyncio.gather(*tasks)
+    print(f"  (posts answered: {sorted(round(seconds, 2) for seconds, _ in answered)})", flush=True)
     reads_open = sum(not r.done() for r in readers)
     uploads_open = sum(not t.done() for t in trickles)
     stop.set()  # the slow uploads give up (before this change they held every worker, the reads behind them)
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=8)
     parser.add_argument("--reads", type=int, default=4)
     parser.add_argument("--posts", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8131)
     args = parser.parse_args()
     try:
         prepare(keep=args.keep)
@@ -94,9 +96,10 @@ def main() -> None:
 
     uid = asset_uid("mtm_kz_r4")
     token = token_for("admin")
-    with running(args.code, proxy=args.proxy, threads=args.threads, workers=args.workers) as topology:
-        # Warm up: every worker imports and connects; the released records are cached once (KoboRecord).
-        asyncio.run(asyncio.wait_for(long_read(topology.port, f"/api/v2/assets/{uid}/data.xml", token), 600))
+    with running(args.code, proxy=args.proxy, threads=args.threads, workers=args.workers,
+                 port=args.port) as topology:
+        # Warm up: the released records cached once (KoboRecord; JSON is the fast way), workers connected.
+        asyncio.run(asyncio.wait_for(long_read(topology.port, f"/api/v2/assets/{uid}/data.json", token), 600))
         began = time.perf_counter()
         result = asyncio.run(run(topology.port, token, uid, uploads=args.uploads, reads=args.reads,
                                  posts=args.posts))

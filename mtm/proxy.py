@@ -21,7 +21,7 @@ _MAIN = """\
 # Written by `python -m mtm.proxy` from mtm/nginx.conf: run with `nginx -p DIR -c nginx.conf`.
 worker_processes auto;
 pid nginx.pid;
-error_log stderr warn;
+error_log stderr error;  # not every body buffered to a file (a warning)
 
 events {
     worker_connections 1024;

@@ -99,7 +99,7 @@ def running(code: Path = ROOT, *, proxy: bool = True, threads: int | None = None
             port: int = 8131) -> Iterator[Topology]:
     """gunicorn (mtm/gunicorn.conf.py of ``code``) on ``port + 1`` behind nginx on ``port`` (or on
     ``port`` itself without ``proxy``), and a Celery worker; stopped on exit."""
-    logs = ROOT / "var" / "bench-topology"
+    logs = ROOT / "var" / f"bench-topology-{port}"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
     upstream = port + 1 if proxy else port

@@ -6,6 +6,7 @@ worker never holds a page (bench/memory.py)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -151,20 +152,30 @@ def _xml_item(record: Any) -> bytes:
     return etree.tostring(item, encoding="utf-8")
 
 
+@functools.lru_cache(maxsize=8192)
 def _tag(name: str) -> str:
     clean = "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
     return clean if clean and clean[0] in _XML_NAME_START else f"_{clean}"
 
 
+@functools.lru_cache(maxsize=8192)
+def _key_path(key: str) -> tuple[tuple[tuple[str, bool], ...], str]:
+    """A key's groups as (tag, whether an element of that name is reused) and its own tag: a group is
+    the element already there unless its name is the key's last part (then a new one, as always)."""
+    *groups, last = key.split("/")
+    return tuple((_tag(part), part != last) for part in groups), _tag(last)
+
+
 def _xml(parent: etree._Element, value: Any) -> None:
     if isinstance(value, dict):
+        sub = etree.SubElement
         for key, item in value.items():
+            groups, last = _key_path(str(key))
             node = parent
-            for part in str(key).split("/"):
-                found = node.find(_tag(part))
-                node = found if found is not None and part != str(key).split("/")[-1] else etree.SubElement(
-                    node, _tag(part))
-            _xml(node, item)
+            for tag, reuse in groups:
+                found = node.find(tag) if reuse else None
+                node = found if found is not None else sub(node, tag)
+            _xml(sub(node, last), item)
     elif isinstance(value, list):
         for item in value:
             _xml(etree.SubElement(parent, "item"), item)
