@@ -6,9 +6,13 @@ on PostgreSQL ``mtm_13e_bench``, no proxy so that the reads run at full speed). 
 are cached first (KoboRecord) and the workers started afresh; each worker's resident memory is read
 before the reads (VmRSS) and its peak after them (VmHWM, /proc/<pid>/status).
 
-Measured on this 2-core machine, 2026-11-29 (figures in the issue note and the report):
-  main's code (the page built whole, then rendered whole), 4 workers x 1 thread: see the report
-  this tree (streamed a chunk of 1,000 records at a time), 4 workers x 8 threads: see the report
+Measured on this 2-core machine, 2026-11-29 (shared, load average about 26: the reads were slow), each
+worker's VmHWM read from /proc while the 8 reads ran (86 MB of XML each):
+  main's code (the page built whole, then rendered whole), 4 workers x 1 thread: 105-123 MB idle, peak
+    1,137 MB in each of the two workers that took the reads (the other two queued none: gthread accepts
+    and queues behind a busy thread)
+  this tree (streamed, a chunk of 1,000 records at a time), 4 workers x 8 threads: 105 MB idle, peaks
+    131, 149, 168 MB in the workers serving the 8 reads
 
 Run: .venv/bin/python bench/memory.py [--code DIR] [--format xml|json|geojson] [--keep] [--threads N]
 """

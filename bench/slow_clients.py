@@ -7,12 +7,12 @@ production settings, nginx in front (mtm/nginx.conf). While 8 tablets trickle a 
 60 MB each), a tablet posts 20 ordinary interviews, one every 0.5 s: the time to each answer's status
 line, p50 and max (a post not answered within 60 s counts as 60 s).
 
-Measured on this 2-core machine (shared with other work), 2026-11-29:
-
-  topology                                        p50      max     posts answered 201
-  before: main's code, gunicorn alone, 4 x 1 thread  (see the report: run with --code and --threads 1)
-  gunicorn alone, 4 workers x 8 threads           (figures in the issue note)
-  nginx + gunicorn, 4 workers x 8 threads         (figures in the issue note)
+Measured on this 2-core machine, 2026-11-29, shared with five other engineers' test suites (load average
+10-27, so every figure is slow):
+  before: main's code, gunicorn alone, 4 workers x 1 thread (--code <main> --no-proxy): no post of the
+    20 answered within 60 s; the reads (86 MB each) waited for the uploads and ended after 8.5-11 min
+  nginx + gunicorn, 4 workers x 8 threads, the tablet's login not yet remembered (load ~25): 8 of 20
+    posts answered 201 within 60 s, 12 not
 
 Run: .venv/bin/python bench/slow_clients.py [--no-proxy] [--threads N] [--code DIR] [--keep]
   --code DIR   serve another tree (e.g. main's: git archive main | tar -x -C DIR) with these clients
