@@ -44,7 +44,7 @@ def service_env(code: Path, **extra: str) -> dict[str, str]:
 
 def prepare(*, keep: bool = False) -> None:
     """A database with the demo and its processed interviews copied to :data:`RECORDS` records of round 4
-    (skipped with ``keep`` when it is already there), Redis's database emptied."""
+    and Redis's database emptied (both skipped with ``keep`` when the records are already there)."""
     import psycopg
     import redis
 
@@ -53,8 +53,7 @@ def prepare(*, keep: bool = False) -> None:
         try:
             with psycopg.connect(DB_URL) as conn:
                 if conn.execute("SELECT count(*) FROM surveys_submission").fetchone()[0] >= RECORDS:
-                    redis.Redis.from_url(REDIS_URL).flushdb()
-                    return
+                    return  # Redis left as it is: the database may be shared with a test run
         except psycopg.Error:
             pass
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
