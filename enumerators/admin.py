@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from enumerators.models import Assignment, AssignmentQuota, Device, Enumerator, LoginLockout, User
@@ -9,7 +10,10 @@ from surveys.selectors.scope import assignments_for_user, enumerators_for_user, 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    pass
+    """Django's user admin, with the account's interface language (``User.language``)."""
+
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("Preferences"), {"fields": ("language",)}))
+    list_display = (*DjangoUserAdmin.list_display, "language")
 
 
 class TeamScoped(admin.ModelAdmin):

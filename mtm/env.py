@@ -7,6 +7,7 @@ Settings modules import :data:`ENV`; nothing else in the code base reads
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class Env:
     pseudonym_key: str
     digest_key: str
     trusted_proxies: int
+    #: The language of the shell a management command runs in (``ru`` from ``LANG=ru_RU.UTF-8``), "" if none.
+    shell_language: str
 
     @property
     def uses_services(self) -> bool:
@@ -53,7 +56,7 @@ class Env:
         return bool(self.redis_url)
 
 
-def read_env(environ: dict[str, str] | None = None) -> Env:
+def read_env(environ: Mapping[str, str] | None = None) -> Env:
     e = os.environ if environ is None else environ
     data_dir = Path(e.get("MTM_DATA_DIR") or BASE_DIR / "var")
     return Env(
@@ -71,7 +74,16 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
         digest_key=e.get("MTM_DIGEST_KEY", ""),
         trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
+        shell_language=_posix_language(e),
     )
+
+
+def _posix_language(e: Mapping[str, str]) -> str:
+    """The language of the POSIX locale as gettext reads it (``LC_ALL``, then ``LC_MESSAGES``, then
+    ``LANG``): ``ru_RU.UTF-8`` is ``ru``; ``C``, ``POSIX`` or nothing is ""."""
+    value = next((e[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if e.get(name)), "")
+    code = value.split(".")[0].split("@")[0].split("_")[0].lower()
+    return "" if code in ("", "c", "posix") else code
 
 
 ENV = read_env()

@@ -1,8 +1,12 @@
-"""Operational endpoints."""
+"""Operational endpoints, and the language switch."""
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
+from enumerators.services.accounts import user_language_set
 from mtm.health import health
+from mtm.locale import supported
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -10,3 +14,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     server cannot store a submission, 200 with ``"status": "degraded"`` when only Redis is down."""
     report, status = health()
     return JsonResponse(report, status=status)
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """``POST /i18n/setlang/`` with ``language`` and ``next``: Django's own view (the cookie, the redirect),
+    and for a logged-in user the choice kept on the account (``User.language``), so that their next login —
+    another session, another browser — opens in it."""
+    response = django_set_language(request)
+    language = supported(request.POST.get("language"))
+    if language is not None and request.user.is_authenticated:
+        user_language_set(user_id=request.user.pk, language=language)
+    return response

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from mtm.errors import InvalidInput
 from surveys.errors import QuestionnaireVersionConflict
@@ -47,7 +48,7 @@ def questionnaire_import(
     """
     converted = xlsform_convert(source=source, filename=filename)
     if round_number is not None and round_number < 1:
-        raise InvalidInput("The round number must be 1 or more.")
+        raise InvalidInput(_("The round number must be 1 or more."))
     return _store(converted, source=source, filename=filename, survey_slug=survey_slug,
                   round_number=round_number, created_by=created_by, allow_anonymous=allow_anonymous)
 
@@ -93,8 +94,9 @@ def _store(converted: ConvertedForm, *, source: bytes, filename: str, survey_slu
 def _same_version(existing: Questionnaire, converted: ConvertedForm) -> ImportResult:
     if existing.md5 != converted.md5:
         raise QuestionnaireVersionConflict(
-            f"Form '{converted.form_id}' version '{converted.version}' exists already with different "
-            "content. Change 'version' on the 'settings' sheet to import the new version."
+            _("Form '%(form_id)s' version '%(version)s' exists already with different content. Change 'version' "
+              "on the 'settings' sheet to import the new version.")
+            % {"form_id": converted.form_id, "version": converted.version}
         )
     return ImportResult(questionnaire=existing, created=False, warnings=converted.warnings)
 
@@ -102,14 +104,14 @@ def _same_version(existing: Questionnaire, converted: ConvertedForm) -> ImportRe
 def _resolve_round(converted: ConvertedForm, *, survey_slug: str | None, round_number: int | None) -> Round:
     previous = Questionnaire.objects.filter(form_id=converted.form_id).select_related("round__survey").first()
     if survey_slug:
-        survey, _ = Survey.objects.get_or_create(slug=survey_slug, defaults={"name": converted.title})
+        survey, _created = Survey.objects.get_or_create(slug=survey_slug, defaults={"name": converted.title})
     elif previous is not None:
         survey = previous.round.survey
     elif Survey.objects.count() == 1:
         survey = Survey.objects.get()
     else:
         slug = slugify(converted.form_id)[:64] or "survey"
-        survey, _ = Survey.objects.get_or_create(slug=slug, defaults={"name": converted.title})
+        survey, _created = Survey.objects.get_or_create(slug=slug, defaults={"name": converted.title})
     if round_number is None:
         if previous is not None and previous.round.survey_id == survey.pk:
             return previous.round
@@ -117,5 +119,5 @@ def _resolve_round(converted: ConvertedForm, *, survey_slug: str | None, round_n
         if latest is not None:
             return latest
         round_number = 1
-    round_, _ = Round.objects.get_or_create(survey=survey, number=round_number)
+    round_, _created = Round.objects.get_or_create(survey=survey, number=round_number)
     return round_
