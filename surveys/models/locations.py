@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -61,4 +62,9 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.local_name} ({self.code})"
+
+    @property
+    def local_name(self) -> str:
+        """The name in the active interface language (``name_ru``, ``name_kk``), else ``name``."""
+        return {"ru": self.name_ru, "kk": self.name_kk}.get(get_language() or "", "") or self.name

@@ -85,7 +85,8 @@ class Submission(models.Model):
     processing_error = models.TextField(verbose_name=_("processing error"), blank=True)
     processed_at = models.DateTimeField(verbose_name=_("processed at"), null=True, blank=True)
     answers: models.JSONField[dict[str, Any] | None, dict[str, Any] | None] = models.JSONField(
-        verbose_name=_("answers"), null=True, blank=True, help_text=_("The anonymised record: typed answers by field path."))
+        verbose_name=_("answers"), null=True, blank=True,
+        help_text=_("The anonymised record: typed answers by field path."))
     respondent = models.ForeignKey("surveys.Respondent", verbose_name=_("respondent"), on_delete=models.SET_NULL,
                                    null=True, blank=True,
                                    related_name="submissions")

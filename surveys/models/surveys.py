@@ -93,7 +93,7 @@ class Round(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.survey.slug} round {self.number}"
+        return _("%(survey)s round %(number)s") % {"survey": self.survey.slug, "number": self.number}
 
     @property
     def is_open(self) -> bool:

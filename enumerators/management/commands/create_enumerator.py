@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 
 from enumerators.services.accounts import enumerator_create_or_update
 from mtm.commands import DomainCommand
@@ -26,4 +27,4 @@ class Command(DomainCommand):
             location_codes=options["locations"],
         )
         rounds = ", ".join(str(a.round) for a in enumerator.assignments.select_related("round__survey"))
-        self.stdout.write(f"{enumerator.user.username} {rounds or '(no assignments)'}")
+        self.stdout.write(f"{enumerator.user.username} {rounds or _('(no assignments)')}")

@@ -2,6 +2,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from mtm.commands import DomainCommand
 from surveys.services.questionnaires import questionnaire_import
@@ -21,11 +22,12 @@ class Command(DomainCommand):
         try:
             source = file.read_bytes()
         except OSError as err:
-            raise CommandError(f"Cannot read {file}: {err.strerror}", returncode=2) from err
+            raise CommandError(_("Cannot read %(path)s: %(error)s") % {"path": file, "error": err.strerror},
+                               returncode=2) from err
         self.error_prefix = file.name
         result = questionnaire_import(source=source, filename=file.name, survey_slug=survey_slug,
                                       round_number=round_number, allow_anonymous=allow_anonymous)
         for warning in result.warnings:
-            self.stderr.write(f"warning: {warning}")
+            self.stderr.write(_("warning: %(warning)s") % {"warning": warning})
         q = result.questionnaire
         self.stdout.write(f"{q.form_id} {q.version}")
