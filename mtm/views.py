@@ -1,5 +1,6 @@
 """Operational endpoints, and the language switch."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
@@ -22,7 +23,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     and for a logged-in user the choice kept on the account (``User.language``), so that their next login —
     another session, another browser — opens in it."""
     response = django_set_language(request)
-    language = supported(request.POST.get("language"))
-    if language is not None and request.user.is_authenticated:
+    language = request.POST.get("language", "")
+    if supported(language) != language:  # Django's view takes any language it has a catalogue of (de, fr …)
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    elif request.user.is_authenticated:
         user_language_set(user_id=request.user.pk, language=language)
     return response

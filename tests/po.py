@@ -18,6 +18,8 @@ class Entry:
     #: ``{0: text}`` for a singular entry; ``{n: text}`` per plural form.
     msgstr: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
+    #: The source files naming it (``#: surveys/admin/rounds.py``).
+    references: list[str] = field(default_factory=list)
     obsolete: bool = False
 
     @property
@@ -41,6 +43,7 @@ def read_po(path: Path) -> list[Entry]:
     """Every entry of a ``.po`` file, the header (``msgid ""``) first."""
     entries: list[Entry] = []
     flags: set[str] = set()
+    references: list[str] = []
     current: Entry | None = None
     target: tuple[str, int] | None = None
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -53,18 +56,22 @@ def read_po(path: Path) -> list[Entry]:
         if line.startswith("#,"):
             flags = {f.strip() for f in line[2:].split(",")}
             continue
+        if line.startswith("#:"):
+            references += [ref.rsplit(":", 1)[0] if ref.rsplit(":", 1)[-1].isdigit() else ref
+                           for ref in line[2:].split()]
+            continue
         if line.startswith("#"):
             continue
         keyword, _, rest = line.partition(" ")
         if keyword == "msgctxt":
-            current = Entry(msgid="", msgctxt=_string(rest), flags=flags, obsolete=obsolete)
+            current = Entry(msgid="", msgctxt=_string(rest), flags=flags, references=references, obsolete=obsolete)
             entries.append(current)
-            flags, target = set(), ("msgctxt", 0)
+            flags, references, target = set(), [], ("msgctxt", 0)
         elif keyword == "msgid":
             if current is None or current.msgctxt is None or current.msgid or target != ("msgctxt", 0):
-                current = Entry(msgid="", flags=flags, obsolete=obsolete)
+                current = Entry(msgid="", flags=flags, references=references, obsolete=obsolete)
                 entries.append(current)
-            current.msgid, flags, target = _string(rest), set(), ("msgid", 0)
+            current.msgid, flags, references, target = _string(rest), set(), [], ("msgid", 0)
         elif keyword == "msgid_plural" and current is not None:
             current.msgid_plural, target = _string(rest), ("msgid_plural", 0)
         elif keyword.startswith("msgstr") and current is not None:
@@ -85,14 +92,17 @@ def read_po(path: Path) -> list[Entry]:
 
 
 def po_catalogue(entries: list[Entry]) -> dict[str | tuple[str, int], str]:
-    """What ``msgfmt`` compiles from the entries (translated, not fuzzy, not obsolete; the header kept), keyed
+    """What ``msgfmt`` compiles from the entries (translated, not fuzzy, not obsolete; the header), keyed
     as :class:`gettext.GNUTranslations` keys its catalogue: ``msgid``, or ``(msgid, n)`` per plural form."""
     catalogue: dict[str | tuple[str, int], str] = {}
     for entry in entries:
         if entry.obsolete or (entry.msgid and not entry.translated):
             continue
         key = entry.key
-        if entry.msgid_plural is None:
+        if not entry.msgid:  # the header, less what GNU msgfmt leaves out (reproducible builds)
+            catalogue[key] = "".join(line for line in entry.msgstr[0].splitlines(keepends=True)
+                                     if not line.startswith("POT-Creation-Date:"))
+        elif entry.msgid_plural is None:
             catalogue[key] = entry.msgstr[0]
         else:
             for index, text in entry.msgstr.items():
