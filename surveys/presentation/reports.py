@@ -61,10 +61,11 @@ def _md(report: RoundReport) -> bytes:
     for q in report["questions"]:
         out += [f"## {q['label']}", "", _asked(q), ""]
         if "rows" in q:
-            out += [f"| {_('Option')} | {_('Frequency')} | % | {_('95% CI')} |", "|---|---:|---:|---|"]
+            out += ["| " + " | ".join([_("Option"), _("Frequency"), "%", _("95% CI")]) + " |", "|---|---:|---:|---|"]
+            small = " (" + _("small cell") + ")"
             for row in q["rows"]:
                 ci = f"{row['ci'][0]}–{row['ci'][1]}" if row["ci"] else ""
-                mark = f" ({_('small cell')})" if row.get("small") else ""
+                mark = small if row.get("small") else ""
                 percent = "" if row["percent"] is None else row["percent"]
                 out.append(f"| {row['label']}{mark} | {row['count']} | {percent} | {ci} |")
         else:
