@@ -20,7 +20,7 @@ from import_export.forms import ExportForm
 
 from mtm.admin import domain_errors
 from surveys.admin.base import ReadOnlyInline
-from surveys.form_schema import FormSchema, field_value
+from surveys.form_schema import FormSchema, field_value, form_language
 from surveys.models import (
     ReviewEvent,
     Submission,
@@ -92,6 +92,10 @@ def process_again(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: Q
 
 #: The one-by-one review buttons of the submission page: (state, label).
 REVIEW_BUTTONS = [("approved", _("Approve")), ("not_approved", _("Not approved")), ("on_hold", _("On hold"))]
+
+#: The submission page's review message, by the state set.
+REVIEW_MARKED = {"approved": _("Marked approved."), "not_approved": _("Marked not approved."),
+                 "on_hold": _("Marked on hold."), "clear": _("Review state cleared.")}
 
 #: A bulk review's message, by the state set: its count in the language's plural form.
 REVIEW_DONE: dict[str | None, Callable[[int], str]] = {
@@ -207,7 +211,7 @@ def answer_groups(released: dict[str, Any], schema: FormSchema) -> list[tuple[st
     """``[(group label, [(question label, answer), …]), …]`` in the form's order; answers the schema
     does not name come last, under "Other"."""
     fields = {f["path"]: f for f in schema.get("fields", [])}
-    language = schema.get("default_language")
+    language = form_language(schema.get("languages", [])) or schema.get("default_language")  # the user's, if it has it
 
     def label(key: str) -> str:
         field = fields.get(key)
@@ -227,11 +231,6 @@ def answer_groups(released: dict[str, Any], schema: FormSchema) -> list[tuple[st
     return list(groups.items())
 
 
-def _review_state_label(status: str) -> str:
-    """A review state as the page names it (its choice label), "not reviewed" for ``clear``."""
-    return str(Submission.Review(status).label) if status in Submission.Review.values else str(_("not reviewed"))
-
-
 def _review_post(modeladmin: SubmissionAdmin, request: HttpRequest, submission_id: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
@@ -243,8 +242,8 @@ def _review_post(modeladmin: SubmissionAdmin, request: HttpRequest, submission_i
         if status:
             result = submission_review(submission_id=submission_id, status=None if status == "clear" else status,
                                        by=request.user, comment=comment)
-            modeladmin.message_user(request, _("Review: %(state)s.") % {"state": _review_state_label(status)}
-                                    if result.changed else _("Review state unchanged."))
+            modeladmin.message_user(request, REVIEW_MARKED.get(status, _("Review state changed.")) if result.changed
+                                    else _("Review state unchanged."))
         else:
             submission_comment_add(submission_id=submission_id, by=request.user, text=comment)
             modeladmin.message_user(request, _("Comment added."))

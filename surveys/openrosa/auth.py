@@ -63,7 +63,7 @@ def request_user(request: HttpRequest) -> User | None:
     """The account the request authenticates as, ``None`` when it carries no
     credentials; raises :class:`AuthFailed` when it carries wrong ones."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, credentials = header.partition(" ")
+    scheme, _sep, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "basic":
         return _basic(request, credentials.strip())
@@ -180,7 +180,7 @@ def _opaque() -> str:
 
 def _nonce_is_fresh(nonce: str) -> bool:
     try:
-        stamp, _, signature = base64.b64decode(nonce, validate=True).decode().partition(":")
+        stamp, _sep, signature = base64.b64decode(nonce, validate=True).decode().partition(":")
         issued = int(stamp)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise AuthFailed(_("Malformed Digest nonce.")) from None

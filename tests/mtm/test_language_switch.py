@@ -113,7 +113,7 @@ class TestUserLanguageSet:
 
     def test_an_unknown_language_is_refused_and_nothing_changes(self, coordinator):
         user_language_set(user_id=coordinator.pk, language="kk")
-        with pytest.raises(InvalidInput, match="'de' is not an interface language."):
+        with pytest.raises(InvalidInput, match=r"'de' is not an interface language\."):
             user_language_set(user_id=coordinator.pk, language="de")
         assert User.objects.get(pk=coordinator.pk).language == "kk"
 

@@ -64,7 +64,8 @@ class TestSubmissionList:
     def test_the_list_and_its_actions_in_russian(self, teams):
         page = text(browser(teams.users.supA, "ru").get("/admin/surveys/submission/"))
         assert "Отметить выбранные как одобренные" in page and "Отложить выбранные" in page
-        assert "Выберите интервью для просмотра" in page  # Django's own "Select %s to change", our verbose name (view only)
+        # Django's own "Select %s to view" (a supervisor reviews, never edits), with our verbose name.
+        assert "Выберите интервью для просмотра" in page
 
     @pytest.mark.parametrize(("count", "message"), [
         (1, "1 интервью отмечено как одобренное."), (2, "2 интервью отмечены как одобренные.")])
