@@ -13,7 +13,8 @@ class UserAdmin(DjangoUserAdmin):
     """Django's user admin, with the account's interface language (``User.language``)."""
 
     fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("Preferences"), {"fields": ("language",)}))
-    list_display = (*DjangoUserAdmin.list_display, "language")
+    # django-stubs type list_display as an instance variable of a generic class (read here on the class).
+    list_display = (*DjangoUserAdmin.list_display, "language")  # type: ignore[misc]
 
 
 class TeamScoped(admin.ModelAdmin):

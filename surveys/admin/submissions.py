@@ -4,13 +4,12 @@ comments), review actions, "Export selected"."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -35,6 +34,9 @@ from surveys.selectors.scope import may_see_submissions
 from surveys.selectors.submissions import scoped_submissions
 from surveys.services.processing import submissions_retry
 from surveys.services.review import submission_comment_add, submission_review
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -64,7 +66,7 @@ class CommentInline(ReadOnlyInline):
 ReviewAction = Callable[["SubmissionAdmin", HttpRequest, QuerySet[Submission]], None]
 
 
-def _review_action(status: str | None, description: Promise) -> ReviewAction:
+def _review_action(status: str | None, description: StrPromise) -> ReviewAction:
     @admin.action(description=description, permissions=["review"])
     def action(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         changed = 0

@@ -113,8 +113,9 @@ def _xlsx(report: RoundReport) -> bytes:
             sheet.append(total)
             sheet.cell(row=sheet.max_row, column=1).font = bold
         else:
-            for stat, name in STATISTICS.items():
-                sheet.append([_(name), q[stat], None] + [v for g in groups for v in (q["by"][g][stat], None)])
+            for stat in ("mean", "median", "min", "max", "sd"):
+                figures = [v for g in groups for v in (q["by"][g][stat], None)]
+                sheet.append([_(STATISTICS[stat]), q[stat], None, *figures])
     sheet.column_dimensions["A"].width = 60
     out = io.BytesIO()
     book.save(out)
