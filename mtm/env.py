@@ -47,6 +47,10 @@ class Env:
     pseudonym_key: str
     digest_key: str
     trusted_proxies: int
+    #: MTM_SWEEP_SECONDS: how often the worker's beat looks for submissions left unprocessed.
+    sweep_seconds: float
+    #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
+    sweep_grace_seconds: int
     #: The language of the shell a management command runs in (``ru`` from ``LANG=ru_RU.UTF-8``), "" if none.
     shell_language: str
 
@@ -74,6 +78,8 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
         digest_key=e.get("MTM_DIGEST_KEY", ""),
         trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
+        sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
+        sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
         shell_language=_posix_language(e),
     )
 
