@@ -24,7 +24,7 @@ FUZZ_EXAMPLES ?= 5000
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev browser nginx demo run serve proxy worker test test-services bench lint clean
+.PHONY: install install-dev browser nginx demo run serve proxy worker test test-services bench lint messages clean
 
 ## make install: the runtime requirements; make install-dev: those plus tests, lint and types
 install: $(RUNTIME_STAMP)
@@ -136,6 +136,13 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+## make messages: re-extract the project's strings into locale/{ru,kk}/LC_MESSAGES/django.po and compile the
+## .mo files (committed: a fresh machine needs no gettext tools). Needs Debian's gettext (apt-get install gettext).
+messages: install
+	$(PY) manage.py makemessages -l ru -l kk --ignore="tests/*" --ignore="bench/*" --ignore="var/*" \
+	  --ignore="docs/*" --no-obsolete --add-location=file
+	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

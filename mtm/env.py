@@ -7,6 +7,7 @@ Settings modules import :data:`ENV`; nothing else in the code base reads
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,8 @@ class Env:
     sweep_seconds: float
     #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
     sweep_grace_seconds: int
+    #: The language of the shell a management command runs in (``ru`` from ``LANG=ru_RU.UTF-8``), "" if none.
+    shell_language: str
 
     @property
     def max_request_bytes(self) -> int:
@@ -67,7 +70,7 @@ class Env:
         return bool(self.redis_url)
 
 
-def read_env(environ: dict[str, str] | None = None) -> Env:
+def read_env(environ: Mapping[str, str] | None = None) -> Env:
     e = os.environ if environ is None else environ
     data_dir = Path(e.get("MTM_DATA_DIR") or BASE_DIR / "var")
     return Env(
@@ -87,7 +90,16 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
         sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
         sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
+        shell_language=_posix_language(e),
     )
+
+
+def _posix_language(e: Mapping[str, str]) -> str:
+    """The language of the POSIX locale as gettext reads it (``LC_ALL``, then ``LC_MESSAGES``, then
+    ``LANG``): ``ru_RU.UTF-8`` is ``ru``; ``C``, ``POSIX`` or nothing is ""."""
+    value = next((e[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if e.get(name)), "")
+    code = value.split(".")[0].split("@")[0].split("_")[0].lower()
+    return "" if code in ("", "c", "posix") else code
 
 
 ENV = read_env()

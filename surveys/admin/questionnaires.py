@@ -10,6 +10,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from mtm.admin import domain_errors
 from surveys.models import Questionnaire
@@ -27,9 +29,9 @@ class XLSFormUploadForm(forms.ModelForm):
     """The admin's "add questionnaire": an XLSForm upload, converted by the
     import service. A broken form shows pyxform's row-numbered message."""
 
-    xlsform = forms.FileField(label="XLSForm", help_text=".xlsx, .xls, .csv or .md; form_id and version "
-                              "come from its settings sheet (the file name and a version the server assigns "
-                              "when it has none).")
+    xlsform = forms.FileField(label=_("XLSForm"), help_text=_(".xlsx, .xls, .csv or .md; form_id and version "
+                                                          "come from its settings sheet (the file name and a "
+                                                          "version the server assigns when it has none)."))
 
     class Meta:
         model = Questionnaire
@@ -141,17 +143,19 @@ class QuestionnaireAdmin(admin.ModelAdmin):
         """Versions are archived, never deleted: tablets may still hold them and send their instances."""
         return False
 
-    @admin.action(description="Archive: no longer offer to tablets (still accepts their submissions)",
+    @admin.action(description=_("Archive: no longer offer to tablets (still accepts their submissions)"),
                   permissions=["change"])
     def archive(self, request, queryset):
         changed = questionnaire_archive(questionnaire_ids=list(queryset.values_list("pk", flat=True)), archived=True)
-        self.message_user(request, f"{changed} version(s) archived.")
+        self.message_user(request, ngettext("%(count)d version archived.", "%(count)d versions archived.", changed)
+                          % {"count": changed})
 
-    @admin.action(description="Unarchive: offer to tablets again", permissions=["change"])
+    @admin.action(description=_("Unarchive: offer to tablets again"), permissions=["change"])
     def unarchive(self, request, queryset):
         changed = questionnaire_archive(questionnaire_ids=list(queryset.values_list("pk", flat=True)),
                                         archived=False)
-        self.message_user(request, f"{changed} version(s) offered again.")
+        self.message_user(request, ngettext("%(count)d version offered again.", "%(count)d versions offered again.",
+                                            changed) % {"count": changed})
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -222,11 +226,14 @@ class QuestionnaireAdmin(admin.ModelAdmin):
         for warning in result.warnings:
             messages.warning(request, warning)
         if not result.created:
-            messages.info(request, f"{obj} was already stored with this content; nothing changed.")
+            messages.info(request, _("%(questionnaire)s was already stored with this content; nothing changed.")
+                          % {"questionnaire": obj})
         if result.round_created:
-            messages.warning(request, f"{obj.round} was created by this import: set its dates and target.")
+            messages.warning(request, _("%(round)s was created by this import: set its dates and target.")
+                             % {"round": obj.round})
         if result.media_missing:
-            messages.warning(request, f"{obj} needs media files not attached yet: {', '.join(result.media_missing)}. "
-                                      "Add them on the version's page.")
+            messages.warning(request, _("%(questionnaire)s needs media files not attached yet: %(files)s. Add them "
+                                        "on the version's page.") % {"questionnaire": obj,
+                                                                      "files": ", ".join(result.media_missing)})
 
 

@@ -4,20 +4,22 @@ comments), review actions, "Export selected"."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export.admin import ExportActionMixin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm
 
 from mtm.admin import domain_errors
 from surveys.admin.base import ReadOnlyInline
-from surveys.form_schema import FormSchema, field_value
+from surveys.form_schema import FormSchema, field_value, form_language
 from surveys.models import (
     ReviewEvent,
     Submission,
@@ -32,6 +34,9 @@ from surveys.selectors.scope import may_see_submissions
 from surveys.selectors.submissions import scoped_submissions
 from surveys.services.processing import submissions_retry
 from surveys.services.review import submission_comment_add, submission_review
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -49,7 +54,7 @@ class FlagInline(ReadOnlyInline):
 class ReviewEventInline(ReadOnlyInline):
     model = ReviewEvent
     fields = ["at", "actor", "from_status", "to_status", "comment"]
-    verbose_name_plural = "Review history"
+    verbose_name_plural = _("Review history")
 
 
 class CommentInline(ReadOnlyInline):
@@ -61,8 +66,8 @@ class CommentInline(ReadOnlyInline):
 ReviewAction = Callable[["SubmissionAdmin", HttpRequest, QuerySet[Submission]], None]
 
 
-def _review_action(status: str | None, label: str) -> ReviewAction:
-    @admin.action(description=f"Mark selected as {label.lower()}", permissions=["review"])
+def _review_action(status: str | None, description: StrPromise) -> ReviewAction:
+    @admin.action(description=description, permissions=["review"])
     def action(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         changed = 0
         with domain_errors(request) as outcome:
@@ -71,22 +76,37 @@ def _review_action(status: str | None, label: str) -> ReviewAction:
                 changed += submission_review(submission_id=pk, status=status, by=request.user).changed
         if not outcome.ok:
             return
-        modeladmin.message_user(request, f"{changed} submission(s) marked {label.lower()}.")
+        modeladmin.message_user(request, REVIEW_DONE[status](changed) % {"count": changed})
 
     action.__name__ = f"review_{status or 'clear'}"
     return action
 
 
-@admin.action(description="Process again (failed ones)", permissions=["review"])
+@admin.action(description=_("Process again (failed ones)"), permissions=["review"])
 def process_again(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
     with domain_errors(request) as outcome:
         sent = submissions_retry(submission_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
     if outcome.ok:
-        modeladmin.message_user(request, f"{sent} failed submission(s) sent to processing again.")
+        modeladmin.message_user(request, ngettext("%(count)d failed submission sent to processing again.",
+                                                  "%(count)d failed submissions sent to processing again.", sent)
+                                % {"count": sent})
 
 
 #: The one-by-one review buttons of the submission page: (state, label).
-REVIEW_BUTTONS = [("approved", "Approve"), ("not_approved", "Not approved"), ("on_hold", "On hold")]
+REVIEW_BUTTONS = [("approved", _("Approve")), ("not_approved", _("Not approved")), ("on_hold", _("On hold"))]
+
+#: The submission page's review message, by the state set.
+REVIEW_MARKED = {"approved": _("Marked approved."), "not_approved": _("Marked not approved."),
+                 "on_hold": _("Marked on hold."), "clear": _("Review state cleared.")}
+
+#: A bulk review's message, by the state set: its count in the language's plural form.
+REVIEW_DONE: dict[str | None, Callable[[int], str]] = {
+    "approved": lambda n: ngettext("%(count)d submission marked approved.", "%(count)d submissions marked approved.",
+                                   n),
+    "not_approved": lambda n: ngettext("%(count)d submission marked not approved.",
+                                       "%(count)d submissions marked not approved.", n),
+    "on_hold": lambda n: ngettext("%(count)d submission put on hold.", "%(count)d submissions put on hold.", n),
+}
 
 
 #: Every field of the page, all read-only.
@@ -118,8 +138,9 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     change_form_template = "surveys/submission_change_form.html"
     fields = readonly_fields = _SHOWN
     inlines = [FlagInline, ReviewEventInline, CommentInline, AttachmentInline]
-    actions = [_review_action("approved", "Approved"), _review_action("not_approved", "Not approved"),
-               _review_action("on_hold", "On hold"), process_again]
+    actions = [_review_action("approved", _("Mark selected as approved")),
+               _review_action("not_approved", _("Mark selected as not approved")),
+               _review_action("on_hold", _("Put selected on hold")), process_again]
     # "Export selected" (django-import-export): the anonymised records, for one form in one round.
     resource_classes = [SubmissionRecordResource, SubmissionRecordLabelResource]
     export_form_class = ExportForm
@@ -158,18 +179,18 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponse(status=405, headers={"Allow": "POST"})
         if not self.get_queryset(request).filter(pk=submission_id).exists():
-            raise Http404("No such submission.")
+            raise Http404(_("No such submission."))
         with domain_errors(request) as outcome:
             sent = submissions_retry(submission_ids=[submission_id], by=request.user)
         if outcome.ok:
-            self.message_user(request, "Sent to processing again." if sent else "It had not failed; left alone.")
+            self.message_user(request, _("Sent to processing again.") if sent else _("It had not failed; left alone."))
         return HttpResponseRedirect(reverse("admin:surveys_submission_change", args=[submission_id]))
 
-    @admin.display(description="Problems")
+    @admin.display(description=_("Problems"))
     def problem_list(self, obj: Submission) -> str:
         return "\n".join(f"{p['path']}: {p['message']}" for p in obj.problems) or "—"
 
-    @admin.display(description="Answers (anonymised record)")
+    @admin.display(description=_("Answers (anonymised record)"))
     def released_answers(self, obj: Submission) -> str:
         """The released answers grouped by the form's groups, in the form's order, with their labels."""
         schema = questionnaire_schema(pk=obj.questionnaire_id, key=obj.questionnaire.schema_key)
@@ -192,7 +213,7 @@ def answer_groups(released: dict[str, Any], schema: FormSchema) -> list[tuple[st
     """``[(group label, [(question label, answer), …]), …]`` in the form's order; answers the schema
     does not name come last, under "Other"."""
     fields = {f["path"]: f for f in schema.get("fields", [])}
-    language = schema.get("default_language")
+    language = form_language(schema.get("languages", [])) or schema.get("default_language")  # the user's, if it has it
 
     def label(key: str) -> str:
         field = fields.get(key)
@@ -205,7 +226,7 @@ def answer_groups(released: dict[str, Any], schema: FormSchema) -> list[tuple[st
     for key in sorted(released, key=lambda p: (order.get(p, len(order)), p)):
         value = released[key]
         parent = field_value(fields, key, "parent")
-        group = label(parent) if parent else ("Other" if key not in fields else "Interview")
+        group = label(parent) if parent else (str(_("Other")) if key not in fields else str(_("Interview")))
         shown = " ".join(map(str, value)) if isinstance(value, list) and not (value and isinstance(
             value[0], dict)) else str(value)
         groups.setdefault(group, []).append((label(key), shown))
@@ -217,16 +238,16 @@ def _review_post(modeladmin: SubmissionAdmin, request: HttpRequest, submission_i
         return HttpResponse(status=405, headers={"Allow": "POST"})
     page = reverse("admin:surveys_submission_change", args=[submission_id])
     if not modeladmin.get_queryset(request).filter(pk=submission_id).exists():
-        raise Http404("No such submission.")
+        raise Http404(_("No such submission."))
     status, comment = request.POST.get("status", ""), request.POST.get("comment", "")
     with domain_errors(request):
         if status:
             result = submission_review(submission_id=submission_id, status=None if status == "clear" else status,
                                        by=request.user, comment=comment)
-            modeladmin.message_user(request, f"Marked {status.replace('_', ' ')}." if result.changed
-                                    else "Review state unchanged.")
+            modeladmin.message_user(request, REVIEW_MARKED.get(status, _("Review state changed.")) if result.changed
+                                    else _("Review state unchanged."))
         else:
             submission_comment_add(submission_id=submission_id, by=request.user, text=comment)
-            modeladmin.message_user(request, "Comment added.")
+            modeladmin.message_user(request, _("Comment added."))
     target = request.POST.get("next", "")
     return HttpResponseRedirect(target if target.startswith("/admin/") and "//" not in target else page)

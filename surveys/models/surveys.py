@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from surveys.errors import QuestionnaireNotDeletable
 from surveys.kobo_ids import asset_uid
@@ -19,12 +20,14 @@ if TYPE_CHECKING:
 class Survey(models.Model):
     """A survey programme, e.g. "MTM Kazakhstan — international migrant workers survey"."""
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    slug = models.SlugField(verbose_name=_("slug"), max_length=64, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=255)
+    description = models.TextField(verbose_name=_("description"), blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
         ordering = ["slug"]
 
     def __str__(self) -> str:
@@ -40,42 +43,44 @@ class Round(models.Model):
     """One round of data collection of a survey."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
-    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="rounds")
-    number = models.PositiveIntegerField()
-    title = models.CharField(max_length=255, blank=True)
-    start_date = models.DateField(null=True, blank=True)
-    end_date = models.DateField(null=True, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
-    target_sample = models.PositiveIntegerField(default=0)
-    locations = models.ManyToManyField(Location, related_name="rounds", blank=True)
-    checks: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+    survey = models.ForeignKey(Survey, verbose_name=_("survey"), on_delete=models.PROTECT, related_name="rounds")
+    number = models.PositiveIntegerField(verbose_name=_("number"))
+    title = models.CharField(verbose_name=_("title"), max_length=255, blank=True)
+    start_date = models.DateField(verbose_name=_("start date"), null=True, blank=True)
+    end_date = models.DateField(verbose_name=_("end date"), null=True, blank=True)
+    status = models.CharField(verbose_name=_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    target_sample = models.PositiveIntegerField(verbose_name=_("target sample"), default=0)
+    locations = models.ManyToManyField(Location, verbose_name=_("locations"), related_name="rounds", blank=True)
+    checks: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(verbose_name=_("checks"),
         default=dict, blank=True,
-        help_text="Quality-check settings; keys left out take the defaults of "
-                  "surveys.round_settings.CheckSettings.",
+        help_text=_("Quality-check settings; keys left out take the defaults of "
+                  "surveys.round_settings.CheckSettings."),
     )
-    privacy: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+    privacy: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(verbose_name=_("privacy"),
         default=dict, blank=True,
-        help_text="Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
-                  "take the defaults of surveys.round_settings.PrivacySettings.",
+        help_text=_("Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
+                  "take the defaults of surveys.round_settings.PrivacySettings."),
     )
-    sex_question = models.CharField(
+    sex_question = models.CharField(verbose_name=_("sex question"),
         max_length=100, default="sex", blank=True,
-        help_text="The select_one question (by name) holding the respondent's sex: the sex quotas count its "
+        help_text=_("The select_one question (by name) holding the respondent's sex: the sex quotas count its "
                   "answers (choice names mapped by the checks' sex_values) and its breakdown is always kept "
-                  "current. Blank: the round has none. Changing it rebuilds the tallies.",
+                  "current. Blank: the round has none. Changing it rebuilds the tallies."),
     )
-    report_by: models.JSONField[list[str], list[str]] = models.JSONField(
+    report_by: models.JSONField[list[str], list[str]] = models.JSONField(verbose_name=_("report by"),
         default=list, blank=True,
-        help_text="Further select_one questions (by name) whose breakdowns are kept current besides location "
+        help_text=_("Further select_one questions (by name) whose breakdowns are kept current besides location "
                   "and the sex question; reports by any other question are computed from the records. Changing "
-                  "it rebuilds the tallies.",
+                  "it rebuilds the tallies."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("round")
+        verbose_name_plural = _("rounds")
         ordering = ["survey", "number"]
         constraints = [
             models.UniqueConstraint(fields=["survey", "number"], name="round_number_unique_in_survey"),
@@ -88,7 +93,7 @@ class Round(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.survey.slug} round {self.number}"
+        return _("%(survey)s round %(number)s") % {"survey": self.survey.slug, "number": self.number}
 
     @property
     def is_open(self) -> bool:
@@ -136,27 +141,28 @@ class Questionnaire(models.Model):
     served at ``/forms/<form_id>/form.xml``.
     """
 
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="questionnaires")
-    form_id = models.CharField(max_length=100)
-    version = models.CharField(max_length=100)
-    title = models.CharField(max_length=255)
-    xform_xml = models.TextField()
-    md5 = models.CharField(max_length=32)
-    schema: models.JSONField[FormSchema, FormSchema] = models.JSONField()
-    source_file = models.FileField(upload_to=xlsform_upload_to, blank=True)
-    source_md5 = models.CharField(max_length=32)
-    allow_anonymous = models.BooleanField(
-        default=False, help_text="Accept submissions without credentials under /<username>/submission."
+    round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="questionnaires")
+    form_id = models.CharField(verbose_name=_("form ID"), max_length=100)
+    version = models.CharField(verbose_name=_("version"), max_length=100)
+    title = models.CharField(verbose_name=_("title"), max_length=255)
+    xform_xml = models.TextField(verbose_name=_("XForm XML"))
+    md5 = models.CharField(verbose_name=_("MD5"), max_length=32)
+    schema: models.JSONField[FormSchema, FormSchema] = models.JSONField(verbose_name=_("schema"))
+    source_file = models.FileField(verbose_name=_("source file"), upload_to=xlsform_upload_to, blank=True)
+    source_md5 = models.CharField(verbose_name=_("source MD5"), max_length=32)
+    allow_anonymous = models.BooleanField(verbose_name=_("anonymous submissions"),
+        default=False, help_text=_("Accept submissions without credentials under /<username>/submission.")
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True,
+                                                 related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     #: The form's KoboToolbox asset uid (:func:`surveys.kobo_ids.asset_uid` of ``form_id``, set on save), so
     #: that the KoBo API finds an asset's versions in one indexed query.
-    kobo_uid = models.CharField(max_length=32, editable=False, db_index=True)
+    kobo_uid = models.CharField(verbose_name=_("KoBo asset UID"), max_length=32, editable=False, db_index=True)
     #: When the version was archived (the admin's archive action): no longer offered to tablets; None: offered.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True, editable=False)
     #: True when the XLSForm had no version and the server assigned it (``questionnaire_import``).
     version_assigned = models.BooleanField(default=False, editable=False)
     #: The md5 of the form's content whatever its version: an XLSForm without a version re-imported with the
@@ -178,6 +184,8 @@ class Questionnaire(models.Model):
     objects = QuestionnaireQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
         ordering = ["form_id", "-created_at", "-id"]
         get_latest_by = ["created_at", "id"]
         constraints = [
@@ -226,13 +234,16 @@ class QuestionnaireMedia(models.Model):
     ``pulldata``, ``search()`` and ``select_one_from_file``), listed in the OpenRosa manifest. Only the
     files the form names (``Questionnaire.media_needed``) are attached."""
 
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="media")
-    filename = models.CharField(max_length=255)
-    file = models.FileField(upload_to=media_upload_to)
-    md5 = models.CharField(max_length=32)
-    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    questionnaire = models.ForeignKey(Questionnaire, verbose_name=_("questionnaire"), on_delete=models.CASCADE,
+                                      related_name="media")
+    filename = models.CharField(verbose_name=_("filename"), max_length=255)
+    file = models.FileField(verbose_name=_("file"), upload_to=media_upload_to)
+    md5 = models.CharField(verbose_name=_("MD5"), max_length=32)
+    content_type = models.CharField(verbose_name=_("content type"), max_length=100, default="application/octet-stream")
 
     class Meta:
+        verbose_name = _("media file")
+        verbose_name_plural = _("media files")
         ordering = ["filename"]
         constraints = [
             models.UniqueConstraint(fields=["questionnaire", "filename"], name="media_filename_unique"),

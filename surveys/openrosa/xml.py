@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.utils.translation import gettext as _
 from lxml import etree
 from lxml.builder import ElementMaker
 
@@ -29,7 +30,8 @@ def form_list(questionnaires: Iterable[Questionnaire], *, url: Callable[[Questio
             E.name(q.title),
             E.version(q.version),
             E.hash(f"md5:{q.md5}"),
-            E.descriptionText(f"{q.round.survey.name} — round {q.round.number}"),
+            E.descriptionText(_("%(survey)s — round %(number)s") % {"survey": q.round.survey.name,
+                                                                      "number": q.round.number}),
             E.downloadUrl(url(q, "form")),
         ]
         if q.media_needed or bool(list(q.media.all())):  # a form that needs files, attached yet or not (as Central)

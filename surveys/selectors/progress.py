@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.models import Location, ProgressCount, Round, Submission
 from surveys.selectors.scope import assignments_for_user, ensure_submission_viewer, round_for_user, within_scope
@@ -259,14 +260,14 @@ def _location_row(rows: dict[int | None, LocationProgress], location_id: int | N
     if location_id not in rows:
         rows[location_id] = LocationProgress(
             location_id=location_id, code=location.code if location else "",
-            name=location.name if location else ("(not recorded)" if location_id is None else ""))
+            name=location.local_name if location else (_("(not recorded)") if location_id is None else ""))
     return rows[location_id]
 
 
 def _name_locations(rows: dict[int | None, LocationProgress]) -> None:
     nameless = [pk for pk, row in rows.items() if pk is not None and not row.code]
     for location in Location.objects.filter(pk__in=nameless):
-        rows[location.pk].code, rows[location.pk].name = location.code, location.name
+        rows[location.pk].code, rows[location.pk].name = location.code, location.local_name
 
 
 def _add(quota: Quota, sex: str, n: int) -> None:

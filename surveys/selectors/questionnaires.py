@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from mtm.errors import NotFound
 from surveys.form_schema import FormSchema
@@ -54,13 +55,14 @@ def questionnaire_for_user(*, user: AnyUser | None, form_id: str, version: str |
         for questionnaire in questionnaires_for_user(user=user, anonymous_only=anonymous_only):
             if questionnaire.form_id == form_id:
                 return questionnaire
-        raise NotFound(f"No form '{form_id}' is available to this account.")
+        raise NotFound(_("No form '%(form_id)s' is available to this account.") % {"form_id": form_id})
     qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user), form_id=form_id, version=version)
     if anonymous_only:
         qs = qs.filter(allow_anonymous=True)
     found = qs.first()
     if found is None:
-        raise NotFound(f"No form '{form_id}' version '{version}' is available to this account.")
+        raise NotFound(_("No form '%(form_id)s' version '%(version)s' is available to this account.")
+                       % {"form_id": form_id, "version": version})
     return found
 
 
@@ -77,7 +79,8 @@ def questionnaire_version(*, form_id: str, version: str | None = None) -> Questi
 def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> QuestionnaireMedia:
     media = questionnaire.media.filter(filename=filename).first()
     if media is None:
-        raise NotFound(f"Form '{questionnaire.form_id}' has no media file '{filename}'.")
+        raise NotFound(_("Form '%(form_id)s' has no media file '%(filename)s'.")
+                       % {"form_id": questionnaire.form_id, "filename": filename})
     return media
 
 
@@ -128,8 +131,9 @@ def submission_target(*, form_id: str, version: str | None, submitter: AnyUser |
         row = cursor.fetchone()
     if row is None:
         if version and Questionnaire.objects.filter(form_id=form_id).exists():
-            raise NotFound(f"Form '{form_id}' has no version '{version}' on this server.")
-        raise NotFound(f"No form '{form_id}' on this server.")
+            raise NotFound(_("Form '%(form_id)s' has no version '%(version)s' on this server.")
+                           % {"form_id": form_id, "version": version})
+        raise NotFound(_("No form '%(form_id)s' on this server.") % {"form_id": form_id})
     pk, form_id, version, md5, schema_rev, round_id, number, status, allow_anonymous, assigned = row
     return SubmissionTarget(pk=pk, form_id=form_id, version=version, md5=md5,
                             schema_key=schema_key(md5, schema_rev), round_id=round_id,

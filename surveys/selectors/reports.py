@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from mtm.errors import InvalidInput, NotFound
 from surveys.form_schema import FormSchema, SchemaField, Texts
 from surveys.models import Questionnaire, Round
@@ -118,7 +120,8 @@ def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | N
     if compare is not None:
         other = Round.objects.filter(survey=round_.survey, number=compare).first()
         if other is None:
-            raise NotFound(f"Survey '{round_.survey.slug}' has no round {compare}.")
+            raise NotFound(_("Survey '%(survey)s' has no round %(round)s.") % {"survey": round_.survey.slug,
+                                                                                   "round": compare})
         previous = _previous_questions(other, small, team_of, dimension=dimension, names=names)
     tables = []
     for f in questions:
@@ -143,8 +146,9 @@ def _questionnaire(form_id: str, round_number: int | None) -> Questionnaire:
         qs = qs.filter(round__number=round_number)
     questionnaire = qs.order_by("-created_at", "-id").first()
     if questionnaire is None:
-        where = f" in round {round_number}" if round_number is not None else ""
-        raise NotFound(f"No form '{form_id}'{where}.")
+        if round_number is not None:
+            raise NotFound(_("No form '%(form_id)s' in round %(round)s.") % {"form_id": form_id, "round": round_number})
+        raise NotFound(_("No form '%(form_id)s'.") % {"form_id": form_id})
     return questionnaire
 
 
@@ -155,7 +159,8 @@ def _language(schema: FormSchema, lang: str | None) -> str:
     for language in languages:
         if language == lang or language.endswith(f"({lang})"):
             return language
-    raise InvalidInput(f"The form has no language '{lang}'; it has {', '.join(languages)}.")
+    raise InvalidInput(_("The form has no language '%(language)s'; it has %(languages)s.")
+                       % {"language": lang, "languages": ", ".join(languages)})
 
 
 def _label(texts: Texts | None, language: str, fallback: str) -> str:
@@ -170,7 +175,7 @@ def _breakdown(schema: FormSchema, by: str) -> tuple[str, list[str]]:
     field = next((f for f in schema.get("fields", []) if by in (f["name"], f["path"])
                   and f["type"] == "select_one" and not f.get("repeat")), None)
     if field is None:
-        raise InvalidInput(f"'{by}' is not a select_one question of the form (or 'location').")
+        raise InvalidInput(_("'%(by)s' is not a select_one question of the form (or 'location').") % {"by": by})
     return field["name"], [c["name"] for c in schema.get("choices", {}).get(field["list_name"] or "", [])]
 
 

@@ -38,6 +38,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from enumerators.models import Enumerator
@@ -134,11 +135,12 @@ def _target(*, form_id: str, version: str | None, sender: Sender) -> SubmissionT
     target = submission_target(form_id=form_id, version=version,
                                          submitter=sender.anonymous_owner if anonymous else sender.user)
     if not target.round_open:
-        raise Forbidden(f"Round {target.round_number} of '{form_id}' is closed to submissions.")
+        raise Forbidden(_("Round %(round)s of '%(form_id)s' is closed to submissions.")
+                        % {"round": target.round_number, "form_id": form_id})
     if anonymous and not (target.allow_anonymous and target.assigned):
-        raise Forbidden(f"Form '{form_id}' does not accept anonymous submissions here.")
+        raise Forbidden(_("Form '%(form_id)s' does not accept anonymous submissions here.") % {"form_id": form_id})
     if not target.assigned:
-        raise Forbidden(f"This account is not assigned to form '{form_id}'.")
+        raise Forbidden(_("This account is not assigned to form '%(form_id)s'.") % {"form_id": form_id})
     return target
 
 
@@ -191,7 +193,8 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
     }
     submission, created = _insert_or_existing(values)
     if not created and submission.raw_sha256 != digest:
-        raise SubmissionConflict(f"Submission '{instance_id}' exists already with different content.")
+        raise SubmissionConflict(_("Submission '%(instance_id)s' exists already with different content.")
+                                 % {"instance_id": instance_id})
     if created:
         counts_received(submission)
     if created and previous is not None:
@@ -240,7 +243,8 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
         if values["previous"] is None:
             raise
         raise SubmissionConflict(
-            f"Submission '{values['deprecated_id']}' was edited concurrently; send again.") from None
+            _("Submission '%(instance_id)s' was edited concurrently; send again.")
+            % {"instance_id": values["deprecated_id"]}) from None
     if row is not None:
         attnames = {f.name: f.attname for f in fields}
         created = Submission(pk=row[0], **{attnames[name]: value for name, value in values.items()})
@@ -268,13 +272,18 @@ def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str
         log.info("edit of unknown submission %s of %s stored as new", deprecated_id, form_id)
         return None
     if not _may_edit(previous, editor):
-        raise Forbidden(f"Submission '{deprecated_id}' was sent by another enumerator; only they"
-                        f"{', their team' if round_check_settings(previous.round).team_edits else ''} or a "
-                        f"superuser may edit it.")
+        if round_check_settings(previous.round).team_edits:
+            message = _("Submission '%(instance_id)s' was sent by another enumerator; only they, their team or a "
+                        "superuser may edit it.")
+        else:
+            message = _("Submission '%(instance_id)s' was sent by another enumerator; only they or a superuser "
+                        "may edit it.")
+        raise Forbidden(message % {"instance_id": deprecated_id})
     if not previous.is_current:
         already = Submission.objects.filter(previous=previous).exclude(instance_id=instance_id).exists()
         if already:
-            raise SubmissionConflict(f"Submission '{deprecated_id}' has been edited already; edit its latest version.")
+            raise SubmissionConflict(_("Submission '%(instance_id)s' has been edited already; edit its latest "
+                                       "version.") % {"instance_id": deprecated_id})
     return previous
 
 

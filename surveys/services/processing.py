@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mtm.errors import Forbidden, MtmError
 from surveys.models import Submission, SubmissionComment, SubmissionFlag
@@ -175,10 +176,10 @@ def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> i
     ``by``'s scope (a supervisor's team); otherwise nothing changes. Returns how many were sent again;
     running it twice sends none."""
     if not (by is not None and by.is_active and (by.is_superuser or by.has_perm("surveys.review_submission"))):
-        raise Forbidden("This account may not process submissions again.")
+        raise Forbidden(_("This account may not process submissions again."))
     ids = sorted(set(submission_ids))
     if within_scope(Submission.objects.filter(pk__in=ids), user=by).count() != len(ids):  # one query
-        raise Forbidden("This submission is not of your team.")
+        raise Forbidden(_("This submission is not of your team."))
     failed = list(Submission.objects.select_for_update(of=("self",)).select_related("round")
                   .filter(pk__in=ids, processing=Submission.Processing.FAILED, complete=True,
                           raw_purged_at__isnull=True)  # nothing left to process again: it would wait for ever

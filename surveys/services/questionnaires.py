@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from mtm.errors import Conflict, InvalidInput
 from surveys.errors import QuestionnaireVersionConflict
@@ -64,7 +65,7 @@ def questionnaire_import(
     """
     converted = xlsform_convert(source=source, filename=filename)
     if round_number is not None and round_number < 1:
-        raise InvalidInput("The round number must be 1 or more.")
+        raise InvalidInput(_("The round number must be 1 or more."))
     return _store(converted, source=source, filename=filename, survey_slug=survey_slug,
                   round_number=round_number, created_by=created_by, allow_anonymous=allow_anonymous,
                   media=media)
@@ -147,8 +148,9 @@ def _stored_again(existing: Questionnaire, converted: ConvertedForm, *, survey_s
     """A version the settings name that is stored already: the same one (its media added), or a conflict."""
     if existing.md5 != converted.md5:
         raise QuestionnaireVersionConflict(
-            f"Form '{converted.form_id}' version '{converted.version}' exists already with different "
-            "content. Change 'version' on the 'settings' sheet to import the new version."
+            _("Form '%(form_id)s' version '%(version)s' exists already with different content. Change 'version' "
+              "on the 'settings' sheet to import the new version.")
+            % {"form_id": converted.form_id, "version": converted.version}
         )
     stored_round = existing.round
     other_survey = survey_slug is not None and survey_slug != stored_round.survey.slug
@@ -167,14 +169,14 @@ def _resolve_round(converted: ConvertedForm, *, survey_slug: str | None,
                    round_number: int | None) -> tuple[Round, bool]:
     previous = Questionnaire.objects.filter(form_id=converted.form_id).select_related("round__survey").first()
     if survey_slug:
-        survey, _ = Survey.objects.get_or_create(slug=survey_slug, defaults={"name": converted.title})
+        survey, _created = Survey.objects.get_or_create(slug=survey_slug, defaults={"name": converted.title})
     elif previous is not None:
         survey = previous.round.survey
     elif Survey.objects.count() == 1:
         survey = Survey.objects.get()
     else:
         slug = slugify(converted.form_id)[:64] or "survey"
-        survey, _ = Survey.objects.get_or_create(slug=slug, defaults={"name": converted.title})
+        survey, _created = Survey.objects.get_or_create(slug=slug, defaults={"name": converted.title})
     if round_number is None:
         if previous is not None and previous.round.survey_id == survey.pk:
             return previous.round, False

@@ -42,7 +42,7 @@ class TestCreateEnumerator:
 
     @pytest.mark.parametrize(("kwargs", "error", "message"), [
         ({"form_ids": ["nope"]}, NotFound, "No form 'nope' has been imported."),
-        ({"location_codes": ["KZ-99"]}, NotFound, "Unknown location code(s): KZ-99."),
+        ({"location_codes": ["KZ-99"]}, NotFound, "Unknown location code: KZ-99."),
         ({"sex": None}, InvalidInput, "Sex (m or f) is required for a new enumerator."),
         ({"password": None}, InvalidInput, "A password is required for a new enumerator."),
         ({"supervisor_username": "ghost"}, NotFound, "No supervisor account 'ghost'."),

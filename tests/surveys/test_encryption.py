@@ -459,7 +459,7 @@ def test_the_kobo_api_and_exports_show_the_decrypted_record_never_ciphertext_or_
     from django.core.management import call_command
 
     from surveys.kobo_ids import asset_uid
-    from tests.clients import token_client
+    from tests.clients import body, body_json, token_client
 
     _, _, public = keyed
     interview = encrypted(public, age="44")
@@ -468,8 +468,8 @@ def test_the_kobo_api_and_exports_show_the_decrypted_record_never_ciphertext_or_
     officer = token_client("dpo1", "view_submission", "view_raw_submission")
     analyst = token_client("analyst1", "view_submission")
 
-    dpo_records = officer.get(f"/api/v2/assets/{asset_uid('sealed')}/data/").json()["results"]
-    analyst_records = analyst.get(f"/api/v2/assets/{asset_uid('sealed')}/data/").json()["results"]
+    dpo_records = body_json(officer.get(f"/api/v2/assets/{asset_uid('sealed')}/data/"))["results"]
+    analyst_records = body_json(analyst.get(f"/api/v2/assets/{asset_uid('sealed')}/data/"))["results"]
 
     for record in (dpo_records[0], analyst_records[0]):
         assert (record["age"], record["q1"], record["photo"], record["meta/instanceID"]) == (
@@ -478,7 +478,7 @@ def test_the_kobo_api_and_exports_show_the_decrypted_record_never_ciphertext_or_
     assert [(a["media_file_basename"], a["mimetype"]) for a in dpo_records[0]["_attachments"]] == [
         ("photo.jpg", "image/jpeg")]
     assert analyst_records[0]["_attachments"] == []
-    text = officer.get(f"/api/v2/assets/{asset_uid('sealed')}/data/").content
+    text = body(officer.get(f"/api/v2/assets/{asset_uid('sealed')}/data/"))
     assert b".enc" not in text and b"base64EncryptedKey" not in text and b"PRIVATE" not in text
     # Its download is the photo decrypted, for the data-protection role only.
     url = dpo_records[0]["_attachments"][0]["download_url"]

@@ -2,6 +2,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from mtm.commands import DomainCommand
 from surveys.services.questionnaire_media import MediaUpload
@@ -30,15 +31,17 @@ class Command(DomainCommand):
                                       round_number=round_number, allow_anonymous=allow_anonymous, media=uploads)
         q = result.questionnaire
         for warning in result.warnings:
-            self.stderr.write(f"warning: {warning}")
+            self.stderr.write(_("warning: %(warning)s") % {"warning": warning})
         if result.round_created:
-            self.stderr.write(f"warning: round {q.round.number} of survey '{q.round.survey.slug}' was created by "
-                              "this import: set its dates and target in the admin.")
+            self.stderr.write(_("warning: round %(number)d of survey '%(survey)s' was created by this import: set its "
+                                "dates and target in the admin.") % {"number": q.round.number,
+                                                                     "survey": q.round.survey.slug})
         if q.media_needed:
             present = len(q.media_needed) - len(result.media_missing)
-            self.stderr.write(f"media: {present} of {len(q.media_needed)} files the form needs are attached")
+            self.stderr.write(_("media: %(present)d of %(needed)d files the form needs are attached")
+                              % {"present": present, "needed": len(q.media_needed)})
             for name in result.media_missing:
-                self.stderr.write(f"missing media: {name}")
+                self.stderr.write(_("missing media: %(name)s") % {"name": name})
         self.stdout.write(f"{q.form_id} {q.version}")
 
 
