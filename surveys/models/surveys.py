@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
 from surveys.errors import QuestionnaireNotDeletable
 from surveys.kobo_ids import asset_uid
@@ -88,7 +89,8 @@ class Round(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.survey.slug} round {self.number}"
+        """The survey's title and the round's number, as people call it."""
+        return gettext("%(survey)s — round %(number)s") % {"survey": self.survey.name, "number": self.number}
 
     @property
     def is_open(self) -> bool:
