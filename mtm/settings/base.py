@@ -30,6 +30,8 @@ MIDDLEWARE = [
     # A NUL byte in a request's text (PostgreSQL cannot store one): 400 in the protocol's form, before any view.
     "mtm.middleware.NulRefusalMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The interface language: the one chosen (/i18n/setlang/, kept in a cookie), else the browser's.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

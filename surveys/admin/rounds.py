@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from mtm.admin import domain_errors
 from surveys.models import (
@@ -112,9 +113,10 @@ class RoundAdmin(admin.ModelAdmin):
         round_ = round_for_user(user=request.user, round_id=round_id)  # 404 / 403 by the middleware
         progress = round_progress(user=request.user, round_id=round_.pk)
         submissions = reverse("admin:surveys_submission_changelist")
-        context = {**self.admin_site.each_context(request), "title": f"{round_} — collection dashboard",
+        context = {**self.admin_site.each_context(request),
+                   "title": gettext("%(round)s: collection dashboard") % {"round": round_},
                    "opts": self.model._meta, "round": round_, "p": progress,
-                   "list_url": f"{submissions}?questionnaire__round__id__exact={round_.pk}"}
+                   "list_url": f"{submissions}?round={round_.pk}"}
         return TemplateResponse(request, "surveys/round_dashboard.html", context)
 
     def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models.locations import Location
 from surveys.models.surveys import Questionnaire, Round
@@ -29,15 +30,15 @@ class Submission(models.Model):
         JSON = "json", "KoBo JSON"
 
     class Validation(models.TextChoices):
-        PENDING = "pending", "Pending"
-        VALID = "valid", "Valid"
-        INVALID = "invalid", "Invalid"
+        PENDING = "pending", _("Pending")
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
 
     class Review(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        NOT_APPROVED = "not_approved", "Not approved"
-        ON_HOLD = "on_hold", "On hold"
-        HAS_ISSUES = "has_issues", "Has issues"
+        APPROVED = "approved", _("Approved")
+        NOT_APPROVED = "not_approved", _("Not approved")
+        ON_HOLD = "on_hold", _("On hold")
+        HAS_ISSUES = "has_issues", _("Has issues")
 
     class Processing(models.TextChoices):
         RECEIVING = "receiving", "Receiving (more parts expected)"

@@ -19,6 +19,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from surveys.models import Location, ProgressCount, Round, Submission
+from surveys.round_settings import CHECK_LABELS
 from surveys.selectors.review import Standing, cell_standing, is_waiting, waiting_q
 from surveys.selectors.scope import assignments_for_user, ensure_submission_viewer, round_for_user, within_scope
 from surveys.selectors.submissions import scoped_flags
@@ -133,6 +134,16 @@ class RoundProgress:
         """``(day, received, bar height in percent of the busiest day)``."""
         top = max((n for _, n in self.timeline), default=0)
         return [(day, n, round(100 * n / top) if top else 0) for day, n in self.timeline]
+
+    @property
+    def busiest_day(self) -> tuple[dt.date, int] | None:
+        """The day with the most interviews (the earliest of equals), None before any."""
+        return max(reversed(self.timeline), key=lambda day: day[1], default=None) if self.timeline else None
+
+    @property
+    def flag_rows(self) -> list[tuple[str, str, int]]:
+        """``(check, what it is called, interviews)`` of the flags waiting for review."""
+        return [(check, str(CHECK_LABELS.get(check, check)), n) for check, n in self.flags]
 
     @property
     def expected_percent(self) -> int | None:
