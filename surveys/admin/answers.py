@@ -90,26 +90,28 @@ def answers_page(*, released: Mapping[str, Any], schema: FormSchema, language: s
     choices = {name: {c["name"]: _text(c.get("label"), language) for c in items}
                for name, items in schema.get("choices", {}).items()}
     layout = _Layout(fields=fields, choices=choices, language=language)
-    top = Section(path=None, label="")
-    sections: dict[str | None, Section] = {None: top}
+    top: list[Section] = []
+    sections: dict[str | None, Section] = {}
     technical: list[Question] = []
     order = {path: index for index, path in enumerate(fields)}
     for path in sorted(released, key=lambda p: (order.get(p, len(order)), p)):
         value = released[path]
         f = fields.get(path)
-        if f is not None and (f["type"] in TECHNICAL_TYPES or _under_meta(path)):
+        if _under_meta(path) or (f is not None and f["type"] in TECHNICAL_TYPES):
             technical.append(layout.question(path, value))
             continue
-        if f is None and _under_meta(path):
-            technical.append(layout.question(path, value))
-            continue
-        parent = layout.section_for(f["parent"] if f is not None else None, sections)
+        group = f["parent"] if f is not None else None
+        if group is None:  # a run of top-level questions is a section of its own, between the groups
+            if not top or top[-1].path is not None:
+                top.append(Section(path=None, label=""))
+            parent = top[-1]
+        else:
+            parent = layout.section_for(group, sections, top)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             parent.items.append(layout.repeat(path, value))
         else:
             parent.items.append(layout.question(path, value))
-    shown = [top, *(s for p, s in sections.items() if p is not None and _is_top(p, fields))]
-    return AnswersPage(sections=[s for s in shown if not s.empty()], technical=technical, language=language)
+    return AnswersPage(sections=top, technical=technical, language=language)
 
 
 @dataclass
@@ -146,22 +148,17 @@ class _Layout:
         return RepeatTable(path=path, label=self.label(path), columns=[self.label(c) for c in columns],
                            rows=[[self.answer(c, member.get(c)) for c in columns] for member in members])
 
-    def section_for(self, path: str | None, sections: dict[str | None, Section]) -> Section:
-        """The section of group ``path``, made (with its enclosing ones) on first use."""
+    def section_for(self, path: str, sections: dict[str | None, Section], top: list[Section]) -> Section:
+        """The section of group ``path``, made (with its enclosing ones) on first use, in the form's order."""
         if path in sections:
             return sections[path]
-        f = self.fields.get(path) if path is not None else None
-        section = Section(path=path, label=self.label(path) if path is not None else "")
-        sections[path] = section
+        f = self.fields.get(path)
         parent = f["parent"] if f is not None else None
-        if parent is not None:
-            self.section_for(parent, sections).items.append(section)
+        enclosing = self.section_for(parent, sections, top) if parent is not None else None
+        section = Section(path=path, label=self.label(path))
+        sections[path] = section
+        (enclosing.items if enclosing is not None else top).append(section)
         return section
-
-
-def _is_top(path: str, fields: Mapping[str, SchemaField]) -> bool:
-    f = fields.get(path)
-    return f is None or f.get("parent") is None
 
 
 def _under_meta(path: str) -> bool:
