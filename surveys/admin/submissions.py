@@ -4,15 +4,15 @@ comments), review actions, "Export selected"."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportActionMixin
@@ -38,13 +38,16 @@ from surveys.models import (
     SubmissionFlag,
 )
 from surveys.release import answers_released
-from surveys.round_settings import CHECK_LABELS
 from surveys.resources import SubmissionRecordLabelResource, SubmissionRecordResource
+from surveys.round_settings import CHECK_LABELS
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import may_see_submissions
 from surveys.selectors.submissions import scoped_submissions
 from surveys.services.processing import submissions_retry
 from surveys.services.review import submission_comment_add, submission_review
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -74,7 +77,7 @@ class CommentInline(ReadOnlyInline):
 ReviewAction = Callable[["SubmissionAdmin", HttpRequest, QuerySet[Submission]], None]
 
 
-def _review_action(status: str, description: Promise) -> ReviewAction:
+def _review_action(status: str, description: _StrPromise) -> ReviewAction:
     @admin.action(description=description, permissions=["review"])
     def action(modeladmin: SubmissionAdmin, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         changed = 0
@@ -226,9 +229,8 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
-        cl = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
-        if cl is not None:
-            response.context_data["active_filters"] = active_filters(cl)
+        if isinstance(response, TemplateResponse) and response.context_data and "cl" in response.context_data:
+            response.context_data["active_filters"] = active_filters(response.context_data["cl"])
         return response
 
     # --- the page ---------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 import base64
 
 import pytest
-from django.db import models
 from django.core.management import call_command
+from django.db import models
 from lxml import etree
 
 from enumerators.models import Assignment, Enumerator, User

@@ -138,7 +138,8 @@ def test_supervisor_reviews_an_interview_in_their_language(live_server, househol
     browser.find_element(By.CSS_SELECTOR, f'#language-switch option[value="{language}"][selected]')
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
     welcome = {"ru": "Добро пожаловать,", "en": "Welcome,"}[language]
-    assert welcome in browser.find_element(By.ID, "user-tools").get_attribute("textContent")  # Django's own admin strings, in the chosen language
+    # Django's own admin strings, in the chosen language.
+    assert welcome in browser.find_element(By.ID, "user-tools").get_attribute("textContent")
     saved += shots(browser, f"home-{language}")
 
     before = counts(browser, live_server, household_team.round.pk)
