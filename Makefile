@@ -17,6 +17,8 @@ PORT ?= 8000
 # test-services keeps 2: each process starts its own Celery worker and PostgreSQL test database.
 XDIST ?= auto
 SERVICES_XDIST ?= 2
+# The fuzz run's examples per test under test-services (two tests: OpenRosa XML and JSON).
+FUZZ_EXAMPLES ?= 5000
 
 # The real services for `make test-services` (here and on CI: trust auth, no passwords).
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
@@ -90,7 +92,7 @@ worker: install
 
 ## make test: the whole suite on the embedded default (SQLite, eager tasks), in $(XDIST) processes
 test: install-dev
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n $(XDIST)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n $(XDIST) --dist loadgroup
 
 ## make browser: Debian's chromium + chromedriver for the end-to-end tests (installed where missing; needs root)
 browser:
@@ -107,8 +109,8 @@ test-services: install-dev browser
 	  || { echo "PostgreSQL is not reachable at $(SERVICES_DATABASE_URL)"; exit 2; }
 	@$(PY) -c "import redis; redis.Redis.from_url('$(SERVICES_REDIS_URL)').ping()" \
 	  || { echo "Redis is not reachable at $(SERVICES_REDIS_URL)"; exit 2; }
-	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m pytest -p no:cacheprovider \
-	  -n $(SERVICES_XDIST)
+	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) MTM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
+	  -n $(SERVICES_XDIST) --dist loadgroup
 
 ## make bench: the benchmarks in bench/ (not part of make test)
 bench: install-dev

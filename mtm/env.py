@@ -46,6 +46,10 @@ class Env:
     pseudonym_key: str
     digest_key: str
     trusted_proxies: int
+    #: MTM_SWEEP_SECONDS: how often the worker's beat looks for submissions left unprocessed.
+    sweep_seconds: float
+    #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
+    sweep_grace_seconds: int
 
     @property
     def uses_services(self) -> bool:
@@ -71,6 +75,8 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
         digest_key=e.get("MTM_DIGEST_KEY", ""),
         trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
+        sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
+        sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
     )
 
 

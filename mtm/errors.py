@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 
 class MtmError(Exception):
@@ -80,9 +80,27 @@ _CONCURRENT_SQLSTATES = frozenset({"40P01", "40001"})
 _STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 STORAGE_FULL_MESSAGE = "The server's storage is full; send again later."
 
+#: The database cannot be reached (restarting, failing over, too many connections): nothing was stored.
+DATABASE_DOWN_MESSAGE = "The server cannot store anything at the moment; send again later."
+#: SQLSTATE classes and codes of a database that is not there: 08 connection exceptions, 57P01–57P03
+#: (administrator shutdown, crash shutdown, cannot connect now), 53300 too many connections.
+_DATABASE_DOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
 
 def storage_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in _STORAGE_FULL_ERRNOS
+
+
+def database_down(exc: BaseException) -> bool:
+    """True for a database that is gone rather than a statement that failed: the connection was refused or
+    lost (no SQLSTATE, class 08) or the server is shutting down, starting up or full of connections."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    cause = exc.__cause__
+    if cause is None or not hasattr(cause, "sqlstate"):  # SQLite (no SQLSTATE): a database held locked
+        return "database is locked" in str(exc)
+    state: str | None = cause.sqlstate
+    return state is None or state.startswith("08") or state in _DATABASE_DOWN_SQLSTATES
 
 
 def refused_input(exc: BaseException) -> MtmError | None:
@@ -94,7 +112,8 @@ def refused_input(exc: BaseException) -> MtmError | None:
     - input nested deeper than the parser's recursion (JSON, a KoBo query): 400;
     - a transaction that lost a deadlock or a serialization race to a concurrent one: 409,
       nothing of it was stored, the client sends again;
-    - a full disk (an upload spooled to a temporary file, an attachment): 503, send again later."""
+    - a full disk (an upload spooled to a temporary file, an attachment): 503, send again later;
+    - a database that cannot be reached (restarting, failing over): 503, send again later."""
     if isinstance(exc, ValueError | DatabaseError) and "NUL (0x00)" in str(exc):
         return InvalidInput(NUL_MESSAGE)
     if isinstance(exc, RecursionError):
@@ -103,6 +122,8 @@ def refused_input(exc: BaseException) -> MtmError | None:
         return Conflict("The request met a concurrent change and was not stored; send it again.")
     if storage_full(exc):
         return Unavailable(STORAGE_FULL_MESSAGE)
+    if database_down(exc):
+        return Unavailable(DATABASE_DOWN_MESSAGE)
     return None
 
 

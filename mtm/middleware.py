@@ -20,7 +20,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooB
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 
-from mtm.errors import NUL_MESSAGE, Forbidden, MtmError, NotFound, refused_input
+from mtm.errors import NUL_MESSAGE, RETRY_AFTER_SECONDS, Forbidden, MtmError, NotFound, Unavailable, refused_input
 
 
 class DomainErrorMiddleware:
@@ -36,6 +36,10 @@ class DomainErrorMiddleware:
             if refused is None:
                 return None
             exception = refused
+        if isinstance(exception, Unavailable):  # nothing was changed: the same request later will do
+            response = HttpResponse(exception.message, status=503, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         django_error: Exception
         if isinstance(exception, NotFound):
             django_error = Http404(exception.message)

@@ -63,7 +63,9 @@ TEMPLATES = [
 # Embedded default: SQLite in the data directory. DATABASE_URL switches to PostgreSQL.
 DATABASES: dict[str, dict[str, object]]
 if ENV.database_url:
-    DATABASES = {"default": dict(dj_database_url.parse(ENV.database_url, conn_max_age=60))}
+    # A kept connection is checked before a request reuses it: after a PostgreSQL restart the first request
+    # reconnects instead of failing on the dead connection.
+    DATABASES = {"default": dict(dj_database_url.parse(ENV.database_url, conn_max_age=60, conn_health_checks=True))}
 else:
     DATABASES = {
         "default": {
@@ -160,10 +162,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
-    "submissions-sweep": {"task": "surveys.submissions_sweep", "schedule": 300.0},
+    "submissions-sweep": {"task": "surveys.submissions_sweep", "schedule": ENV.sweep_seconds},
     "raw-purge": {"task": "surveys.raw_purge", "schedule": 86400.0},
 }
-MTM_SWEEP_GRACE_SECONDS = 60
+MTM_SWEEP_GRACE_SECONDS = ENV.sweep_grace_seconds
 
 # OpenRosa
 OPENROSA_REALM = ENV.openrosa_realm

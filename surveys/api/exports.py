@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mtm.errors import NotFound
 from surveys.api.schema import errors
 from surveys.models import RecordExport
 from surveys.selectors.exports import record_export_for_user
@@ -118,5 +119,9 @@ class ExportFile(APIView):
             return Response({"detail": f"The export is {export.status}."}, status=409)
         content_type = ("text/csv; charset=utf-8" if export.fmt == "csv" else
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        return FileResponse(export.file.open("rb"), as_attachment=True, content_type=content_type,
+        try:
+            handle = export.file.open("rb")
+        except (FileNotFoundError, ValueError):  # taken off the disk, or its name lost
+            raise NotFound("The export's file is no longer on the server; create the export again.") from None
+        return FileResponse(handle, as_attachment=True, content_type=content_type,
                             filename=(export.file.name or "").rsplit("/", 1)[-1])

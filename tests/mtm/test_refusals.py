@@ -235,5 +235,49 @@ def test_a_lost_deadlock_or_serialization_race_is_a_409_on_every_protocol():
         Conflict, "The request met a concurrent change and was not stored; send it again.")
     assert exception_handler(lost, {}).status_code == 409
     assert isinstance(refused_input(RecursionError()), InvalidInput)
-    assert refused_input(OperationalError("connection refused")) is None
     assert refused_input(ValueError("not ours")) is None
+
+
+def _database_error(kind, message, sqlstate):
+    class Cause(Exception):
+        pass
+
+    cause = Cause(message)
+    cause.sqlstate = sqlstate
+    error = kind(message)
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize("kind, message, sqlstate", [
+    ("OperationalError", "connection refused", None),  # psycopg: no SQLSTATE, the server is not there
+    ("OperationalError", "terminating connection due to administrator command", "57P01"),
+    ("OperationalError", "the database system is starting up", "57P03"),
+    ("OperationalError", "sorry, too many clients already", "53300"),
+    ("InterfaceError", "connection already closed", None),
+    ("OperationalError", "server closed the connection unexpectedly", "08006"),
+])
+def test_a_database_that_cannot_be_reached_is_a_503_send_again_later(kind, message, sqlstate):
+    from django import db
+
+    from mtm.errors import DATABASE_DOWN_MESSAGE, Unavailable, refused_input
+    from surveys.api.exceptions import exception_handler
+
+    error = _database_error(getattr(db, kind), message, sqlstate)
+
+    refused = refused_input(error)
+    assert (type(refused), refused.message) == (
+        Unavailable, "The server cannot store anything at the moment; send again later.") == (
+        Unavailable, DATABASE_DOWN_MESSAGE)
+    response = exception_handler(error, {})
+    assert (response.status_code, response["Retry-After"]) == (503, "60")
+
+
+def test_a_failed_statement_is_not_a_database_that_is_down():
+    from django.db import OperationalError
+
+    from mtm.errors import refused_input
+
+    assert refused_input(_database_error(OperationalError, "canceling statement due to lock timeout", "55P03")) is None
+    assert refused_input(OperationalError("no such table: surveys_submission")) is None  # SQLite, not locked
+    assert refused_input(OperationalError("database is locked")) is not None

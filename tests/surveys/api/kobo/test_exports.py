@@ -32,6 +32,22 @@ def test_export_is_created_polled_and_downloaded_whatever_the_accept_header(hous
     assert "resp/name" not in rows[0]
 
 
+def test_an_export_whose_file_is_gone_is_404_with_a_reason(household, send, analyst, uid,
+                                                             django_capture_on_commit_callbacks):
+    send()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = analyst.post(f"/api/v2/assets/{uid}/exports/", {"type": "csv", "lang": "_xml", "fields": [],
+                                                                 "query": {}}, format="json")
+    export = RecordExport.objects.get(uid=created.json()["uid"])
+    export.file.storage.delete(export.file.name)
+
+    response = analyst.get(f"/api/v1/exports/{export.uid}/file")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "The export's file is no longer on the server; create the export again."}
+    assert RecordExport.objects.get(pk=export.pk).status == "complete"
+
+
 def test_export_refuses_what_it_cannot_do(household, analyst, uid):
     for payload in ({"type": "spss_labels"}, {"type": "xls", "fields": ["resp/age"]},
                     {"type": "xls", "query": {"_id": 1}}, {"type": "xls", "lang": "Klingon"}):
