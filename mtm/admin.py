@@ -89,10 +89,13 @@ class MtmAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         from surveys.models import Round
+        from surveys.selectors.review import waiting_by_round
         from surveys.selectors.scope import may_see_submissions, viewable_rounds
 
-        dashboards = []
+        dashboards: list[tuple[Round, int]] = []
         if may_see_submissions(request.user):
-            dashboards = list(viewable_rounds(user=request.user).filter(status=Round.Status.OPEN)
-                              .order_by("survey__slug", "number"))
+            rounds = list(viewable_rounds(user=request.user).filter(status=Round.Status.OPEN)
+                          .order_by("survey__name", "number"))
+            waiting = waiting_by_round(user=request.user, round_ids=[r.pk for r in rounds])
+            dashboards = [(r, waiting[r.pk]) for r in rounds]
         return super().index(request, {"dashboards": dashboards, **(extra_context or {})})

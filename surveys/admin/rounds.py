@@ -11,8 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from mtm.admin import domain_errors
 from surveys.form_schema import form_language
@@ -132,9 +132,9 @@ class RoundAdmin(admin.ModelAdmin):
         progress = round_progress(user=request.user, round_id=round_.pk)
         submissions = reverse("admin:surveys_submission_changelist")
         context = {**self.admin_site.each_context(request),
-                                                  "title": _("%(round)s — collection dashboard") % {"round": round_},
+                   "title": gettext("%(round)s: collection dashboard") % {"round": round_},
                    "opts": self.model._meta, "round": round_, "p": progress,
-                   "list_url": f"{submissions}?questionnaire__round__id__exact={round_.pk}"}
+                   "list_url": f"{submissions}?round={round_.pk}"}
         return TemplateResponse(request, "surveys/round_dashboard.html", context)
 
     def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from surveys.errors import QuestionnaireNotDeletable
@@ -93,7 +94,8 @@ class Round(models.Model):
         ]
 
     def __str__(self) -> str:
-        return _("%(survey)s round %(number)s") % {"survey": self.survey.slug, "number": self.number}
+        """The survey's title and the round's number, as people call it."""
+        return gettext("%(survey)s — round %(number)s") % {"survey": self.survey.name, "number": self.number}
 
     @property
     def is_open(self) -> bool:

@@ -27,6 +27,7 @@ submission up later.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -89,7 +90,9 @@ class Sender:
 
 
 def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[UploadedFile[bytes]] = (),
-                          is_incomplete: bool = False) -> IngestResult:
+                          is_incomplete: bool = False, received_at: dt.datetime | None = None) -> IngestResult:
+    """Store an instance as received (``received_at``: now; an earlier moment only for interviews that
+    reached another server or the demo's first)."""
     root = parse_instance(xml)
     header = instance_header(root)
     encrypted = is_encrypted_manifest(root)
@@ -101,7 +104,8 @@ def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[U
                    deprecated_id=header.deprecated_id,
                    raw=xml, raw_format=Submission.Format.XML, xml=None, digest=_sha256(xml),
                    expected=len(files) if files is not None else len(expected_attachments(root, target.schema)),
-                   sender=sender, attachments=attachments, is_incomplete=is_incomplete, encrypted=encrypted)
+                   sender=sender, attachments=attachments, is_incomplete=is_incomplete, encrypted=encrypted,
+                   received_at=received_at)
 
 
 def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
@@ -173,7 +177,8 @@ def _files_deleted_on_rollback(
 @transaction.atomic
 def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, deprecated_id: str | None,
             raw: bytes, raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
-            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool, encrypted: bool) -> IngestResult:
+            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool, encrypted: bool,
+            received_at: dt.datetime | None = None) -> IngestResult:
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id, editor=sender.user)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -185,7 +190,7 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         "raw_format": raw_format, "raw_sha256": digest, "xml": raw_seal(xml) if xml is not None else None,
         "submitted_by": sender.user.pk if sender.user is not None else None,
         "device": device, "user_agent": sender.user_agent[:255],
-        "received_at": now, "updated_at": now, "complete": not is_incomplete,
+        "received_at": received_at or now, "updated_at": now, "complete": not is_incomplete,
         "deprecated_id": deprecated_id or "", "previous": previous.pk if previous is not None else None,
         "is_current": True, "encrypted": encrypted,
         "attachments_expected": expected, "processing_error": "",

@@ -22,7 +22,7 @@ class TestCreateEnumerator:
 
         enumerator = Enumerator.objects.get(user__username="enum07")
         assignment = enumerator.assignments.get()
-        assert capsys.readouterr().out == "enum07 mtm-kz round 4\n"
+        assert capsys.readouterr().out == "enum07 MTM Kazakhstan — international migrant workers survey — round 4\n"
         assert (enumerator.sex, enumerator.supervisor.username, enumerator.active) == ("f", "sup1", True)
         assert assignment.round == household.round
         assert sorted(assignment.locations.values_list("code", flat=True)) == ["KZ-71", "KZ-75"]
