@@ -38,10 +38,11 @@ class TestDashboard:
     def test_in_kazakh_for_a_supervisor(self, teams):
         page = text(browser(teams.users.supA, "kk").get(f"/admin/surveys/round/{teams.round.pk}/dashboard/"))
         start, end = teams.round.start_date, teams.round.end_date
-        assert f"<title>{teams.round.survey.slug}, 4-раунд — жинау бақылау тақтасы | MTM Collect</title>" in page
+        assert f"<title>{teams.round.survey.name} — 4-раунд: жинау мониторингі тақтасы | MTM Collect</title>" in page
         assert f"{start:%d.%m.%Y} – {end:%d.%m.%Y}" in page  # Kazakhstan's dates (mtm/formats/kk)
-        for phrase in ("тек сіздің тобыңыз", "Күн бойынша сұхбаттар", "Кім артта қалып жатыр", "Интервьюерлер",
-                       "Орындалды / жоспар", "Соңғы синхрондау", "Аумақтар", "тексеруді күтуде (ескертулер бар)"):
+        for phrase in ("тек сіздің тобыңыз", "Күн сайынғы сұхбаттар, сұхбат күні бойынша", "Кім артта қалып жатыр",
+                       "Интервьюерлер", "Есепке алынған / жоспар", "Соңғы синхрондау", "Аумақтар",
+                       "тексеруді күтуде (тексерілмеген немесе ескертулер бар)"):
             assert phrase in page, phrase
         assert "Who is behind" not in page and "Enumerators" not in page
 
@@ -132,7 +133,7 @@ class TestCommands:
         out = io.StringIO()
         with override_settings(MTM_COMMAND_LANGUAGE="ru"):
             call_command("rebuild_tallies", "--round-id", str(rounds.pk), stdout=out)
-        assert out.getvalue() == "mtm-kz, раунд 4: 7 учтённых интервью\n"
+        assert out.getvalue() == f"{rounds.survey.name} — раунд 4: 7 учтённых интервью\n"
         out = io.StringIO()
         with override_settings(MTM_COMMAND_LANGUAGE="kk"):
             call_command("process_pending", stdout=out)
@@ -141,7 +142,7 @@ class TestCommands:
     def test_english_by_default(self, rounds):
         out = io.StringIO()
         call_command("rebuild_tallies", "--round-id", str(rounds.pk), stdout=out)
-        assert out.getvalue() == "mtm-kz round 4: 7 counted submissions\n"
+        assert out.getvalue() == f"{rounds.survey.name} — round 4: 7 counted submissions\n"
 
 
 @pytest.mark.django_db
