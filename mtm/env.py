@@ -52,6 +52,8 @@ class Env:
     pseudonym_key: str
     digest_key: str
     trusted_proxies: int
+    #: MTM_CACHE_PREFIX: the cache's key prefix, so that instances sharing a Redis keep apart.
+    cache_prefix: str
     #: MTM_SWEEP_SECONDS: how often the worker's beat looks for submissions left unprocessed.
     sweep_seconds: float
     #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
@@ -88,6 +90,7 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         pseudonym_key=e.get("MTM_PSEUDONYM_KEY", ""),
         digest_key=e.get("MTM_DIGEST_KEY", ""),
         trusted_proxies=int(e.get("MTM_TRUSTED_PROXIES") or 0),
+        cache_prefix=e.get("MTM_CACHE_PREFIX") or "mtm",
         sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
         sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
         shell_language=_posix_language(e),

@@ -145,7 +145,7 @@ SPECTACULAR_SETTINGS = {
 # Redis that does not answer costs a request at most about a second (mtm.cache then leaves it alone a while).
 if ENV.redis_url:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url,
-                          "KEY_PREFIX": "mtm",
+                          "KEY_PREFIX": ENV.cache_prefix,
                           "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
