@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("surveys.api.urls")),
     path("healthz", healthz, name="healthz"),
+    # ODK Central's API and OData feed, before OpenRosa's /<username>/… routes.
+    path("v1/", include("surveys.api.central.urls")),
     path("", include("surveys.openrosa.urls")),
 ]
