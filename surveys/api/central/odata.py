@@ -122,9 +122,9 @@ def _flag(params: Any, name: str) -> bool:
     raw = params.get(name)
     if raw is None:
         return False
-    if raw not in ("true", "false"):
+    if raw.lower() not in ("true", "false"):  # pyodk sends Python's True
         raise UnexpectedValue(f"Unexpected {name} value {raw}; expected true or false.")
-    return raw == "true"
+    return raw.lower() == "true"
 
 
 def _query(request: Request, model: ODataModel, table: Table) -> Query:

@@ -54,3 +54,23 @@ def project_id(household) -> int:
 
 
 __all__ = ["household_instance", "send"]
+
+
+@pytest.fixture
+def interviews(household, enumerator, send):
+    """Three interviews by enum01 (two in May, the first with two household members; one in June) and one
+    by enum02 (another team) in June."""
+    import datetime as dt
+
+    from surveys.models import Submission
+    from tests.factories import AssignmentFactory, EnumeratorFactory
+
+    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum02")), round=household.round)
+    early = send(sex="female", age="41", members=("10", "12"), reasons="work family", passport="P1")
+    later = send(sex="male", age="29", passport="P2")
+    june = send(sex="male", age="35", country="tj", region="sughd", passport="P3")
+    other = send("enum02", sex="female", age="50", passport="P4")
+    for sub, when in ((early, dt.datetime(2024, 5, 1, 9, tzinfo=dt.UTC)), (later, dt.datetime(2024, 5, 2, 9, tzinfo=dt.UTC)),
+                      (june, dt.datetime(2024, 6, 1, 9, tzinfo=dt.UTC)), (other, dt.datetime(2024, 6, 2, 9, tzinfo=dt.UTC))):
+        Submission.objects.filter(pk=sub.pk).update(received_at=when)
+    return [Submission.objects.get(pk=s.pk) for s in (early, later, june, other)]
