@@ -7,6 +7,8 @@ own order, ``$skip`` otherwise). Pages are written as they are read (a generator
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 import binascii
 import datetime as dt
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ _KNOWN = {"$top", "$skip", "$count", "$filter", "$select", "$expand", "$orderby"
 _SYSTEM_KEYS = ("submissionDate", "updatedAt", "deletedAt", "submitterId", "submitterName", "attachmentsPresent",
                 "attachmentsExpected", "status", "reviewState", "deviceId", "edits", "formVersion")
 MAX_NUMBER = 1_000_000_000
+_MAX_PAGE_SIZE = re.compile(r"(?:^|[,;\s])odata\.maxpagesize=(\d{1,10})\b")
 _DEFAULT_ORDER = ("-received_at", "-id")
 
 
@@ -100,11 +103,24 @@ class TableData(CentralView):
         if found is None:
             raise NotFound(f"No table {table!r}.")
         query = _query(request, model, found)
+        preferred = _max_page_size(request)
+        if query.top is None and preferred is not None:  # server-driven paging (OData's Prefer header)
+            query = dataclasses.replace(query, top=preferred)
         chunks = (_submissions(request, asset, model, found, query, base) if found.parent is None
                   else _repeat(request, asset, found, query, base))
         response = StreamingHttpResponse(chunks, content_type="application/json; odata.metadata=minimal")
         response["OData-Version"] = "4.0"
+        if query.top is not None and preferred == query.top and "$top" not in request.query_params:
+            response["Preference-Applied"] = f"odata.maxpagesize={preferred}"
         return response
+
+
+def _max_page_size(request: Request) -> int | None:
+    """``Prefer: odata.maxpagesize=N`` (N from 1): pages of N rows, each with the next one's link."""
+    match = _MAX_PAGE_SIZE.search(request.headers.get("Prefer", ""))
+    if match is None or not 0 < int(match.group(1)) <= MAX_NUMBER:
+        return None
+    return int(match.group(1))
 
 
 # --- query options ----------------------------------------------------------------------------------------
