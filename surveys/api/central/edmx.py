@@ -43,7 +43,8 @@ _SYSTEM = """<Schema xmlns="{edm}" Namespace="{ns}">
 </EnumType>
 </Schema>"""
 
-_CAPABILITIES = """<Annotation Term="Org.OData.Capabilities.V1.ConformanceLevel" EnumMember="Org.OData.Capabilities.V1.ConformanceLevelType/Minimal"/>
+_CAPABILITIES = """<Annotation Term="Org.OData.Capabilities.V1.ConformanceLevel"
+ EnumMember="Org.OData.Capabilities.V1.ConformanceLevelType/Minimal"/>
 <Annotation Term="Org.OData.Capabilities.V1.BatchSupported" Bool="false"/>
 <Annotation Term="Org.OData.Capabilities.V1.CountRestrictions">
 <Record><PropertyValue Property="Countable" Bool="true"/></Record>

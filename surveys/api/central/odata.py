@@ -7,10 +7,10 @@ own order, ``$skip`` otherwise). Pages are written as they are read (a generator
 from __future__ import annotations
 
 import base64
-import dataclasses
-import re
 import binascii
+import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain, islice

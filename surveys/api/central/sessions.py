@@ -32,6 +32,7 @@ class Sessions(CentralView):
         for name, value in (("email", login), ("password", password)):
             if not isinstance(value, str) or not value:
                 raise MissingParameter(f"Required parameter {name} missing.")
+        assert isinstance(login, str) and isinstance(password, str)
         opened = central_session_open(login=login, password=password, address=client_address(request._request))
         return Response({"createdAt": stamp(opened.created_at), "expiresAt": stamp(opened.expires_at),
                          "token": opened.token, "csrf": ""})

@@ -179,7 +179,7 @@ def rows(qs: QuerySet[Submission], asset: Asset, *, start: int = 0, stop: int | 
     values = annotated.values_list(*_COLUMNS)
     if start or stop is not None:
         values = values[start:stop]
-    for (pk, instance_id, qid, received_at, updated_at, submitter_id, submitter_name, review, previous_id,
+    for (pk, instance_id, qid, received_at, _updated_at, submitter_id, submitter_name, review, previous_id,
          expected, reviewed_at, text) in values.iterator(chunk_size=CHUNK):
         answers = loads(text) if type(text) is str else text
         released = answers_released(answers=answers, schema=versions[qid].schema, withheld=withheld[qid])

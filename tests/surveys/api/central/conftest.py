@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from enumerators.models import Enumerator, User
 from enumerators.services.roles import roles_ensure
 from tests.factories import UserFactory
-from tests.surveys.api.kobo.conftest import household_instance, send  # noqa: F401 - fixtures reused
+from tests.surveys.api.kobo.conftest import household_instance, send
 
 PASSWORD = "central-pass-1"
 
@@ -70,7 +70,6 @@ def interviews(household, enumerator, send):
     later = send(sex="male", age="29", passport="P2")
     june = send(sex="male", age="35", country="tj", region="sughd", passport="P3")
     other = send("enum02", sex="female", age="50", passport="P4")
-    for sub, when in ((early, dt.datetime(2024, 5, 1, 9, tzinfo=dt.UTC)), (later, dt.datetime(2024, 5, 2, 9, tzinfo=dt.UTC)),
-                      (june, dt.datetime(2024, 6, 1, 9, tzinfo=dt.UTC)), (other, dt.datetime(2024, 6, 2, 9, tzinfo=dt.UTC))):
-        Submission.objects.filter(pk=sub.pk).update(received_at=when)
+    for sub, (month, day) in ((early, (5, 1)), (later, (5, 2)), (june, (6, 1)), (other, (6, 2))):
+        Submission.objects.filter(pk=sub.pk).update(received_at=dt.datetime(2024, month, day, 9, tzinfo=dt.UTC))
     return [Submission.objects.get(pk=s.pk) for s in (early, later, june, other)]
