@@ -4,10 +4,13 @@ archived (no longer offered to tablets) or offered again, never deleted."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from mtm.admin import domain_errors
 from surveys.admin.base import ReadOnlyInline
@@ -73,7 +76,7 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     list_filter = ["round__survey", "round", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["form_id", "title", "version"]
     readonly_fields = ["form_id", "version", "title", "md5", "source_file", "source_md5", "created_by",
-                       "created_at", "archived_at", "xform_xml", "schema"]
+                       "created_at", "archived_at", "xform_xml", "schema", "central_base_url", "odata_feed_url"]
     inlines = [MediaInline]
     actions = ["archive", "unarchive"]
 
@@ -105,8 +108,30 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["xlsform", "round", "allow_anonymous"]
-        return ["form_id", "version", "title", "round", "allow_anonymous", "md5", "source_file", "source_md5",
-                "created_by", "created_at", "archived_at", "schema", "xform_xml"]
+        return ["form_id", "version", "title", "round", "allow_anonymous", "central_base_url", "odata_feed_url", "md5",
+                "source_file", "source_md5", "created_by", "created_at", "archived_at", "schema", "xform_xml"]
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Questionnaire | None:
+        """The version, with the server's address as this request reached it (for the analysts' URLs)."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj._mtm_origin = request.build_absolute_uri("/")  # type: ignore[attr-defined]
+        return obj
+
+    @admin.display(description=_("ODK Central base URL"))
+    def central_base_url(self, obj: Questionnaire) -> str:
+        origin = getattr(obj, "_mtm_origin", "/")
+        return format_html('<code>{}</code><div class="help">{}</div>', origin,
+                           _("pyodk's base_url and ruODK's url, with your username (or e-mail) and password; "
+                             "project {project}, form {form}.").format(project=obj.round.survey_id, form=obj.form_id))
+
+    @admin.display(description=_("OData feed URL"))
+    def odata_feed_url(self, obj: Questionnaire) -> str:
+        origin = getattr(obj, "_mtm_origin", "/").rstrip("/")
+        url = f"{origin}/v1/projects/{obj.round.survey_id}/forms/{quote(obj.form_id, safe='')}.svc"
+        return format_html('<code>{}</code><div class="help">{}</div>', url,
+                           _("Power BI and Excel: Get data → OData feed, Basic login with your username and "
+                             "password. Anonymised records of your team only."))
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
