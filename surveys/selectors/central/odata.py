@@ -182,7 +182,11 @@ def rows(qs: QuerySet[Submission], asset: Asset, *, start: int = 0, stop: int | 
     for (pk, instance_id, qid, received_at, _updated_at, submitter_id, submitter_name, review, previous_id,
          expected, reviewed_at, text) in values.iterator(chunk_size=CHUNK):
         answers = loads(text) if type(text) is str else text
-        released = answers_released(answers=answers, schema=versions[qid].schema, withheld=withheld[qid])
+        hidden = withheld[qid]
+        # The model leaves withheld fields out, so they are never read; a record that still holds one at its
+        # top level (anonymisation drops them already) is released through the policy all the same.
+        released = (answers_released(answers=answers, schema=versions[qid].schema, withheld=hidden)
+                    if hidden and not hidden.isdisjoint(answers or {}) else answers or {})
         yield Row(pk=pk, instance_id=instance_id, version=versions[qid].version, received_at=received_at,
                   updated_at=reviewed_at, submitter_id=submitter_id, submitter_name=submitter_name,
                   review_state=review_state(review, previous_id), attachments=expected, answers=released)

@@ -122,3 +122,12 @@ def test_basic_auth_and_no_auth(analyst):
     assert anonymous["WWW-Authenticate"] == 'Basic realm="ODK Central", charset="UTF-8"'
     assert (wrong.get("/v1/projects").status_code, garbled.get("/v1/projects").status_code) == (401, 401)
     assert right.get("/v1/users/current").json()["id"] == analyst.pk
+
+
+def test_a_nul_byte_is_refused_in_centrals_shape_before_any_view(analyst):
+    response = APIClient().post("/v1/sessions", '{"email": "analyst1\\u0000", "password": "x"}',
+                                content_type="application/json")
+
+    assert (response.status_code, response.json()["code"]) == (400, 400.8)
+    assert "NUL" in response.json()["message"]
+    assert LoginFailureCount.objects.count() == 0
