@@ -72,10 +72,10 @@ def main() -> None:
         call_command("load_demo", stdout=open(os.devnull, "w"))
         copy_to(RECORDS)
 
+    from enumerators.models import User
     from surveys.models import Questionnaire
     from surveys.selectors.central.odata import odata_model
     from surveys.selectors.kobo.assets import asset_for_user
-    from enumerators.models import User
 
     client = Client()
     token = client.post("/v1/sessions", {"email": "admin", "password": "admin"},

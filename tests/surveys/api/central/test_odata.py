@@ -53,7 +53,7 @@ def test_filters_on_system_fields_and_answers(analyst, interviews, svc):
 
 
 def test_select_orderby_skip_count_and_wkt(analyst, interviews, svc):
-    early, later, june, other = interviews
+    early, _later, june, _other = interviews
     client = client_for("analyst1")
 
     _, selected = get(client, f"{svc}/Submissions", **{"$select": "__system/submitterName,resp/age,country",
@@ -135,7 +135,7 @@ def test_unknown_tables_forms_and_projects_are_404(analyst, interviews, svc, pro
 
 
 def test_review_states_through_patch_are_audited_and_shown_as_centrals(supervisor, interviews, project_id, svc):
-    early, later, june, other = interviews
+    early, later, _june, _other = interviews
     client = client_for("sup1")
     base = f"/v1/projects/{project_id}/forms/household/submissions"
 
@@ -155,7 +155,7 @@ def test_review_states_through_patch_are_audited_and_shown_as_centrals(superviso
 
 
 def test_bad_or_forbidden_reviews_change_nothing(analyst, supervisor, interviews, project_id):
-    early, later, june, other = interviews
+    early, _later, _june, other = interviews
     base = f"/v1/projects/{project_id}/forms/household/submissions"
 
     edited = client_for("sup1").patch(f"{base}/{early.instance_id}", {"reviewState": "edited"}, format="json")
