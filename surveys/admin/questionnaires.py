@@ -115,7 +115,7 @@ class QuestionnaireAdmin(admin.ModelAdmin):
         """The version, with the server's address as this request reached it (for the analysts' URLs)."""
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            obj._mtm_origin = request.build_absolute_uri("/")  # type: ignore[attr-defined]
+            obj._mtm_origin = request.build_absolute_uri("/")
         return obj
 
     @admin.display(description=_("ODK Central base URL"))
