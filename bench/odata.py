@@ -35,8 +35,9 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "bench"))
-from kobo_data import RECORDS, copy_to  # noqa: E402
+from bench.support.records import copy_to  # noqa: E402
+
+RECORDS = 30_000
 
 
 def page_through(client: Client, url: str, top: int | None, token: str) -> tuple[float, float, int]:

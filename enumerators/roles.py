@@ -24,5 +24,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ANALYSTS: ["surveys.view_survey", "surveys.view_round", "surveys.view_location", "surveys.view_questionnaire",
                "surveys.view_submission"],
     DATA_PROTECTION: ["surveys.view_survey", "surveys.view_round", "surveys.view_respondent",
-                      "surveys.view_submission", "surveys.view_raw_submission", "surveys.view_rawpurge"],
+                      "surveys.view_submission", "surveys.view_raw_submission", "surveys.view_rawpurge",
+                      "surveys.view_questionnaire", "surveys.view_formkey", "surveys.manage_form_keys"],
 }

@@ -29,6 +29,11 @@ def _list(value: str | None, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+#: What a submission's request may carry beyond MTM_MAX_SUBMISSION_BYTES (the multipart envelope and the
+#: XML on top of the files Collect keeps within the advertised size): the server's limit and nginx's.
+MULTIPART_ALLOWANCE = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Env:
     debug: bool
@@ -50,6 +55,11 @@ class Env:
     sweep_seconds: float
     #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
     sweep_grace_seconds: int
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest submission request the server reads (and nginx passes on)."""
+        return self.max_submission_bytes + MULTIPART_ALLOWANCE
 
     @property
     def uses_services(self) -> bool:

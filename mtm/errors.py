@@ -101,9 +101,10 @@ def database_down(exc: BaseException) -> bool:
     lost (no SQLSTATE, class 08) or the server is shutting down, starting up or full of connections."""
     if not isinstance(exc, OperationalError | InterfaceError):
         return False
-    if not hasattr(exc.__cause__, "sqlstate"):  # SQLite: a database another process holds locked
+    cause = exc.__cause__
+    if cause is None or not hasattr(cause, "sqlstate"):  # SQLite (no SQLSTATE): a database held locked
         return "database is locked" in str(exc)
-    state: str | None = getattr(exc.__cause__, "sqlstate", None)
+    state: str | None = cause.sqlstate
     return state is None or state.startswith("08") or state in _DATABASE_DOWN_SQLSTATES
 
 

@@ -44,11 +44,11 @@ class SurveyAdmin(admin.ModelAdmin):
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "dashboard_link",
-                    "report_link"]
+    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "setup_state",
+                    "dashboard_link", "report_link"]
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
-    readonly_fields = ["disclosure_risk", "dashboard_link", "report_link"]
+    readonly_fields = ["setup_state", "disclosure_risk", "dashboard_link", "report_link"]
     actions = ["export_xlsx", "export_csv", "rebuild_tallies"]
 
     def get_queryset(self, request):
@@ -92,6 +92,15 @@ class RoundAdmin(admin.ModelAdmin):
                      name="surveys_round_report"),
                 path("<int:round_id>/dashboard/", self.admin_site.admin_view(self.dashboard_view),
                      name="surveys_round_dashboard"), *super().get_urls()]
+
+    @admin.display(description="Set up")
+    def setup_state(self, obj: Round) -> str:
+        """A round an XLSForm import created has no dates or target yet: the dashboard cannot say who is
+        behind, so it is marked incomplete until they are set."""
+        missing = obj.setup_missing
+        if not missing:
+            return "complete"
+        return format_html('<strong style="color:#ba2121">incomplete: no {}</strong>', " and no ".join(missing))
 
     @admin.display(description="Dashboard")
     def dashboard_link(self, obj: Round) -> str:

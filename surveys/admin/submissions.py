@@ -94,7 +94,7 @@ _SHOWN = ("form_id", "questionnaire", "instance_id", "submitted_by", "device", "
           "started_at", "ended_at", "interview_date", "location", "respondent_sex", "validation", "problem_list",
           "released_answers", "review_status", "reviewed_by", "reviewed_at", "complete", "attachments_expected",
           "deprecated_id", "previous", "is_current", "processing", "processing_error", "processed_at",
-          "raw_format", "raw_sha256")
+          "raw_format", "encrypted", "raw_sha256")
 
 
 @admin.register(Submission)
@@ -110,7 +110,7 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
                    ("questionnaire__round", admin.RelatedOnlyFieldListFilter),
                    ("location", admin.RelatedOnlyFieldListFilter),
                    ("submitted_by", admin.RelatedOnlyFieldListFilter),
-                   "interview_date", "processing", "is_current"]
+                   "interview_date", "processing", "encrypted", "is_current"]
     search_fields = ["instance_id", "form_id", "submitted_by__username"]
     date_hierarchy = "received_at"
     list_select_related = ["submitted_by", "location"]
@@ -172,7 +172,7 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
     @admin.display(description="Answers (anonymised record)")
     def released_answers(self, obj: Submission) -> str:
         """The released answers grouped by the form's groups, in the form's order, with their labels."""
-        schema = questionnaire_schema(pk=obj.questionnaire_id, md5=obj.questionnaire.md5)
+        schema = questionnaire_schema(pk=obj.questionnaire_id, key=obj.questionnaire.schema_key)
         released = answers_released(answers=obj.answers, schema=schema)
         if not released:
             return "—"

@@ -2,6 +2,7 @@
 submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
+from surveys.models.encryption import FormKey
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.progress import ProgressCount
@@ -26,6 +27,7 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
+    "FormKey",
     "KoboExportSetting",
     "KoboRecord",
     "Location",

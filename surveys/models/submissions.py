@@ -44,6 +44,7 @@ class Submission(models.Model):
         PENDING = "pending", "Pending"
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
+        AWAITING_KEY = "awaiting_key", "Waiting for its key (encrypted)"
 
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="submissions")
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="submissions",
@@ -71,7 +72,9 @@ class Submission(models.Model):
     )
     is_current = models.BooleanField(default=True)
     attachments_expected = models.PositiveIntegerField(default=0)
-    processing = models.CharField(max_length=10, choices=Processing.choices, default=Processing.PENDING)
+    processing = models.CharField(max_length=16, choices=Processing.choices, default=Processing.PENDING)
+    encrypted = models.BooleanField(default=False, help_text="Sent encrypted (ODK encrypted form): the raw body is "
+                                    "the submission manifest, the attachments the .enc files.")
     processing_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     answers: models.JSONField[dict[str, Any] | None, dict[str, Any] | None] = models.JSONField(
@@ -106,7 +109,7 @@ class Submission(models.Model):
             models.CheckConstraint(condition=~Q(instance_id=""), name="submission_instance_id_not_blank"),
             models.CheckConstraint(condition=Q(raw_sha256__regex=r"^[0-9a-f]{64}$"), name="submission_sha256_hex"),
             models.CheckConstraint(
-                condition=Q(processing__in=["receiving", "pending", "processed", "failed"]),
+                condition=Q(processing__in=["receiving", "pending", "processed", "failed", "awaiting_key"]),
                 name="submission_processing_valid",
             ),
             models.CheckConstraint(condition=~Q(previous=F("id")), name="submission_not_own_previous"),

@@ -94,6 +94,21 @@ class Round(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def setup_missing(self) -> list[str]:
+        """What a round made by an XLSForm import (or by hand) still lacks before collection is measured
+        against it: its dates (the dashboard's "behind") and its target. Empty when it is complete."""
+        missing = []
+        if self.start_date is None or self.end_date is None:
+            missing.append("dates")
+        if not self.target_sample:
+            missing.append("target")
+        return missing
+
+
+def schema_key(md5: str, schema_rev: int) -> str:
+    return f"{md5}.{schema_rev}"
+
 
 def xlsform_upload_to(instance: Questionnaire, filename: str) -> str:
     return f"xlsforms/{instance.form_id}/{instance.version}/{filename}"
@@ -142,6 +157,23 @@ class Questionnaire(models.Model):
     kobo_uid = models.CharField(max_length=32, editable=False, db_index=True)
     #: When the version was archived (the admin's archive action): no longer offered to tablets; None: offered.
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: True when the XLSForm had no version and the server assigned it (``questionnaire_import``).
+    version_assigned = models.BooleanField(default=False, editable=False)
+    #: The md5 of the form's content whatever its version: an XLSForm without a version re-imported with the
+    #: same content is the same version.
+    content_md5 = models.CharField(max_length=32, blank=True, editable=False)
+    #: pyxform's warnings about the XLSForm, shown in the admin.
+    warnings: models.JSONField[list[str], list[str]] = models.JSONField(default=list, blank=True, editable=False)
+    #: The files the form needs on the device (:class:`surveys.services.form_media.NeededFile`), present or not.
+    media_needed: models.JSONField[list[dict[str, Any]], list[dict[str, Any]]] = models.JSONField(
+        default=list, blank=True, editable=False)
+    #: Counts the changes an attached file made to ``schema`` (choices from a CSV, XML or GeoJSON): part of
+    #: :attr:`schema_key`, the key of the schema's per-process caches.
+    schema_rev = models.PositiveIntegerField(default=0, editable=False)
+    #: The key pair this version encrypts its interviews with (its XForm's ``base64RsaPublicKey``); None: not
+    #: encrypted.
+    encryption_key = models.ForeignKey("surveys.FormKey", on_delete=models.PROTECT, null=True, blank=True,
+                                       editable=False, related_name="questionnaires")
 
     objects = QuestionnaireQuerySet.as_manager()
 
@@ -168,6 +200,21 @@ class Questionnaire(models.Model):
         """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
         raise QuestionnaireNotDeletable()
 
+    @property
+    def schema_key(self) -> str:
+        """What identifies this version's ``schema`` as it is now (the XForm's md5 and ``schema_rev``)."""
+        return schema_key(self.md5, self.schema_rev)
+
+    @property
+    def media_missing(self) -> list[str]:
+        """The files the form needs that are not attached yet (``media`` prefetched or not)."""
+        present = {m.filename for m in self.media.all()}
+        return [f["filename"] for f in self.media_needed if f["filename"] not in present]
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption_key_id is not None
+
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:
     q = instance.questionnaire
@@ -175,8 +222,9 @@ def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:
 
 
 class QuestionnaireMedia(models.Model):
-    """A media file a form needs on the device (image, audio, CSV for
-    ``pulldata``/``select_one_from_file``), listed in the OpenRosa manifest."""
+    """A media file a form version needs on the device (image, audio, video, CSV / XML / GeoJSON for
+    ``pulldata``, ``search()`` and ``select_one_from_file``), listed in the OpenRosa manifest. Only the
+    files the form names (``Questionnaire.media_needed``) are attached."""
 
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="media")
     filename = models.CharField(max_length=255)

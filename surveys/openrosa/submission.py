@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
+from mtm.env import MULTIPART_ALLOWANCE
 from mtm.errors import MtmError, TooLarge, http_status, refused_input
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
@@ -18,7 +19,6 @@ from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
 
 XML_PART = "xml_submission_file"
-MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 @openrosa_view(methods=("HEAD", "POST"))

@@ -38,6 +38,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from lxml import etree
 
 from enumerators.models import Enumerator
 from enumerators.services.devices import device_seen
@@ -56,6 +57,7 @@ from surveys.services.instance import (
     json_version,
     parse_instance,
 )
+from surveys.services.odk_encryption import is_encrypted_manifest, manifest_read
 from surveys.services.raw_store import raw_seal, seal_chunks
 
 if TYPE_CHECKING:
@@ -89,12 +91,16 @@ def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[U
                           is_incomplete: bool = False) -> IngestResult:
     root = parse_instance(xml)
     header = instance_header(root)
+    encrypted = is_encrypted_manifest(root)
+    # An encrypted interview's XML part is its manifest (ODK's encrypted forms): it names the .enc files to
+    # wait for; the instance itself is one of them, opened only by processing.
+    files = manifest_files(root) if encrypted else None
     target = _target(form_id=header.form_id, version=header.version, sender=sender)
     return _ingest(target=target, instance_id=header.instance_id,
                    deprecated_id=header.deprecated_id,
                    raw=xml, raw_format=Submission.Format.XML, xml=None, digest=_sha256(xml),
-                   expected=len(expected_attachments(root, target.schema)), sender=sender,
-                   attachments=attachments, is_incomplete=is_incomplete)
+                   expected=len(files) if files is not None else len(expected_attachments(root, target.schema)),
+                   sender=sender, attachments=attachments, is_incomplete=is_incomplete, encrypted=encrypted)
 
 
 def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
@@ -110,7 +116,11 @@ def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
                    deprecated_id=header.deprecated_id,
                    raw=body, raw_format=Submission.Format.JSON, xml=xml, digest=_sha256(canonical),
                    expected=len(expected_attachments(root, target.schema)), sender=sender, attachments=(),
-                   is_incomplete=False)
+                   is_incomplete=False, encrypted=False)
+
+
+def manifest_files(root: etree._Element) -> tuple[str, ...]:
+    return manifest_read(root).files
 
 
 def _sha256(data: bytes) -> str:
@@ -161,7 +171,7 @@ def _files_deleted_on_rollback(
 @transaction.atomic
 def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, deprecated_id: str | None,
             raw: bytes, raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
-            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
+            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool, encrypted: bool) -> IngestResult:
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id, editor=sender.user)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -175,7 +185,7 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         "device": device, "user_agent": sender.user_agent[:255],
         "received_at": now, "updated_at": now, "complete": not is_incomplete,
         "deprecated_id": deprecated_id or "", "previous": previous.pk if previous is not None else None,
-        "is_current": True,
+        "is_current": True, "encrypted": encrypted,
         "attachments_expected": expected, "processing_error": "",
         "processing": Submission.Processing.RECEIVING if is_incomplete else Submission.Processing.PENDING,
     }

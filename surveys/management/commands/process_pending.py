@@ -26,4 +26,6 @@ class Command(BaseCommand):
                 state = "not processed"
             counts[state] = counts.get(state, 0) + 1
         left = f", not processed {counts['not processed']}" if "not processed" in counts else ""
+        if counts.get("awaiting_key"):  # encrypted, their form's private key not given yet
+            left = f", waiting for their key {counts['awaiting_key']}{left}"
         self.stdout.write(f"pending {len(ids)}: processed {counts['processed']}, failed {counts['failed']}{left}")
