@@ -251,3 +251,24 @@ class LoginLockout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} locked until {self.until:%Y-%m-%d %H:%M}: {self.account} from {self.address}"
+
+
+class CentralSession(models.Model):
+    """A bearer session of ODK Central's API (``POST /v1/sessions``): only the SHA-256 of its token is
+    kept, so a database dump holds no usable token; it ends at ``expires_at`` or on logout."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="central_sessions")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(token_sha256__regex=r"^[0-9a-f]{64}$"),
+                                   name="central_session_sha256_hex"),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="central_session_expires_later"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -63,6 +63,10 @@ class TooManyAttempts(MtmError):
         self.retry_after = retry_after
 
 
+class Unsupported(MtmError):
+    """The request asks for a feature this server does not have (an OData expression beyond its subset)."""
+
+
 class Unavailable(MtmError):
     """Something the server needs cannot be used now (a locked store); nothing was changed."""
 
@@ -70,6 +74,7 @@ class Unavailable(MtmError):
 #: Each kind's HTTP status, most specific first: the one table every HTTP interface reads.
 HTTP_STATUS: tuple[tuple[type[MtmError], int], ...] = (
     (NotFound, 404), (Forbidden, 403), (Conflict, 409), (TooLarge, 413), (TooManyAttempts, 429), (Unavailable, 503),
+    (Unsupported, 501),
     (InvalidInput, 400),
 )
 

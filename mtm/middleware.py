@@ -61,8 +61,8 @@ class NulRefusalMiddleware:
     """Refuse, before any view runs, a request whose text holds a NUL byte
     (PostgreSQL cannot store one): in its path, its query string, a header,
     or a JSON or form-encoded body. The answer is 400 in the protocol's own
-    form: DRF's ``{"detail": …}`` under ``/api/``, OpenRosa's envelope (or
-    KoBo's ``{"error": …}`` to a JSON submission) on OpenRosa's paths,
+    form: DRF's ``{"detail": …}`` under ``/api/``, Central's ``{"code", "message"}``
+    under ``/v1/``, OpenRosa's envelope (or KoBo's ``{"error": …}`` to a JSON submission) on OpenRosa's paths,
     Django's 400 page elsewhere. Multipart bodies carry binary files and are
     left to :func:`mtm.errors.refused_input` behind each protocol."""
 
@@ -116,6 +116,9 @@ def _refusal(request: HttpRequest) -> HttpResponse:
     if path.startswith("/api/"):
         with translation.override(settings.LANGUAGE_CODE):
             return JsonResponse({"detail": str(NUL_MESSAGE)}, status=400)
+    if path.startswith("/v1/"):  # ODK Central's API: its error shape (machine-read: English)
+        with translation.override(settings.LANGUAGE_CODE):
+            return JsonResponse({"code": 400.8, "message": str(NUL_MESSAGE)}, status=400)
     with translation.override(accept_language(request) or settings.LANGUAGE_CODE):
         message = str(NUL_MESSAGE)
         if path.startswith(("/admin/", "/healthz", "/static/")) or path == "/":

@@ -12,5 +12,7 @@ urlpatterns = [
     path("api/", include("surveys.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
+    # ODK Central's API and OData feed, before OpenRosa's /<username>/… routes.
+    path("v1/", include("surveys.api.central.urls")),
     path("", include("surveys.openrosa.urls")),
 ]

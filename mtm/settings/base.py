@@ -195,6 +195,8 @@ MTM_LOGIN_FAILURES_PER_ADDRESS = 20
 MTM_LOGIN_WINDOW_SECONDS = 900
 MTM_LOGIN_LOCKOUT_SECONDS = 60
 MTM_LOGIN_LOCKOUT_MAX_SECONDS = 3600
+# ODK Central API sessions (POST /v1/sessions) last as long as Central's: 24 hours.
+MTM_CENTRAL_SESSION_SECONDS = 24 * 3600
 # Reverse proxies in front of the server (MTM_TRUSTED_PROXIES): the client's address is then that many
 # entries from the right of X-Forwarded-For, not REMOTE_ADDR (which would be the proxy's for everyone).
 MTM_TRUSTED_PROXIES = ENV.trusted_proxies

@@ -5,6 +5,7 @@ tablets) or offered again, never deleted."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
@@ -116,7 +117,7 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     readonly_fields = ["form_id", "version", "version_origin", "title", "encryption_key", "md5", "source_file",
                        "source_md5",
                        "created_by", "created_at", "archived_at", "media_files", "pyxform_warnings", "xform_xml",
-                       "schema"]
+                       "schema", "central_base_url", "odata_feed_url"]
     actions = ["archive", "unarchive", "encrypt_managed"]
 
     @admin.display(description="encrypted", boolean=True)
@@ -170,7 +171,8 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["xlsform", "round", "allow_anonymous"]
-        return ["form_id", "version", "version_origin", "title", "round", "allow_anonymous", "encryption_key",
+        return ["form_id", "version", "version_origin", "title", "round", "allow_anonymous", "central_base_url",
+                "odata_feed_url", "encryption_key",
                 "media_files",
                 "media_upload", "pyxform_warnings", "md5", "source_file", "source_md5", "created_by", "created_at",
                 "archived_at", "schema", "xform_xml"]
@@ -209,6 +211,28 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     @admin.display(description="Version from")
     def version_origin(self, obj: Questionnaire) -> str:
         return "assigned by the server (the XLSForm has none)" if obj.version_assigned else "the settings sheet"
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Questionnaire | None:
+        """The version, with the server's address as this request reached it (for the analysts' URLs)."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj._mtm_origin = request.build_absolute_uri("/")
+        return obj
+
+    @admin.display(description=_("ODK Central base URL"))
+    def central_base_url(self, obj: Questionnaire) -> str:
+        origin = getattr(obj, "_mtm_origin", "/")
+        return format_html('<code>{}</code><div class="help">{}</div>', origin,
+                           _("pyodk's base_url and ruODK's url, with your username (or e-mail) and password; "
+                             "project {project}, form {form}.").format(project=obj.round.survey_id, form=obj.form_id))
+
+    @admin.display(description=_("OData feed URL"))
+    def odata_feed_url(self, obj: Questionnaire) -> str:
+        origin = getattr(obj, "_mtm_origin", "/").rstrip("/")
+        url = f"{origin}/v1/projects/{obj.round.survey_id}/forms/{quote(obj.form_id, safe='')}.svc"
+        return format_html('<code>{}</code><div class="help">{}</div>', url,
+                           _("Power BI and Excel: Get data → OData feed, Basic login with your username and "
+                             "password. Anonymised records of your team only."))
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
