@@ -2,6 +2,7 @@
 submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
+from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.progress import ProgressCount
@@ -26,6 +27,8 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
+    "HookDelivery",
+    "HookLog",
     "KoboExportSetting",
     "KoboRecord",
     "Location",
@@ -35,6 +38,7 @@ __all__ = [
     "RawPurge",
     "RecordExport",
     "Respondent",
+    "RestHook",
     "ReviewEvent",
     "Round",
     "RoundTally",
