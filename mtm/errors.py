@@ -98,7 +98,7 @@ def database_down(exc: BaseException) -> bool:
         return False
     if not hasattr(exc.__cause__, "sqlstate"):  # SQLite: a database another process holds locked
         return "database is locked" in str(exc)
-    state = exc.__cause__.sqlstate
+    state: str | None = getattr(exc.__cause__, "sqlstate", None)
     return state is None or state.startswith("08") or state in _DATABASE_DOWN_SQLSTATES
 
 

@@ -60,7 +60,7 @@ class BackgroundDeliveries:
                     self.submit(delivery_id, countdown=0.2 * tries)
                 else:
                     log.exception("REST delivery %s: the database stayed locked", delivery_id)
-            except Exception:  # noqa: BLE001 - the thread serves the whole process: log and go on
+            except Exception:
                 log.exception("REST delivery %s failed in the background", delivery_id)
             finally:
                 connection.close()

@@ -73,7 +73,7 @@ def record_export_task(export_id: int) -> str:
              max_retries=5, time_limit=120, soft_time_limit=100)
 def hook_deliver_task(delivery_id: int) -> str:
     """One attempt of a REST service's delivery (on the hooks' own queue); the retries enqueue themselves."""
-    from surveys.api.kobo.hook_payload import hook_payload
+    from surveys.presentation.hook_payload import hook_payload
 
     return delivery_run(delivery_id=delivery_id, render=hook_payload).status
 
@@ -95,7 +95,7 @@ def hook_delivery_enqueue(delivery_id: int, countdown: float = 0) -> bool:
 
                 background_deliveries().submit(delivery_id, countdown=countdown)
         else:
-            hook_deliver_task.apply_async(args=(delivery_id,), countdown=countdown or None,
+            hook_deliver_task.apply_async(args=(delivery_id,), countdown=countdown,
                                           queue=settings.MTM_HOOK_QUEUE)
     except Exception:
         log.exception("could not send REST delivery %s now; the sweep will retry", delivery_id)

@@ -226,7 +226,8 @@ def test_basic_auth_and_custom_headers_are_sent_and_the_password_is_sealed(hook_
 
 def test_subset_fields_and_payload_template(hook_for, deliver):
     with receiving() as receiver:
-        hook_for(receiver.url, subset_fields=["age", "country"], payload_template='{"form": "hh", "data": %SUBMISSION%}')
+        hook_for(receiver.url, subset_fields=["age", "country"],
+                 payload_template='{"form": "hh", "data": %SUBMISSION%}')
         sub = deliver(age="44")
 
     body = json.loads(receiver.received[0].body)

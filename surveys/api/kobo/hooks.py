@@ -23,7 +23,8 @@ from surveys.selectors.kobo.assets import Asset
 from surveys.services.hooks.config import HookInput, hook_create, hook_delete, hook_log_retry, hook_update
 from surveys.services.hooks.sealing import secrets_open
 
-_HEADERS_HELP = "Extra request headers, name to value (Content-Type, Authorization and the X-MTM- headers are the server's)"
+_HEADERS_HELP = ("Extra request headers, name to value (Content-Type, Authorization and the X-MTM- headers are "
+                 "the server's)")
 
 
 class HookSettingsSerializer(serializers.Serializer):

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from surveys.api.kobo.records import records_shaped
 from surveys.models import RestHook
+from surveys.presentation.kobo_records import records_shaped
 from surveys.selectors.kobo.assets import Asset
 from surveys.selectors.kobo.records import RecordPage
 from surveys.services.hooks.config import SUBMISSION_PLACEHOLDER
