@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -46,7 +47,8 @@ class RestHookForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         ids = sorted(set(Questionnaire.objects.values_list("form_id", flat=True)))
-        self.fields["form_id"].choices = [(i, i) for i in ids]
+        choice: Any = self.fields["form_id"]
+        choice.choices = [(i, i) for i in ids]
         if self.instance.pk:
             self.fields["form_id"].disabled = True
             self.initial.update({"username": self.instance.settings.get("username", ""),
@@ -141,7 +143,7 @@ class RestHookAdmin(admin.ModelAdmin):
 
         return SavingForm
 
-    def _save(self, request, form) -> None:
+    def _save(self, request: HttpRequest, form: RestHookForm) -> None:
         try:
             data = form.hook_input()
             form_id = form.instance.form_id if form.instance.pk else form.cleaned_data["form_id"]
@@ -169,8 +171,8 @@ class HookDeliveryAdmin(admin.ModelAdmin):
 
     list_display = ["submission_id", "hook", "status", "tries", "status_code", "next_attempt_at", "date_modified"]
     list_filter = ["status", "hook"]
-    fields = readonly_fields = ["uid", "hook", "submission_id", "status", "tries", "status_code", "message",
-                                "next_attempt_at", "date_created", "date_modified"]
+    fields = readonly_fields = ("uid", "hook", "submission_id", "status", "tries", "status_code", "message",
+                                "next_attempt_at", "date_created", "date_modified")
     inlines = [HookLogInline]
     actions = ["send_again"]
 
@@ -194,7 +196,7 @@ class HookDeliveryAdmin(admin.ModelAdmin):
         if outcome.ok:
             messages.success(request, f"{sent} deliveries will be sent again; the others were not failed.")
 
-    def has_send_permission(self, request) -> bool:
+    def has_send_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser or (request.user.has_perm("surveys.change_hookdelivery")
                                                   and not team_scoped(request.user)))
 
