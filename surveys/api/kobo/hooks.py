@@ -95,7 +95,7 @@ class HookLogSerializer(serializers.Serializer):
     uid = serializers.CharField()
     submission_id = serializers.IntegerField()
     tries = serializers.IntegerField(help_text="Which attempt of this submission's delivery")
-    status = serializers.ChoiceField(choices=HookDelivery.Status.values)
+    status = serializers.IntegerField(min_value=0, max_value=2, help_text="0 failed, 1 pending, 2 success")
     status_str = serializers.ChoiceField(choices=HookDelivery.Status.labels)
     status_code = serializers.IntegerField(allow_null=True)
     message = serializers.CharField(allow_blank=True)
@@ -114,7 +114,7 @@ class HookRetrySerializer(serializers.Serializer):
     """The delivery sent again: its state now."""
 
     detail = serializers.CharField()
-    status = serializers.ChoiceField(choices=HookDelivery.Status.values)
+    status = serializers.IntegerField(min_value=0, max_value=2, help_text="0 failed, 1 pending, 2 success")
     status_str = serializers.ChoiceField(choices=HookDelivery.Status.labels)
     status_code = serializers.IntegerField(allow_null=True)
     tries = serializers.IntegerField()
