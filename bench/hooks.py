@@ -97,21 +97,42 @@ def ingest_and_time(n: int, offset: int) -> tuple[float, list[float]]:
     return wall, sorted((done - got).total_seconds() for got, done in rows)
 
 
-def backlog(hook_id: int, size: int) -> None:
-    """``size`` pending deliveries of copies of a processed interview, each enqueued on the hooks' queue."""
-    from surveys.models import HookDelivery, Submission
-    from surveys.tasks import hook_delivery_enqueue
+def copies(size: int) -> None:
+    """``size`` copies of a processed interview (another day, so no check of the round counts them), made
+    before either phase so that both run on the same database."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from surveys.models import Submission
 
     model = Submission.objects.filter(processing="processed").values().first()
     assert model is not None
-    keep = {k: v for k, v in model.items() if k not in ("id", "instance_id", "previous_id")}
-    rows = [Submission(**keep, instance_id=f"uuid:backlog-{n:06d}") for n in range(size)]
+    keep = {k: v for k, v in model.items() if k not in ("id", "instance_id", "previous_id", "interview_date",
+                                                        "fingerprint")}
+    rows = [Submission(**keep, instance_id=f"uuid:backlog-{n:06d}", fingerprint=f"{n:064x}",
+                       interview_date=dt.date(2020, 1, 1)) for n in range(size)]
     Submission.objects.bulk_create(rows, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def backlog(hook_id: int) -> int:
+    """A pending delivery of every copy to the hook, each enqueued on the hooks' queue (one connection)."""
+    from django.conf import settings
+
+    from mtm.celery import app
+    from surveys.models import HookDelivery, Submission
+    from surveys.tasks import hook_deliver_task
+
     ids = Submission.objects.filter(instance_id__startswith="uuid:backlog-").values_list("id", flat=True)
     HookDelivery.objects.bulk_create([HookDelivery(hook_id=hook_id, submission_id=pk) for pk in ids],
                                      batch_size=2000)
-    for pk in HookDelivery.objects.filter(hook_id=hook_id).values_list("id", flat=True):
-        hook_delivery_enqueue(pk)
+    pending = list(HookDelivery.objects.filter(hook_id=hook_id).values_list("id", flat=True))
+    with app.producer_or_acquire() as producer:
+        for pk in pending:
+            hook_deliver_task.apply_async(args=(pk,), queue=settings.MTM_HOOK_QUEUE, producer=producer)
+    return len(pending)
 
 
 def summary(name: str, wall: float, latencies: list[float]) -> str:
@@ -152,12 +173,13 @@ def main() -> None:
     try:
         time.sleep(8)  # the workers start
         ingest_and_time(20, offset=0)  # warm-up: imports, caches, connections
+        copies(args.backlog)
         base_wall, base = ingest_and_time(args.n, offset=100)
         print(summary("no hook", base_wall, base))
         hook = hook_create(user=owner, asset=asset_of_form(form_id="household"),
                            data=HookInput(name="slow", endpoint=f"http://127.0.0.1:{receiver.server_address[1]}/"))
         began = time.perf_counter()
-        backlog(hook.pk, args.backlog)
+        backlog(hook.pk)
         queued = redis.Redis.from_url(REDIS_URL).llen(f"{QUEUE}-hooks")
         print(f"backlog: {args.backlog} deliveries to a receiver taking {args.slow:.1f} s each, enqueued in "
               f"{time.perf_counter() - began:.1f} s ({queued} messages waiting)")

@@ -9,13 +9,11 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
-from django.utils import timezone
 
 from surveys.selectors.exports import exports_waiting
-from surveys.selectors.hooks import deliveries_due
 from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.exports import record_export_run
-from surveys.services.hooks.delivery import delivery_run
+from surveys.services.hooks.delivery import deliveries_resend_due, delivery_run
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
@@ -32,15 +30,16 @@ def submission_process_task(submission_id: int) -> str:
 def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     """Enqueue what is still unprocessed ``grace_seconds`` (default
     ``MTM_SWEEP_GRACE_SECONDS``) after it arrived: the broker or the worker
-    was down when it was stored. REST deliveries overdue by as much (their
-    message was lost) are sent again too."""
+    was down when it was stored. REST deliveries overdue by
+    ``MTM_HOOK_SWEEP_AFTER_SECONDS`` (their message was lost) are sent again too."""
     grace = settings.MTM_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
     ids = submissions_unprocessed(older_than=timedelta(seconds=grace))
     for submission_id in ids:
         submission_enqueue(submission_id)
     for export_id in exports_waiting(older_than=timedelta(seconds=grace)):
         record_export_task.delay(export_id)
-    for delivery_id in deliveries_due(before=timezone.now() - timedelta(seconds=grace)):
+    overdue = timedelta(seconds=max(grace, settings.MTM_HOOK_SWEEP_AFTER_SECONDS))
+    for delivery_id in deliveries_resend_due(overdue=overdue):
         hook_delivery_enqueue(delivery_id)
     return len(ids)
 

@@ -175,6 +175,9 @@ MTM_HOOK_TIMEOUT_SECONDS = ENV.hook_timeout_seconds
 # Endpoints on private (LAN) and loopback addresses: allowed by default (a field server often posts to a
 # system on its own network), refused in production unless MTM_HOOK_PRIVATE_ADDRESSES=on. Link-local
 # (cloud metadata), multicast and unspecified addresses are always refused; so is any scheme but http(s).
+# A pending delivery overdue by this much has lost its message: the sweep sends it again (a backlog still
+# waiting in the queue gets a second message at most this often; the second finds it sent and stops).
+MTM_HOOK_SWEEP_AFTER_SECONDS = 3600
 MTM_HOOK_PRIVATE_ADDRESSES = True if ENV.hook_private_addresses is None else ENV.hook_private_addresses
 # Without a broker (tasks in-process) deliveries run on one background thread of the process ("thread"),
 # never in the request that processed the interview; the test suite runs them in line ("inline").

@@ -273,3 +273,29 @@ def test_without_a_broker_a_hanging_receiver_never_holds_processing(household, s
         assert background_deliveries().wait_idle(10)
 
     assert list(HookDelivery.objects.values_list("status", "tries")) == [(HookDelivery.Status.SUCCESS, 1)]
+
+
+def test_the_sweep_sends_a_delivery_whose_message_was_lost_and_only_that(hook_for, enumerator,
+                                                                         django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from surveys.tasks import submissions_sweep_task
+
+    with receiving() as receiver:
+        hook_for(receiver.url)
+        with django_capture_on_commit_callbacks(execute=False):  # the broker is down: the messages are lost
+            for age in ("30", "31"):
+                sub = submission_ingest_xml(xml=household_instance(age=age),
+                                            sender=Sender(user=User.objects.get(username="enum01"))).submission
+                submission_process(submission_id=sub.pk)
+        lost, recent = HookDelivery.objects.order_by("id")
+        HookDelivery.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now() - dt.timedelta(hours=2))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            submissions_sweep_task(0)
+            submissions_sweep_task(0)  # a second sweep: it is sent, nothing more
+
+    assert [json.loads(r.body)["_id"] for r in receiver.received] == [lost.submission_id]
+    assert list(HookDelivery.objects.order_by("id").values_list("status", flat=True)) == [2, 1]

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from surveys.models import HookDelivery, HookLog, RestHook, Submission
-from surveys.selectors.hooks import active_hook_ids
+from surveys.selectors.hooks import active_hook_ids, deliveries_due
 from surveys.selectors.kobo.assets import Asset, asset_of_form
 from surveys.selectors.kobo.records import RecordPage, record_released
 from surveys.services.hooks.addresses import endpoint_refusal
@@ -100,6 +100,17 @@ def enqueue_on_commit(delivery_ids: list[int], countdown: float = 0) -> None:
             hook_delivery_enqueue(pk, countdown=countdown)
 
     transaction.on_commit(send, robust=True)
+
+
+@transaction.atomic
+def deliveries_resend_due(*, overdue: timedelta, limit: int = 10_000) -> list[int]:
+    """Pending deliveries overdue by ``overdue`` that no worker holds (their message was lost: the broker was
+    down, a worker died), due again now: the sweep enqueues them. Their due time moves to now, so that a
+    long backlog still waiting in the queue is sent again at most once per ``overdue``."""
+    now = timezone.now()
+    ids = deliveries_due(before=now - overdue, limit=limit)
+    HookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    return ids
 
 
 def delivery_run(*, delivery_id: int, render: Render) -> DeliveryOutcome:
