@@ -290,7 +290,7 @@ def test_the_sweep_sends_a_delivery_whose_message_was_lost_and_only_that(hook_fo
                 sub = submission_ingest_xml(xml=household_instance(age=age),
                                             sender=Sender(user=User.objects.get(username="enum01"))).submission
                 submission_process(submission_id=sub.pk)
-        lost, recent = HookDelivery.objects.order_by("id")
+        lost, _recent = HookDelivery.objects.order_by("id")
         HookDelivery.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now() - dt.timedelta(hours=2))
 
         with django_capture_on_commit_callbacks(execute=True):
