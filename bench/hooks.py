@@ -8,7 +8,7 @@ times them again. Processing must not slow down: the backlog waits on its own qu
 
 Run: make bench  (or .venv/bin/python bench/hooks.py [--n 200] [--backlog 10000] [--slow 2]); PostgreSQL
 at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mtm_hooks_bench, dropped and created)
-and Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379/13, flushed).
+and Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379/13; only the bench's own queues are emptied).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def prepare() -> None:
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(REDIS_URL).delete(QUEUE, f"{QUEUE}-hooks")  # its own queues only: the db may be shared
 
 
 def slow_receiver(seconds: float) -> ThreadingHTTPServer:
