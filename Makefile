@@ -28,7 +28,7 @@ HOOK_WORKER_ARGS = -Q $${MTM_CELERY_QUEUE:-mtm}-hooks -n hooks@%h --pool threads
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev browser demo run serve worker hook-worker test test-services bench lint clean
+.PHONY: install install-dev browser nginx demo run serve proxy worker hook-worker test test-services bench lint messages clean
 
 ## make install: the runtime requirements; make install-dev: those plus tests, lint and types
 install: $(RUNTIME_STAMP)
@@ -95,6 +95,13 @@ hook-worker: install
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it deliveries run on a background thread"; exit 2; }
 	$(PY) -m celery -A mtm worker $(HOOK_WORKER_ARGS)
 
+## make proxy: nginx in front of `make serve` (mtm/nginx.conf via mtm.proxy) on $(PROXY_LISTEN), in the foreground
+PROXY_LISTEN ?= 127.0.0.1:8080
+proxy: install nginx
+	@mkdir -p var/nginx
+	$(PY) -m mtm.proxy --listen $(PROXY_LISTEN) --out var/nginx/nginx.conf
+	$$(command -v nginx || echo /usr/sbin/nginx) -p $(CURDIR)/var/nginx/ -c nginx.conf -g 'daemon off;'
+
 ## make worker: a Celery worker (and the beat scheduler) for DATABASE_URL + REDIS_URL
 worker: install
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it tasks run in-process"; exit 2; }
@@ -113,8 +120,17 @@ browser:
 	    || echo "Could not install chromium: the browser tests will be skipped"; \
 	fi
 
+## make nginx: Debian's nginx-light for `make proxy` and the topology's test (installed where missing; needs root)
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "Installing Debian's nginx-light for the reverse proxy"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light \
+	    || echo "Could not install nginx: the proxy's tests will be skipped"; \
+	fi
+
 ## make test-services: the suite on PostgreSQL + Redis with real Celery workers started by the suite
-test-services: install-dev browser
+test-services: install-dev browser nginx
 	@$(PY) -c "import psycopg; psycopg.connect('$(SERVICES_DATABASE_URL)'.rsplit('/',1)[0] + '/postgres').close()" \
 	  || { echo "PostgreSQL is not reachable at $(SERVICES_DATABASE_URL)"; exit 2; }
 	@$(PY) -c "import redis; redis.Redis.from_url('$(SERVICES_REDIS_URL)').ping()" \
@@ -130,6 +146,13 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+## make messages: re-extract the project's strings into locale/{ru,kk}/LC_MESSAGES/django.po and compile the
+## .mo files (committed: a fresh machine needs no gettext tools). Needs Debian's gettext (apt-get install gettext).
+messages: install
+	$(PY) manage.py makemessages -l ru -l kk --ignore="tests/*" --ignore="bench/*" --ignore="var/*" \
+	  --ignore="docs/*" --no-obsolete --add-location=file
+	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -36,30 +36,9 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench.support.records import copy_to  # noqa: E402
+
 RECORDS = 30_000
-
-
-def copy_to(total: int) -> None:
-    """Copy the demo's processed interviews until the form has ``total`` records."""
-    from surveys.models import Submission
-
-    fields = ["questionnaire_id", "round_id", "form_id", "submitted_by_id", "received_at", "answers", "consent",
-              "validation", "problems", "unanswered", "started_at", "interview_date", "ended_at", "location_id",
-              "review_status", "reviewed_by_id", "reviewed_at"]
-    models = list(Submission.objects.filter(answers__isnull=False, is_current=True).values(*fields))
-    have = len(models)
-    rows = []
-    for n in range(total - have):
-        values = dict(models[n % have])
-        answers = dict(values["answers"])
-        answers["meta/instanceID"] = instance_id = f"uuid:bench-{n:06d}"
-        rows.append(Submission(**values | {"answers": answers}, instance_id=instance_id, raw_body=b"",
-                               raw_sha256="0" * 64, processing="processed"))
-    Submission.objects.bulk_create(rows, batch_size=2000)
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # as autovacuum would after a day of interviews
-        cursor.execute("ANALYZE")
 
 
 def page_through(client: Client, url: str, limit: int, token: str) -> tuple[float, float, int]:

@@ -51,7 +51,7 @@ def run(count: int) -> None:
     for item in instances:
         ingest.submission_ingest_xml(xml=item.xml, sender=ingest.Sender(user=users[item.enumerator]))
     q = Questionnaire.objects.get(form_id="mtm_kz_r4")
-    rules = form_rules(q.pk, q.md5)
+    rules = form_rules(q.pk, q.schema_key)
     answerable = sum(1 for f in rules.schema["fields"] if f["type"] not in ("group", "repeat", "note"))
 
     start = time.perf_counter()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from enumerators.models import Assignment, AssignmentQuota, Device, Enumerator, LoginLockout, User
@@ -9,7 +10,11 @@ from surveys.selectors.scope import assignments_for_user, enumerators_for_user, 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    pass
+    """Django's user admin, with the account's interface language (``User.language``)."""
+
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("Preferences"), {"fields": ("language",)}))
+    # django-stubs type list_display as an instance variable of a generic class (read here on the class).
+    list_display = (*DjangoUserAdmin.list_display, "language")  # type: ignore[misc]
 
 
 class TeamScoped(admin.ModelAdmin):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser, UserManager
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from enumerators import login_cache
 from enumerators.digest import digest_ha1, ha1_open, ha1_seal
@@ -39,6 +40,12 @@ class User(AbstractUser):
     """
 
     digest_ha1 = models.CharField(max_length=200, blank=True, editable=False)
+    #: The interface language the account chose (the admin header's switch) or was given by an administrator:
+    #: its pages, and the OpenRosa messages of its tablet when the tablet names no language. Blank: the browser's.
+    language = models.CharField(
+        _("interface language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES,
+        help_text=_("The language of the pages and of Collect's messages for this account. "
+                    "Blank: the browser's (or the tablet's) language."))
 
     objects: ClassVar[DigestUserManager] = DigestUserManager()
 
@@ -76,28 +83,32 @@ AnyUser: TypeAlias = "User | AnonymousUser"
 
 
 class Sex(models.TextChoices):
-    MALE = "m", "Male"
-    FEMALE = "f", "Female"
+    MALE = "m", _("Male")
+    FEMALE = "f", _("Female")
 
 
 class Enumerator(models.Model):
     """A person who interviews respondents on a tablet. The phone number is
     staff contact data: it never appears in reports or exports."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enumerator")
-    sex = models.CharField(max_length=1, choices=Sex.choices)
-    phone = models.CharField(max_length=32, blank=True)
-    active = models.BooleanField(default=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                                related_name="enumerator")
+    sex = models.CharField(verbose_name=_("sex"), max_length=1, choices=Sex.choices)
+    phone = models.CharField(verbose_name=_("phone"), max_length=32, blank=True)
+    active = models.BooleanField(verbose_name=_("active"), default=True)
     supervisor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("supervisor"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="team",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("enumerator")
+        verbose_name_plural = _("enumerators")
         ordering = ["user__username"]
         constraints = [
             models.CheckConstraint(condition=Q(sex__in=["m", "f"]), name="enumerator_sex_valid"),
@@ -113,15 +124,18 @@ class Enumerator(models.Model):
 class Device(models.Model):
     """A tablet as Collect identifies it (``deviceID``, e.g. ``collect:abc123``)."""
 
-    device_id = models.CharField(max_length=128, unique=True)
+    device_id = models.CharField(verbose_name=_("device ID"), max_length=128, unique=True)
     enumerator = models.ForeignKey(
-        Enumerator, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
+        Enumerator, verbose_name=_("enumerator"), on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="devices"
     )
-    user_agent = models.CharField(max_length=255, blank=True)
-    first_seen = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(auto_now=True)
+    user_agent = models.CharField(verbose_name=_("user agent"), max_length=255, blank=True)
+    first_seen = models.DateTimeField(verbose_name=_("first seen"), auto_now_add=True)
+    last_seen = models.DateTimeField(verbose_name=_("last seen"), auto_now=True)
 
     class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
         ordering = ["-last_seen"]
 
     def __str__(self) -> str:
@@ -132,15 +146,20 @@ class Assignment(models.Model):
     """An enumerator's work in one round: where, and how many interviews of
     each sex. Per-location targets live in :class:`AssignmentQuota`."""
 
-    enumerator = models.ForeignKey(Enumerator, on_delete=models.CASCADE, related_name="assignments")
-    round = models.ForeignKey("surveys.Round", on_delete=models.CASCADE, related_name="assignments")
-    locations = models.ManyToManyField("surveys.Location", related_name="assignments", blank=True)
-    target_total = models.PositiveIntegerField(default=0)
-    target_male = models.PositiveIntegerField(default=0)
-    target_female = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    enumerator = models.ForeignKey(Enumerator, verbose_name=_("enumerator"), on_delete=models.CASCADE,
+                                   related_name="assignments")
+    round = models.ForeignKey("surveys.Round", verbose_name=_("round"), on_delete=models.CASCADE,
+                              related_name="assignments")
+    locations = models.ManyToManyField("surveys.Location", verbose_name=_("locations"), related_name="assignments",
+                                       blank=True)
+    target_total = models.PositiveIntegerField(verbose_name=_("target (total)"), default=0)
+    target_male = models.PositiveIntegerField(verbose_name=_("target (men)"), default=0)
+    target_female = models.PositiveIntegerField(verbose_name=_("target (women)"), default=0)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
         ordering = ["round", "enumerator"]
         constraints = [
             models.UniqueConstraint(fields=["enumerator", "round"], name="assignment_one_per_round"),
@@ -157,11 +176,15 @@ class Assignment(models.Model):
 class AssignmentQuota(models.Model):
     """Target number of interviews for one location of an assignment."""
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="quotas")
-    location = models.ForeignKey("surveys.Location", on_delete=models.PROTECT, related_name="quotas")
-    target = models.PositiveIntegerField()
+    assignment = models.ForeignKey(Assignment, verbose_name=_("assignment"), on_delete=models.CASCADE,
+                                   related_name="quotas")
+    location = models.ForeignKey("surveys.Location", verbose_name=_("location"), on_delete=models.PROTECT,
+                                 related_name="quotas")
+    target = models.PositiveIntegerField(verbose_name=_("target"))
 
     class Meta:
+        verbose_name = _("location quota")
+        verbose_name_plural = _("location quotas")
         constraints = [
             models.UniqueConstraint(fields=["assignment", "location"], name="quota_one_per_location"),
         ]
@@ -187,8 +210,8 @@ class DigestNonceCount(models.Model):
 
 
 class LoginScope(models.TextChoices):
-    ACCOUNT = "account", "Account"
-    ADDRESS = "address", "Client address"
+    ACCOUNT = "account", _("Account")
+    ADDRESS = "address", _("Client address")
 
 
 class LoginFailureCount(models.Model):
@@ -213,15 +236,17 @@ class LoginLockout(models.Model):
     """Audit: an account or a client address was locked after too many failed logins — the attempt that
     locked it (account, address, where), never the password."""
 
-    scope = models.CharField(max_length=8, choices=LoginScope.choices)
-    account = models.CharField(max_length=150)
-    address = models.CharField(max_length=45)
-    entry = models.CharField(max_length=16)
-    failures = models.PositiveIntegerField()
-    at = models.DateTimeField()
-    until = models.DateTimeField()
+    scope = models.CharField(verbose_name=_("scope"), max_length=8, choices=LoginScope.choices)
+    account = models.CharField(verbose_name=_("account"), max_length=150)
+    address = models.CharField(verbose_name=_("address"), max_length=45)
+    entry = models.CharField(verbose_name=_("entry point"), max_length=16)
+    failures = models.PositiveIntegerField(verbose_name=_("failures"))
+    at = models.DateTimeField(verbose_name=_("time"))
+    until = models.DateTimeField(verbose_name=_("locked until"))
 
     class Meta:
+        verbose_name = _("login lockout")
+        verbose_name_plural = _("login lockouts")
         ordering = ["-at"]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from import_export.fields import Field
 
 from enumerators.models import Assignment
@@ -36,7 +37,7 @@ def _whole(value: Any, column: str, errors: dict[str, str]) -> int:
     if not text:
         return 0
     if not text.isdigit():
-        errors[column] = f"'{text}' is not a whole number of interviews."
+        errors[column] = _("'%(value)s' is not a whole number of interviews.") % {"value": text}
         return 0
     return int(text)
 
@@ -47,20 +48,21 @@ def roster_row_parse(row: dict[str, Any]) -> RosterRow:
     errors: dict[str, str] = {}
     username = _text(row.get("username"))
     if not username:
-        errors["username"] = "A username is required."
+        errors["username"] = _("A username is required.")
     sex_text = _text(row.get("sex")).lower()
     if sex_text and sex_text not in _SEXES:
-        errors["sex"] = f"'{sex_text}' is not a sex: use m or f."
+        errors["sex"] = _("'%(sex)s' is not a sex: use m or f.") % {"sex": sex_text}
     survey, round_text = _text(row.get("survey")), _text(row.get("round"))
     if not survey:
-        errors["survey"] = "The survey's slug is required (a roster row is an assignment to a round)."
+        errors["survey"] = _("The survey's slug is required (a roster row is an assignment to a round).")
     if not round_text.isdigit():
-        errors["round"] = f"'{round_text}' is not a round number." if round_text else "The round number is required."
+        errors["round"] = (_("'%(round)s' is not a round number.") % {"round": round_text} if round_text
+                           else _("The round number is required."))
     quotas: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in _text(row.get("quotas")).split(";"))):
         match = _QUOTA.match(part)
         if match is None:
-            errors["quotas"] = f"'{part}' is not CODE:TARGET (e.g. KZ-75:60; KZ-11:40)."
+            errors["quotas"] = _("'%(quota)s' is not CODE:TARGET (e.g. KZ-75:60; KZ-11:40).") % {"quota": part}
             break
         quotas[match.group(1).upper()] = int(match.group(2))
     targets = {c: _whole(row.get(c), c, errors) for c in ("target_total", "target_male", "target_female")}
@@ -127,7 +129,7 @@ class RosterResource(AtomicModelResource):
         except MtmError as err:
             raise ValidationError(err.message) from err
         if saved is None:  # roster_row_parse asks every row for its survey and round
-            raise ValidationError("A roster row is an assignment to a round.")
+            raise ValidationError(_("A roster row is an assignment to a round."))
         instance.pk = saved.pk
         instance.refresh_from_db()
 

@@ -15,6 +15,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from enumerators.services.logins import login_attempt
 from mtm.client_address import client_address
@@ -70,9 +71,9 @@ class LoginForm(AdminAuthenticationForm):
 
 class MtmAdminSite(admin.AdminSite):
     login_form = LoginForm
-    site_header = "MTM Collect"
-    site_title = "MTM Collect"
-    index_title = "Collection and review"
+    site_header = _("MTM Collect")
+    site_title = _("MTM Collect")
+    index_title = _("Collection and review")
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Staff only, and never an enumerator's account (their tablets log in with it), even if someone
@@ -88,10 +89,13 @@ class MtmAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         from surveys.models import Round
+        from surveys.selectors.review import waiting_by_round
         from surveys.selectors.scope import may_see_submissions, viewable_rounds
 
-        dashboards = []
+        dashboards: list[tuple[Round, int]] = []
         if may_see_submissions(request.user):
-            dashboards = list(viewable_rounds(user=request.user).filter(status=Round.Status.OPEN)
-                              .order_by("survey__slug", "number"))
+            rounds = list(viewable_rounds(user=request.user).filter(status=Round.Status.OPEN)
+                          .order_by("survey__name", "number"))
+            waiting = waiting_by_round(user=request.user, round_ids=[r.pk for r in rounds])
+            dashboards = [(r, waiting[r.pk]) for r in rounds]
         return super().index(request, {"dashboards": dashboards, **(extra_context or {})})

@@ -7,6 +7,7 @@ Settings modules import :data:`ENV`; nothing else in the code base reads
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,11 @@ def _list(value: str | None, default: list[str]) -> list[str]:
     if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+#: What a submission's request may carry beyond MTM_MAX_SUBMISSION_BYTES (the multipart envelope and the
+#: XML on top of the files Collect keeps within the advertised size): the server's limit and nginx's.
+MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,13 @@ class Env:
     hook_timeout_seconds: float
     #: MTM_HOOK_PRIVATE_ADDRESSES: whether endpoints may be private (LAN) or loopback addresses; None = default.
     hook_private_addresses: bool | None
+    #: The language of the shell a management command runs in (``ru`` from ``LANG=ru_RU.UTF-8``), "" if none.
+    shell_language: str
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest submission request the server reads (and nginx passes on)."""
+        return self.max_submission_bytes + MULTIPART_ALLOWANCE
 
     @property
     def uses_services(self) -> bool:
@@ -65,7 +78,7 @@ class Env:
         return bool(self.redis_url)
 
 
-def read_env(environ: dict[str, str] | None = None) -> Env:
+def read_env(environ: Mapping[str, str] | None = None) -> Env:
     e = os.environ if environ is None else environ
     data_dir = Path(e.get("MTM_DATA_DIR") or BASE_DIR / "var")
     return Env(
@@ -89,7 +102,16 @@ def read_env(environ: dict[str, str] | None = None) -> Env:
         hook_retry_delays=tuple(int(float(v)) for v in _list(e.get("MTM_HOOK_RETRY_DELAYS"), ["60", "600", "7200"])),
         hook_timeout_seconds=float(e.get("MTM_HOOK_TIMEOUT_SECONDS") or 10),
         hook_private_addresses=_optional_bool(e.get("MTM_HOOK_PRIVATE_ADDRESSES")),
+        shell_language=_posix_language(e),
     )
+
+
+def _posix_language(e: Mapping[str, str]) -> str:
+    """The language of the POSIX locale as gettext reads it (``LC_ALL``, then ``LC_MESSAGES``, then
+    ``LANG``): ``ru_RU.UTF-8`` is ``ru``; ``C``, ``POSIX`` or nothing is ""."""
+    value = next((e[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if e.get(name)), "")
+    code = value.split(".")[0].split("@")[0].split("_")[0].lower()
+    return "" if code in ("", "c", "posix") else code
 
 
 ENV = read_env()

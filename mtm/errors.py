@@ -17,14 +17,21 @@ from __future__ import annotations
 import errno
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 class MtmError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    Its message is for a person: services write it through ``gettext``, so it is in the language active
+    where it is raised — the page's, the tablet's (OpenRosa), English on the APIs (:mod:`mtm.locale`); a
+    lazy text is rendered here, in that same language."""
+
+    def __init__(self, message: str | Promise, *, field: str | None = None) -> None:
+        text = str(message)
+        super().__init__(text)
+        self.message = text
         self.field = field
 
 
@@ -51,7 +58,7 @@ class TooLarge(MtmError):
 class TooManyAttempts(MtmError):
     """The caller failed too often (logins): refused without being checked for ``retry_after`` seconds."""
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str | Promise, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -70,7 +77,7 @@ HTTP_STATUS: tuple[tuple[type[MtmError], int], ...] = (
 RETRY_AFTER_SECONDS = 60
 
 #: The answer to a NUL byte in a request's text (PostgreSQL cannot store one), on every interface.
-NUL_MESSAGE = "The request contains a NUL (0x00) character, which no text may contain."
+NUL_MESSAGE = _("The request contains a NUL (0x00) character, which no text may contain.")
 
 #: PostgreSQL's SQLSTATEs for a transaction that lost to a concurrent one: a deadlock, a serialization failure.
 _CONCURRENT_SQLSTATES = frozenset({"40P01", "40001"})
@@ -78,10 +85,10 @@ _CONCURRENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 #: A disk (or quota) that is full: the server cannot store now; the client sends again later.
 _STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-STORAGE_FULL_MESSAGE = "The server's storage is full; send again later."
+STORAGE_FULL_MESSAGE = _("The server's storage is full; send again later.")
 
 #: The database cannot be reached (restarting, failing over, too many connections): nothing was stored.
-DATABASE_DOWN_MESSAGE = "The server cannot store anything at the moment; send again later."
+DATABASE_DOWN_MESSAGE = _("The server cannot store anything at the moment; send again later.")
 #: SQLSTATE classes and codes of a database that is not there: 08 connection exceptions, 57P01–57P03
 #: (administrator shutdown, crash shutdown, cannot connect now), 53300 too many connections.
 _DATABASE_DOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
@@ -96,9 +103,10 @@ def database_down(exc: BaseException) -> bool:
     lost (no SQLSTATE, class 08) or the server is shutting down, starting up or full of connections."""
     if not isinstance(exc, OperationalError | InterfaceError):
         return False
-    if not hasattr(exc.__cause__, "sqlstate"):  # SQLite: a database another process holds locked
+    cause = exc.__cause__
+    if cause is None or not hasattr(cause, "sqlstate"):  # SQLite (no SQLSTATE): a database held locked
         return "database is locked" in str(exc)
-    state: str | None = getattr(exc.__cause__, "sqlstate", None)
+    state: str | None = cause.sqlstate
     return state is None or state.startswith("08") or state in _DATABASE_DOWN_SQLSTATES
 
 
@@ -116,9 +124,9 @@ def refused_input(exc: BaseException) -> MtmError | None:
     if isinstance(exc, ValueError | DatabaseError) and "NUL (0x00)" in str(exc):
         return InvalidInput(NUL_MESSAGE)
     if isinstance(exc, RecursionError):
-        return InvalidInput("The request is nested too deeply.")
+        return InvalidInput(_("The request is nested too deeply."))
     if isinstance(exc, DatabaseError) and getattr(exc.__cause__, "sqlstate", None) in _CONCURRENT_SQLSTATES:
-        return Conflict("The request met a concurrent change and was not stored; send it again.")
+        return Conflict(_("The request met a concurrent change and was not stored; send it again."))
     if storage_full(exc):
         return Unavailable(STORAGE_FULL_MESSAGE)
     if database_down(exc):

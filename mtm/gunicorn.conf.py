@@ -1,9 +1,14 @@
-"""gunicorn for production and `make serve`: `gunicorn mtm.wsgi -c mtm/gunicorn.conf.py`.
+"""gunicorn for production and `make serve`: `gunicorn mtm.wsgi -c mtm/gunicorn.conf.py`, behind nginx
+(mtm/nginx.conf, `make proxy`; docs/adr/0014-nginx-in-front-of-gunicorn.md).
 
-One thread per worker process: measured in bench/ingest.py on 2 cores, 4
-processes × 1 thread ingest about 320 submissions/s where 4 × 4 threads
-managed 230 (the threads fight over the GIL). gthread keeps connections
-alive between a tablet's requests (HEAD, then POST)."""
+2 processes per core, 8 threads each (MTM_WEB_WORKERS, MTM_WEB_THREADS). A request holds a thread, not
+the process: behind nginx only while the application works (nginx has read the body and takes the
+response as fast as it is written), without a proxy also while a slow tablet sends its body. So four
+long reads (a page of 30,000 records, an export written on request) or slow uploads leave threads to
+answer a tablet's post (bench/slow_clients.py). The price is the GIL under a flood of posts: 50
+clients posting as fast as they can got about 320 submissions/s from 4 x 1 thread and 230 from 4 x 4
+(bench/ingest.py), far above a field team's rate. gthread keeps connections alive between a tablet's
+requests (HEAD, then POST) and defers a connection that has sent nothing to its poller."""
 
 import multiprocessing
 import os
@@ -11,7 +16,7 @@ import os
 bind = os.environ.get("MTM_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("MTM_WEB_WORKERS", multiprocessing.cpu_count() * 2))
-threads = 1
+threads = int(os.environ.get("MTM_WEB_THREADS", 8))
 keepalive = 30
 timeout = 120  # a slow upload of a large photo over a bad connection
 max_requests = 5000

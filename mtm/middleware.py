@@ -16,9 +16,11 @@ import binascii
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils import translation
 
 from mtm.errors import NUL_MESSAGE, RETRY_AFTER_SECONDS, Forbidden, MtmError, NotFound, Unavailable, refused_input
 
@@ -106,15 +108,22 @@ def _basic_credentials_have_nul(header: str) -> bool:
 
 
 def _refusal(request: HttpRequest) -> HttpResponse:
+    """Answered before :class:`mtm.locale.LanguageMiddleware` runs: in the language it would choose for the
+    path (English on the APIs; the request's ``Accept-Language`` elsewhere)."""
     path = request.path_info
+    from mtm.locale import accept_language
+
     if path.startswith("/api/"):
-        return JsonResponse({"detail": NUL_MESSAGE}, status=400)
-    if path.startswith(("/admin/", "/healthz", "/static/")) or path == "/":
-        return response_for_exception(request, BadRequest(NUL_MESSAGE))
+        with translation.override(settings.LANGUAGE_CODE):
+            return JsonResponse({"detail": str(NUL_MESSAGE)}, status=400)
+    with translation.override(accept_language(request) or settings.LANGUAGE_CODE):
+        message = str(NUL_MESSAGE)
+        if path.startswith(("/admin/", "/healthz", "/static/")) or path == "/":
+            return response_for_exception(request, BadRequest(message))
     from surveys.openrosa.http import openrosa_error
 
     if request.content_type == "application/json":  # a KoBo JSON submission is answered in JSON
-        response = JsonResponse({"error": NUL_MESSAGE}, status=400)
+        response = JsonResponse({"error": message}, status=400)
         response["X-OpenRosa-Version"] = "1.0"
         return response
-    return openrosa_error(NUL_MESSAGE, status=400)
+    return openrosa_error(message, status=400)

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
+from django.utils.translation import get_language
+
 #: A text by language (``"English (en)"``; ``"default"`` when the form has no languages).
 Texts = dict[str, str]
 
@@ -100,3 +102,10 @@ def field_value(fields: Mapping[str, SchemaField], path: str, key: FieldKey) -> 
     such key)."""
     field = fields.get(path)
     return field.get(key) if field is not None else None
+
+
+def form_language(languages: list[str], code: str | None = None) -> str | None:
+    """The form's label language for the interface language ``code`` (by default the active one): the one
+    named ``code`` or ending ``(code)`` (pyxform's ``Russian (ru)``); None when the form lacks it."""
+    code = code or get_language()
+    return next((language for language in languages if language == code or language.endswith(f"({code})")), None)

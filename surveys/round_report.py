@@ -14,11 +14,15 @@ admin page, its XLSX/CSV/Markdown renderings and KoboToolbox's reports
                    "rows": [{"value": "married", "count": 950, "percent": 55.9, "change_pp": -0.9}]}},
       {"name": "age", "path": "demographics/age", "label": "Age", "type": "integer", "asked": 1845, "base": 1845,
        "mean": 33.87, "median": 33, "min": 18, "max": 64, "sd": 9.1,
-       "by": {"male": {"base": 1525, "mean": 33.0, ...}, ...}, "compare": {"round": 3, "base": 1700,
-       "mean": 36.0, "change": -2.13}}]}
+       "by": {"male": {"base": 1525, "mean": 33.0, ..., "compare": {"round": 3, "base": 1390, "mean": 35.6,
+                                                                   "change": -2.6}}, ...},
+       "compare": {"round": 3, "base": 1700, "mean": 36.0, "change": -2.13}}]}
 
 Choice questions carry ``rows`` (every choice, zeros included; select_multiple
-adds ``mean_selected``), number questions the :class:`NumberSummary` keys.
+adds ``mean_selected``), number questions the :class:`NumberSummary` keys. With
+a breakdown and a compared round, each group carries its own ``compare``: the
+same question in the same group of that round (where that round's form has the
+breakdown question).
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class GroupTable(TypedDict):
     min: NotRequired[float | int | None]
     max: NotRequired[float | int | None]
     sd: NotRequired[float | None]
+    #: With a compared round: the same question in the same group of that round.
+    compare: NotRequired[Comparison]
 
 
 class QuestionTable(GroupTable):
@@ -97,7 +103,6 @@ class QuestionTable(GroupTable):
     asked: int
     #: Its groups when the report is broken down (``by``), every choice of the breakdown question.
     by: NotRequired[dict[str, GroupTable]]
-    compare: NotRequired[Comparison]
 
 
 class RoundReport(TypedDict):

@@ -18,12 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 if TYPE_CHECKING:
     from surveys.models import Round
 
 #: The quality checks a round can run (``CheckSettings.enabled``), in the order they run.
 CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
           "high_daily_count", "interview_dates")
+#: What each check is called where a person reads it (the submission list's filter, the dashboard).
+CHECK_LABELS: dict[str, Promise] = {
+    "short_interview": _("Too short"), "outside_hours": _("Outside collection hours"),
+    "gps_outside_area": _("GPS outside the location"), "duplicate_respondent": _("Same respondent twice"),
+    "outlier": _("Impossible or unlikely answer"), "high_daily_count": _("Too many in a day"),
+    "interview_dates": _("Impossible dates"),
+}
 
 #: A JSON scalar an answer is compared with.
 Scalar = str | int | float | bool | None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -19,3 +22,16 @@ def token_client(username: str, *codenames: str, superuser: bool = False) -> API
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
+
+
+def body(response) -> bytes:
+    """A response's body, streamed (read once, then kept on the response) or not."""
+    if not response.streaming:
+        return response.content
+    if not hasattr(response, "streamed_body"):
+        response.streamed_body = b"".join(response.streaming_content)
+    return response.streamed_body
+
+
+def body_json(response) -> Any:
+    return json.loads(body(response))

@@ -72,6 +72,18 @@ def _fresh_login_cache():
 
 
 @pytest.fixture(autouse=True)
+def _language_of_the_test():
+    """Each request activates its own language (mtm.locale) and leaves it active in its thread, as Django's
+    LocaleMiddleware does; a test that then calls a service or a form directly speaks the default language,
+    whatever the test before it asked for."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process_unless_services(request):
     """Tests not marked ``services`` run tasks in-process even under
     `make test-services` (their data is in an uncommitted test transaction a

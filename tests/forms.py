@@ -21,3 +21,29 @@ def simple_form(*, form_id: str = "simple", version: str = "1", extra_rows: str 
 | | form_id | version | form_title |
 | | {form_id} | {version} | {title} |
 """.encode()
+
+
+SHARED_XLSFORMS = Path(__file__).resolve().parents[2] / "shared" / "xlsforms"
+
+
+def shared_xlsform(name: str, **settings: str) -> bytes:
+    """A published XLSForm from ../shared/xlsforms/, read where it lies, with ``settings`` set on its settings
+    sheet (e.g. a ``version``, which the importer needs until forms without one import as published)."""
+    import io
+    import warnings
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Workbook contains no default style"
+        workbook = openpyxl.load_workbook(SHARED_XLSFORMS / name)
+    sheet = workbook["settings"]
+    header = [cell.value for cell in sheet[1]]
+    for key, value in settings.items():
+        if key not in header:
+            header.append(key)
+            sheet.cell(row=1, column=len(header), value=key)
+        sheet.cell(row=2, column=header.index(key) + 1, value=value)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

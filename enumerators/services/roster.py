@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from enumerators.models import Assignment, AssignmentQuota
 from enumerators.services.accounts import _locations, enumerator_create_or_update
@@ -41,11 +42,12 @@ def roster_row_apply(*, row: RosterRow) -> Assignment | None:
     (a quota's location is one of the assignment's). Running it twice leaves
     the same rows. :class:`InvalidInput` / :class:`NotFound` name what is wrong."""
     if row.target_male + row.target_female > row.target_total:
-        raise InvalidInput(f"target_male ({row.target_male}) + target_female ({row.target_female}) is more than "
-                           f"target_total ({row.target_total}).")
+        raise InvalidInput(_("target_male (%(male)s) + target_female (%(female)s) is more than target_total "
+                             "(%(total)s).") % {"male": row.target_male, "female": row.target_female,
+                                                "total": row.target_total})
     if sum(row.quotas.values()) > row.target_total:
-        raise InvalidInput(f"The location quotas add up to {sum(row.quotas.values())}, more than target_total "
-                           f"({row.target_total}).")
+        raise InvalidInput(_("The location quotas add up to %(sum)s, more than target_total (%(total)s).")
+                           % {"sum": sum(row.quotas.values()), "total": row.target_total})
     round_ = _round(row)
     codes = list(dict.fromkeys([*row.locations, *row.quotas]))
     locations = _locations(codes)
@@ -54,9 +56,9 @@ def roster_row_apply(*, row: RosterRow) -> Assignment | None:
         supervisor_username=row.supervisor or None, first_name=row.first_name, last_name=row.last_name)
     if round_ is None:
         if codes or row.target_total:
-            raise InvalidInput("Locations, targets and quotas need a survey and round.")
+            raise InvalidInput(_("Locations, targets and quotas need a survey and round."))
         return None
-    assignment, _ = Assignment.objects.update_or_create(
+    assignment, _created = Assignment.objects.update_or_create(
         enumerator=enumerator, round=round_,
         defaults={"target_total": row.target_total, "target_male": row.target_male,
                   "target_female": row.target_female})
@@ -81,8 +83,9 @@ def _round(row: RosterRow) -> Round | None:
     if not row.survey and row.round_number is None:
         return None
     if not row.survey or row.round_number is None:
-        raise InvalidInput("Give both survey and round, or neither.")
+        raise InvalidInput(_("Give both survey and round, or neither."))
     round_ = Round.objects.filter(survey__slug=row.survey, number=row.round_number).first()
     if round_ is None:
-        raise NotFound(f"No round {row.round_number} of survey '{row.survey}'.")
+        raise NotFound(_("No round %(round)s of survey '%(survey)s'.") % {"round": row.round_number,
+                       "survey": row.survey})
     return round_

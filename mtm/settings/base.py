@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -33,6 +34,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The interface language (mtm.locale): the user's own setting, else the switch's cookie, else the browser's
+    # Accept-Language; the APIs always in English. After the authentication, which it reads.
+    "mtm.locale.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A domain error escaping a page's view (the admin's): 404 / 403 / 400 pages, never a 500.
@@ -53,6 +57,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -80,8 +85,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
+# Interface languages (docs/adr/0011): the project's catalogues are locale/<code>/LC_MESSAGES/django.po, compiled
+# .mo files committed; Kazakh's date and number formats (Django has none) are in mtm/formats/kk.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский"), ("kk", "Қазақша")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["mtm.formats"]
+# Management commands' messages for people: in the shell's language (LANG=ru_RU.UTF-8), else LANGUAGE_CODE.
+MTM_COMMAND_LANGUAGE = ENV.shell_language
 TIME_ZONE = "Asia/Almaty"
 USE_I18N = True
 USE_TZ = True
@@ -165,7 +176,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 MTM_SWEEP_GRACE_SECONDS = ENV.sweep_grace_seconds
 
-# REST services (KoboToolbox's hooks, docs/adr/0011): deliveries go to a queue of their own, consumed by a
+# REST services (KoboToolbox's hooks, docs/adr/0016): deliveries go to a queue of their own, consumed by a
 # worker of its own (`make hook-worker`), so that a slow or dead receiver never holds processing. Each
 # attempt waits at most MTM_HOOK_TIMEOUT_SECONDS; a failed one is tried again after each of
 # MTM_HOOK_RETRY_DELAYS (seconds), then the delivery is failed (a manual retry starts the schedule again).

@@ -15,6 +15,8 @@ STORAGES = {
 }
 if not ENV.database_url:
     DATABASES["default"]["NAME"] = ":memory:"
+# Commands speak the language of the test, not of the shell the suite runs in.
+MTM_COMMAND_LANGUAGE = ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

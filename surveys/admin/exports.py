@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import (
     RecordExport,
@@ -30,11 +31,11 @@ class RecordExportAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request).select_related("round__survey", "requested_by")
         return qs if request.user.is_superuser else qs.filter(requested_by=request.user)
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def download(self, obj: RecordExport) -> str:
         if obj.status != RecordExport.Status.COMPLETE:
             return obj.error or "—"
-        return format_html('<a href="{}">Download</a>', reverse("api-export-file", args=[obj.uid]))
+        return format_html('<a href="{}">{}</a>', reverse("api-export-file", args=[obj.uid]), _("Download"))
 
     def has_add_permission(self, request):
         return False

@@ -9,9 +9,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from mtm.admin import domain_errors
+from surveys.form_schema import form_language
 from surveys.models import (
     Round,
     Survey,
@@ -44,11 +48,11 @@ class SurveyAdmin(admin.ModelAdmin):
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "dashboard_link",
-                    "report_link"]
+    list_display = ["__str__", "title", "start_date", "end_date", "status", "target_sample", "setup_state",
+                    "dashboard_link", "report_link"]
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
-    readonly_fields = ["disclosure_risk", "dashboard_link", "report_link"]
+    readonly_fields = ["setup_state", "disclosure_risk", "dashboard_link", "report_link"]
     actions = ["export_xlsx", "export_csv", "rebuild_tallies"]
 
     def get_queryset(self, request):
@@ -58,7 +62,7 @@ class RoundAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and {"sex_question", "report_by"} & set(form.changed_data):
             round_tally_rebuild(round_id=obj.pk)
-            messages.info(request, "The round's tallies were rebuilt for its new breakdowns.")
+            messages.info(request, _("The round's tallies were rebuilt for its new breakdowns."))
 
     def _export(self, request: HttpRequest, queryset: QuerySet[Round], fmt: str) -> None:
         made = 0
@@ -70,22 +74,26 @@ class RoundAdmin(admin.ModelAdmin):
         if not outcome.ok:
             return
         link = reverse("admin:surveys_recordexport_changelist")
-        self.message_user(request, format_html('{} export(s) started; download them from <a href="{}">record '
-                                               'exports</a> when complete.', made, link))
+        self.message_user(request, format_html(
+            ngettext('{} export started; download it from <a href="{}">record exports</a> when it is complete.',
+                     '{} exports started; download them from <a href="{}">record exports</a> when they are '
+                     'complete.', made), made, link))
 
-    @admin.action(description="Export the anonymised records (XLSX, in the background)")
+    @admin.action(description=_("Export the anonymised records (XLSX, in the background)"))
     def export_xlsx(self, request, queryset):
         self._export(request, queryset, "xlsx")
 
-    @admin.action(description="Export the anonymised records (CSV, in the background)")
+    @admin.action(description=_("Export the anonymised records (CSV, in the background)"))
     def export_csv(self, request, queryset):
         self._export(request, queryset, "csv")
 
-    @admin.action(description="Rebuild the round tables from the records", permissions=["change"])
+    @admin.action(description=_("Rebuild the round tables from the records"), permissions=["change"])
     def rebuild_tallies(self, request, queryset):
         for round_ in queryset:
             counted = round_tally_rebuild(round_id=round_.pk)
-            self.message_user(request, f"{round_}: tables rebuilt from {counted} counted interviews.")
+            self.message_user(request, ngettext("%(round)s: tables rebuilt from %(count)d counted interview.",
+                                                "%(round)s: tables rebuilt from %(count)d counted interviews.",
+                                                counted) % {"round": round_, "count": counted})
 
     def get_urls(self):
         return [path("<int:round_id>/report/", self.admin_site.admin_view(self.report_view),
@@ -93,18 +101,29 @@ class RoundAdmin(admin.ModelAdmin):
                 path("<int:round_id>/dashboard/", self.admin_site.admin_view(self.dashboard_view),
                      name="surveys_round_dashboard"), *super().get_urls()]
 
-    @admin.display(description="Dashboard")
+    @admin.display(description=_("Set up"))
+    def setup_state(self, obj: Round) -> str:
+        """A round an XLSForm import created has no dates or target yet: the dashboard cannot say who is
+        behind, so it is marked incomplete until they are set."""
+        missing = obj.setup_missing
+        if not missing:
+            return str(_("complete"))
+        return format_html('<strong style="color:#ba2121">{}</strong>',
+                           _("incomplete: no %(missing)s") % {"missing": _(" and no ").join(missing)})
+
+    @admin.display(description=_("Dashboard"))
     def dashboard_link(self, obj: Round) -> str:
         if obj.pk is None:
             return "—"
-        return format_html('<a href="{}">Collection dashboard</a>',
-                           reverse("admin:surveys_round_dashboard", args=[obj.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("admin:surveys_round_dashboard", args=[obj.pk]),
+                           _("Collection dashboard"))
 
-    @admin.display(description="Report")
+    @admin.display(description=_("Report"))
     def report_link(self, obj: Round) -> str:
         if obj.pk is None:
             return "—"
-        return format_html('<a href="{}">Round tables</a>', reverse("admin:surveys_round_report", args=[obj.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("admin:surveys_round_report", args=[obj.pk]),
+                           _("Round tables"))
 
     def dashboard_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
         """Is collection on track, who is behind, what needs review
@@ -112,9 +131,10 @@ class RoundAdmin(admin.ModelAdmin):
         round_ = round_for_user(user=request.user, round_id=round_id)  # 404 / 403 by the middleware
         progress = round_progress(user=request.user, round_id=round_.pk)
         submissions = reverse("admin:surveys_submission_changelist")
-        context = {**self.admin_site.each_context(request), "title": f"{round_} — collection dashboard",
+        context = {**self.admin_site.each_context(request),
+                   "title": gettext("%(round)s: collection dashboard") % {"round": round_},
                    "opts": self.model._meta, "round": round_, "p": progress,
-                   "list_url": f"{submissions}?questionnaire__round__id__exact={round_.pk}"}
+                   "list_url": f"{submissions}?round={round_.pk}"}
         return TemplateResponse(request, "surveys/round_dashboard.html", context)
 
     def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
@@ -122,16 +142,16 @@ class RoundAdmin(admin.ModelAdmin):
         round_ = round_for_user(user=request.user, round_id=round_id)  # 404 / 403 by the middleware
         choices = round_report_choices(round_=round_, form_id=request.GET.get("form") or None)
         form_id, compare = choices.form_id, request.GET.get("compare") or None
-        context = {**self.admin_site.each_context(request), "title": f"{round_} — round tables",
+        context = {**self.admin_site.each_context(request), "title": _("%(round)s — round tables") % {"round": round_},
                    "forms": choices.forms, "form_id": form_id, "compare": compare, "opts": self.model._meta,
                    "report": None, "error": None, "languages": choices.languages, "by_options": choices.by_options}
         if compare and not compare.isdigit():
-            context["error"] = f"'{compare}' is not a round number."
+            context["error"] = _("'%(compare)s' is not a round number.") % {"compare": compare}
             return TemplateResponse(request, "surveys/round_report_admin.html", context)
         with domain_errors() as outcome:
             report = round_report_for_user(user=request.user, round_id=round_.pk, form_id=form_id,
                                            by=request.GET.get("by") or None, compare=int(compare) if compare else None,
-                                           lang=request.GET.get("lang") or None)
+                                           lang=request.GET.get("lang") or form_language(choices.languages))
         if not outcome.ok:
             context["error"] = outcome.message
             return TemplateResponse(request, "surveys/round_report_admin.html", context)
@@ -152,17 +172,20 @@ class RoundAdmin(admin.ModelAdmin):
                 fields = ["disclosure_risk_withheld" if f == "disclosure_risk" else f for f in fields]
         return fields
 
-    @admin.display(description="Disclosure risk (quasi-identifiers)")
+    @admin.display(description=_("Disclosure risk (quasi-identifiers)"))
     def disclosure_risk_withheld(self, obj: Round) -> str:
-        return RISK_WHOLE_ROUND
+        return str(RISK_WHOLE_ROUND)
 
-    @admin.display(description="Disclosure risk (quasi-identifiers)")
+    @admin.display(description=_("Disclosure risk (quasi-identifiers)"))
     def disclosure_risk(self, obj: Round) -> str:
         if obj.pk is None:
             return "—"
         risk = round_disclosure_risk(round_id=obj.pk).as_dict()
-        return (f"{risk['records_below_k']} of {risk['records']} records in classes smaller than k={risk['k']}; "
-                f"expected re-identifications {risk['expected_reidentifications']}; highest individual risk "
-                f"{risk['max_individual_risk']} over {', '.join(risk['quasi_fields']) or 'no quasi fields'}.")
+        return _("%(below)s of %(records)s records in classes smaller than k=%(k)s; expected re-identifications "
+                 "%(expected)s; highest individual risk %(highest)s over %(fields)s.") % {
+            "below": number_format(risk["records_below_k"]), "records": number_format(risk["records"]),
+            "k": risk["k"], "expected": number_format(risk["expected_reidentifications"]),
+            "highest": number_format(risk["max_individual_risk"]),
+            "fields": ", ".join(risk["quasi_fields"]) or _("no quasi fields")}
 
 

@@ -105,6 +105,8 @@ class ReportChoiceGroupSerializer(serializers.Serializer):
     base = serializers.IntegerField()
     rows = ReportRowSerializer(many=True)
     mean_selected = serializers.FloatField(allow_null=True, required=False, help_text="select_multiple only")
+    compare = ReportChoiceCompareSerializer(required=False, help_text="With ?by= and ?compare=: the same group "
+                                                                      "in the compared round")
 
 
 class ReportNumberGroupSerializer(serializers.Serializer):
@@ -114,6 +116,8 @@ class ReportNumberGroupSerializer(serializers.Serializer):
     min = serializers.FloatField(allow_null=True)
     max = serializers.FloatField(allow_null=True)
     sd = serializers.FloatField(allow_null=True)
+    compare = ReportNumberCompareSerializer(required=False, help_text="With ?by= and ?compare=: the same group "
+                                                                      "in the compared round")
 
 
 @with_fields(label=serializers.CharField())

@@ -100,6 +100,7 @@ _ERRORS: dict[int, tuple[type[serializers.Serializer], str]] = {
     404: (ErrorDetailSerializer, "Not found, or not visible to this account."),
     409: (ErrorDetailSerializer, "Conflicts with what is stored; nothing was changed."),
     410: (ErrorDetailSerializer, "Gone: the data were purged."),
+    413: (ValidationErrorSerializer, "A file is larger than this server accepts; nothing was changed."),
 }
 
 

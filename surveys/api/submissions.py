@@ -4,6 +4,8 @@ attachments for the data-protection role."""
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -16,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mtm.errors import NotFound
 from surveys.api.schema import FORM, SchemaExtras, errors
 from surveys.models import Submission
 from surveys.release import answers_released
@@ -26,6 +29,7 @@ from surveys.selectors.submissions import (
     submission_raw_for_user,
     submissions_for_user,
 )
+from surveys.services.encrypted_submissions import submission_media_decrypted
 from surveys.services.raw_store import open_chunks, raw_open
 from surveys.services.review import submission_review
 
@@ -73,7 +77,7 @@ class SubmissionSerializer(serializers.Serializer):
                                               "path, typed; a repeat is a list of such objects")
 
     def to_representation(self, sub: Submission) -> dict:
-        schema = questionnaire_schema(pk=sub.questionnaire_id, md5=sub.questionnaire.md5)
+        schema = questionnaire_schema(pk=sub.questionnaire_id, key=sub.questionnaire.schema_key)
         return {
             "instance_id": sub.instance_id,
             "form_id": sub.form_id,
@@ -181,19 +185,35 @@ class SubmissionRaw(APIView):
 
 class SubmissionAttachmentDownload(APIView):
     """``GET /api/v1/submissions/<instance_id>/attachments/<filename>?form=<form_id>``:
-    the file as received, opened from the raw store as it streams (data-protection role)."""
+    the file as received, opened from the raw store as it streams (data-protection role). An encrypted
+    interview's media are asked for by their own names (``photo.jpg``, not ``photo.jpg.enc``) and decrypted
+    on request: 409 while the form's private key is not given, 400 when the interview does not open."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[FORM], responses={
-        (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its own content type"),
-        **errors(403, 404)})
+        (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its own content type; an "
+                                      "encrypted interview's media file decrypted on request"),
+        **errors(400, 403, 404, 409)})
     def get(self, request: Request, instance_id: str, filename: str) -> StreamingHttpResponse:
-        attachment = submission_attachment_for_user(
-            user=request.user, form_id=request.query_params.get("form", ""), instance_id=instance_id,
-            filename=filename)
+        form_id = request.query_params.get("form", "")
+        try:
+            attachment = submission_attachment_for_user(user=request.user, form_id=form_id, instance_id=instance_id,
+                                                        filename=filename)
+        except NotFound:
+            # An encrypted interview's media: decrypted on request (the store keeps only the .enc files).
+            sub = submission_raw_for_user(user=request.user, instance_id=instance_id, form_id=form_id or None)
+            content = submission_media_decrypted(sub, filename)
+            response = StreamingHttpResponse(iter([content]), content_type=_content_type(filename))
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            response["Content-Length"] = str(len(content))
+            return response
         response = StreamingHttpResponse(open_chunks(attachment.file.open("rb")),
                                          content_type=attachment.content_type)
         response["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
         response["Content-Length"] = str(attachment.size)
         return response
+
+
+def _content_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"

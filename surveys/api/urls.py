@@ -5,6 +5,8 @@ from surveys.api import exports, questionnaires, rounds, submissions
 urlpatterns = [
     path("", include("surveys.api.kobo.urls")),
     path("v1/questionnaires/", questionnaires.QuestionnaireList.as_view(), name="api-questionnaires"),
+    path("v1/questionnaires/<str:form_id>/media/", questionnaires.QuestionnaireMedia.as_view(),
+         name="api-questionnaire-media"),
     path("v1/submissions/", submissions.SubmissionList.as_view(), name="api-submissions"),
     # An instanceID may hold "/" (ODK Central accepts any): the suffixed routes come first, so that
     # <path:instance_id> takes everything before the suffix.

@@ -3,8 +3,16 @@ Kazakhstan survey with rounds 3 (closed) and 4 (open), the round-4
 questionnaire, 7 regions and 3 cities, 15 enumerators (5 men, 10 women, as in
 the round-4 report), a supervisor, an admin, and 300 sample interviews sent
 through the ingest service as the enumerators' tablets would (processed when
-the load commits). Idempotent: a second load resends the same interviews,
-which are recognised and not stored twice."""
+the load commits).
+
+The story it tells is that of a round under way: round 4 began 9 days before
+the first load and runs 61 days; the interviews are spread over its first 10
+days and reached the server after they ended (most the same evening, some the
+next day, a few days later); the enumerators' targets follow their location
+(Almaty, Astana and Shymkent need more interviews), so the big cities' teams
+are behind and the others ahead. Round 3 closed before it. Idempotent: a second
+load (on any later day) resends the same interviews, which are recognised and
+not stored twice."""
 
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from enumerators.models import Assignment, AssignmentQuota, Enumerator
 from enumerators.roles import SUPERVISORS
@@ -37,6 +46,10 @@ ENUMERATORS = [
 ]
 SAMPLE_SUBMISSIONS = 300
 ENUMERATOR_PASSWORD = "enum-pass"
+#: Round 4's days gone by at the first load, its length, and how many times a location's share of the
+#: round's target the big cities have (the others 1).
+DAYS_DONE, ROUND_DAYS = 10, 61
+CITY_WEIGHTS = {"KZ-75": 3, "KZ-71": 2, "KZ-79": 2}
 
 
 @dataclass(frozen=True)
@@ -69,12 +82,16 @@ def demo_load() -> DemoSummary:
     })
     ensure_kazakhstan(Location)
     locations = list(Location.objects.filter(code__in=ROUND4_LOCATIONS).order_by("code"))
+    start = timezone.localdate() - dt.timedelta(days=DAYS_DONE - 1)
+    end = start + dt.timedelta(days=ROUND_DAYS - 1)
+    start3 = start - dt.timedelta(days=150)
+    end3 = start3 + dt.timedelta(days=45)
     round3, _ = Round.objects.get_or_create(survey=survey, number=3, defaults={
-        "title": "Round 3 (January–February 2024)", "start_date": dt.date(2024, 1, 15),
-        "end_date": dt.date(2024, 2, 29), "status": Round.Status.CLOSED, "target_sample": 1700,
+        "title": f"Round 3 ({_months(start3, end3)})", "start_date": start3,
+        "end_date": end3, "status": Round.Status.CLOSED, "target_sample": 1700,
         "sex_question": "sex"})
     round4, _ = Round.objects.get_or_create(survey=survey, number=4, defaults={
-        "title": "Round 4 (April–May 2024)", "start_date": dt.date(2024, 4, 1), "end_date": dt.date(2024, 5, 31),
+        "title": f"Round 4 ({_months(start, end)})", "start_date": start, "end_date": end,
         "status": Round.Status.OPEN, "target_sample": 1845, "sex_question": "sex",
         "checks": {"location_field": "location/location", "ranges": {"age": [14, 80], "hours_day": [0, 16]}},
         "privacy": {"consent_field": "consent", "gps": "displace", "k": 3, "retention_days": 365}})
@@ -85,23 +102,45 @@ def demo_load() -> DemoSummary:
     form = questionnaire_import(source=source, filename="mtm_kz_r4.md", survey_slug=SURVEY_SLUG,
                                 round_number=4).questionnaire
 
-    per_enumerator = round4.target_sample // len(ENUMERATORS)
+    homes = [locations[index % len(locations)].code for index in range(len(ENUMERATORS))]
+    targets = _targets(round4.target_sample, homes)
     accounts = {}
     for index, (username, first_name, sex) in enumerate(ENUMERATORS):
         exists = User.objects.filter(username=username).exists()
-        home = [locations[index % len(locations)].code]
         enumerator = enumerator_create_or_update(
-            username=username, password=None if exists else ENUMERATOR_PASSWORD, sex=sex,
-            first_name=first_name, supervisor_username="supervisor", form_ids=[form.form_id], location_codes=home)
-        _quota(enumerator, round4, per_enumerator, home[0])
+            username=username, password=None if exists else ENUMERATOR_PASSWORD, sex=sex, first_name=first_name,
+            supervisor_username="supervisor", form_ids=[form.form_id], location_codes=[homes[index]])
+        _quota(enumerator, round4, targets[index], homes[index])
         accounts[username] = enumerator.user
     received = 0
-    for item in demo_instances(count=SAMPLE_SUBMISSIONS, seed=4):
+    # The same interviews on every load: dated from the round's stored start, none after its first load.
+    first_day = round4.start_date or start
+    for item in demo_instances(count=SAMPLE_SUBMISSIONS, seed=4, first_day=first_day, days=DAYS_DONE,
+                               until=round4.created_at):
         result = submission_ingest_xml(xml=item.xml, sender=Sender(user=accounts[item.enumerator],
-                                                                   device_id=_device_id(item.xml)))
+                                                                   device_id=_device_id(item.xml)),
+                                       received_at=item.received_at)
         received += result.created
     return DemoSummary(survey=survey, rounds=[round3, round4], enumerators=len(ENUMERATORS),
                        form=f"{form.form_id} {form.version}", submissions=received)
+
+
+def _months(start: dt.date, end: dt.date) -> str:
+    """``November 2026 – January 2027`` (English: the demo's titles are data, as an administrator types them)."""
+    return f"{_MONTHS[start.month - 1]} {start.year} – {_MONTHS[end.month - 1]} {end.year}"
+
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+
+
+def _targets(total: int, homes: list[str]) -> list[int]:
+    """Each enumerator's share of the round's target by the weight of their location (the remainder of the
+    rounding to the last)."""
+    weights = [CITY_WEIGHTS.get(code, 1) for code in homes]
+    shares = [total * w // sum(weights) for w in weights]
+    shares[-1] += total - sum(shares)
+    return shares
 
 
 def _device_id(xml: bytes) -> str:

@@ -153,13 +153,20 @@ class DemoInstance:
     enumerator: str  # "enum01".."enum15"
     instance_id: str  # "uuid:…", deterministic from the seed
     xml: bytes
+    #: When the tablet sent it: mostly within hours of the interview's end, some the next day, a few days
+    #: later (a tablet without a connection); never after ``until``.
+    received_at: dt.datetime
 
 
-def demo_instances(*, count: int, seed: int = 4) -> list[DemoInstance]:
-    """``count`` submissions of the demo form, spread evenly over the 15 enumerators."""
+def demo_instances(*, count: int, seed: int = 4, first_day: dt.date = dt.date(2024, 4, 1), days: int = 61,
+                   until: dt.datetime | None = None) -> list[DemoInstance]:
+    """``count`` submissions of the demo form, spread evenly over the 15 enumerators, done on the ``days``
+    days from ``first_day`` — none ending after ``until`` (one that would is done a day earlier) — and
+    received after they ended."""
     if count < 0:
         raise ValueError("count must not be negative")
     rng = random.Random(seed)
+    arrivals = random.Random(seed * 7919 + 1)  # its own draws: the answers do not depend on the arrivals
     devices = {e: "collect:" + "".join(rng.choices(string.ascii_letters + string.digits, k=16)) for e in ENUMERATORS}
     queue: list[str] = []
     instances = []
@@ -167,11 +174,26 @@ def demo_instances(*, count: int, seed: int = 4) -> list[DemoInstance]:
         if not queue:
             queue = rng.sample(ENUMERATORS, len(ENUMERATORS))
         enumerator = queue.pop()
-        answers = _interview(rng, ENUMERATORS.index(enumerator), devices[enumerator])
+        answers = _interview(rng, ENUMERATORS.index(enumerator), devices[enumerator], first_day, days, until)
         instance_id = f"uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
         answers["meta/instanceID"] = instance_id
-        instances.append(DemoInstance(enumerator=enumerator, instance_id=instance_id, xml=_xml(answers)))
+        received = _arrival(arrivals, dt.datetime.fromisoformat(answers["end"]), until)
+        instances.append(DemoInstance(enumerator=enumerator, instance_id=instance_id, xml=_xml(answers),
+                                      received_at=received))
     return instances
+
+
+def _arrival(rng: random.Random, end: dt.datetime, until: dt.datetime | None) -> dt.datetime:
+    """When an interview that ended at ``end`` reached the server (at most ``until``)."""
+    r = rng.random()
+    if r < 0.65:  # sent the same evening
+        delay = dt.timedelta(minutes=rng.randint(5, 180))
+    elif r < 0.9:  # the next morning, back in range
+        delay = dt.timedelta(hours=rng.randint(12, 20))
+    else:  # a few days without a connection
+        delay = dt.timedelta(days=rng.randint(2, 4), hours=rng.randint(0, 6))
+    received = end + delay
+    return max(end, min(received, until)) if until is not None else received
 
 
 def _one(rng: random.Random, weights: Mapping[K, float]) -> K:
@@ -191,14 +213,18 @@ def _many(rng: random.Random, list_name: str, probabilities: dict[str, float] | 
     return " ".join(chosen) or _one(rng, probabilities)
 
 
-def _interview(rng: random.Random, index: int, device: str) -> dict[str, Any]:
+def _interview(rng: random.Random, index: int, device: str, first_day: dt.date = dt.date(2024, 4, 1),
+               days: int = 61, until: dt.datetime | None = None) -> dict[str, Any]:
     """One respondent's answers by path; a path that is not there is sent empty."""
     code = LOCATIONS[index % 10]
     if index % 2 and rng.random() < 0.2:  # odd enumerators also cover a second location
         code = LOCATIONS[(index + 5) % 10]
-    day = dt.date(2024, 4, 1) + dt.timedelta(days=rng.randrange(61))
+    day = first_day + dt.timedelta(days=rng.randrange(days))
     start = dt.datetime.combine(day, dt.time(9), ALMATY) + dt.timedelta(seconds=rng.randrange(10 * 3600),
                                                                          milliseconds=rng.randrange(1000))
+    if until is not None and start > until - dt.timedelta(hours=1):  # not done yet: done the day before
+        start -= dt.timedelta(days=1)
+        day = start.date()
     a: dict[str, Any] = {"start": _stamp(start), "today": day.isoformat(), "deviceid": device,
                          "consent": "no" if rng.random() < 0.03 else "yes"}
     if a["consent"] == "no":  # thanked and let go: the rest of the form is not relevant

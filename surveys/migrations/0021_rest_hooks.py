@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0015_questionnaire_archived_at'),
+        ('surveys', '0020_progress_validation'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

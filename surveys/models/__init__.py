@@ -2,6 +2,7 @@
 submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
+from surveys.models.encryption import FormKey
 from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
@@ -27,6 +28,7 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
+    "FormKey",
     "HookDelivery",
     "HookLog",
     "KoboExportSetting",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 
 class Location(models.Model):
@@ -14,29 +16,32 @@ class Location(models.Model):
     """
 
     class Level(models.TextChoices):
-        COUNTRY = "country", "Country"
-        REGION = "region", "Region"
-        CITY = "city", "City of republican significance"
-        DISTRICT = "district", "District"
+        COUNTRY = "country", _("Country")
+        REGION = "region", _("Region")
+        CITY = "city", _("City of republican significance")
+        DISTRICT = "district", _("District")
 
-    code = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=128)
-    name_ru = models.CharField(max_length=128, blank=True)
-    name_kk = models.CharField(max_length=128, blank=True)
-    level = models.CharField(max_length=16, choices=Level.choices)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
-    is_urban = models.BooleanField(default=False)
+    code = models.CharField(verbose_name=_("code"), max_length=32, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=128)
+    name_ru = models.CharField(verbose_name=_("name (Russian)"), max_length=128, blank=True)
+    name_kk = models.CharField(verbose_name=_("name (Kazakh)"), max_length=128, blank=True)
+    level = models.CharField(verbose_name=_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey("self", verbose_name=_("parent"), on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="children")
+    is_urban = models.BooleanField(verbose_name=_("urban"), default=False)
     # The area an interview here may be recorded in: a bounding box, or a
     # centre and radius (cities). Approximate; editable in the admin.
-    min_lat = models.FloatField(null=True, blank=True)
-    max_lat = models.FloatField(null=True, blank=True)
-    min_lon = models.FloatField(null=True, blank=True)
-    max_lon = models.FloatField(null=True, blank=True)
-    center_lat = models.FloatField(null=True, blank=True)
-    center_lon = models.FloatField(null=True, blank=True)
-    radius_km = models.FloatField(null=True, blank=True)
+    min_lat = models.FloatField(verbose_name=_("minimum latitude"), null=True, blank=True)
+    max_lat = models.FloatField(verbose_name=_("maximum latitude"), null=True, blank=True)
+    min_lon = models.FloatField(verbose_name=_("minimum longitude"), null=True, blank=True)
+    max_lon = models.FloatField(verbose_name=_("maximum longitude"), null=True, blank=True)
+    center_lat = models.FloatField(verbose_name=_("centre latitude"), null=True, blank=True)
+    center_lon = models.FloatField(verbose_name=_("centre longitude"), null=True, blank=True)
+    radius_km = models.FloatField(verbose_name=_("radius (km)"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -57,4 +62,9 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.local_name} ({self.code})"
+
+    @property
+    def local_name(self) -> str:
+        """The name in the active interface language (``name_ru``, ``name_kk``), else ``name``."""
+        return {"ru": self.name_ru, "kk": self.name_kk}.get(get_language() or "", "") or self.name

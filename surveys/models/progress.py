@@ -12,7 +12,8 @@ class ProgressCount(models.Model):
     """How many current submissions of a round share one combination of what
     the dashboard shows: who sent them (``user_id``, 0 for anonymous), where
     (``location_id``, 0 when not recorded), the respondent's sex, the review
-    state (``""`` for none), whether the interview was refused, the day it was
+    state (``""`` for none), whether the interview was refused, its validation
+    (``pending`` until processed, then ``valid`` or ``invalid``), the day it was
     done (``interview_day``, ``""`` before processing) and the day it was
     received (local). ``last_received`` is the latest arrival ever counted in
     the cell. Maintained by :mod:`surveys.services.progress` next to every
@@ -25,6 +26,7 @@ class ProgressCount(models.Model):
     respondent_sex = models.CharField(max_length=1, blank=True)
     review_status = models.CharField(max_length=12, blank=True)
     refused = models.BooleanField()
+    validation = models.CharField(max_length=8, default="pending")
     interview_day = models.CharField(max_length=10, blank=True)
     received_day = models.DateField()
     count = models.BigIntegerField(default=0)
@@ -33,7 +35,7 @@ class ProgressCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["round", "user_id", "location_id", "respondent_sex", "review_status",
-                                            "refused", "interview_day", "received_day"],
+                                            "refused", "validation", "interview_day", "received_day"],
                                     name="progress_count_one_cell"),
             models.CheckConstraint(condition=Q(count__gte=0), name="progress_count_not_negative"),
         ]

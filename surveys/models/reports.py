@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models.surveys import Round
 
@@ -57,30 +58,33 @@ class RecordExport(models.Model):
     written by a Celery task and downloaded when ``status`` is complete."""
 
     class Format(models.TextChoices):
-        CSV = "csv", "CSV"
-        XLSX = "xlsx", "Excel (XLSX)"
+        CSV = "csv", _("CSV")
+        XLSX = "xlsx", _("Excel (XLSX)")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        COMPLETE = "complete", "Complete"
-        ERROR = "error", "Error"
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        COMPLETE = "complete", _("Complete")
+        ERROR = "error", _("Error")
 
-    uid = models.CharField(max_length=32, unique=True, default=export_uid, editable=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exports")
-    form_id = models.CharField(max_length=100)
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="exports")
-    fmt = models.CharField("format", max_length=4, choices=Format.choices, default=Format.XLSX)
-    options = models.JSONField(default=dict, blank=True,
-                               help_text="labels (bool), lang, sheet (a repeat's path, CSV only).")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    file = models.FileField(upload_to=export_upload_to, blank=True)
-    rows = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    uid = models.CharField(verbose_name=_("UID"), max_length=32, unique=True, default=export_uid, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"),
+                                     on_delete=models.CASCADE, related_name="exports")
+    form_id = models.CharField(verbose_name=_("form ID"), max_length=100)
+    round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.CASCADE, related_name="exports")
+    fmt = models.CharField(_("format"), max_length=4, choices=Format.choices, default=Format.XLSX)
+    options = models.JSONField(verbose_name=_("options"), default=dict, blank=True,
+                               help_text=_("labels (bool), lang, sheet (a repeat's path, CSV only)."))
+    status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(verbose_name=_("file"), upload_to=export_upload_to, blank=True)
+    rows = models.PositiveIntegerField(verbose_name=_("rows"), default=0)
+    error = models.TextField(verbose_name=_("error"), blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("record export")
+        verbose_name_plural = _("record exports")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(fmt__in=["csv", "xlsx"]), name="record_export_format_valid"),

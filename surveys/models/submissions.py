@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models.locations import Location
 from surveys.models.surveys import Questionnaire, Round
@@ -25,88 +26,113 @@ class Submission(models.Model):
     """
 
     class Format(models.TextChoices):
-        XML = "xml", "OpenRosa XML"
-        JSON = "json", "KoBo JSON"
+        XML = "xml", _("OpenRosa XML")
+        JSON = "json", _("KoBo JSON")
 
     class Validation(models.TextChoices):
-        PENDING = "pending", "Pending"
-        VALID = "valid", "Valid"
-        INVALID = "invalid", "Invalid"
+        PENDING = "pending", _("Pending")
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
 
     class Review(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        NOT_APPROVED = "not_approved", "Not approved"
-        ON_HOLD = "on_hold", "On hold"
-        HAS_ISSUES = "has_issues", "Has issues"
+        APPROVED = "approved", _("Approved")
+        NOT_APPROVED = "not_approved", _("Not approved")
+        ON_HOLD = "on_hold", _("On hold")
+        HAS_ISSUES = "has_issues", _("Has issues")
 
     class Processing(models.TextChoices):
-        RECEIVING = "receiving", "Receiving (more parts expected)"
-        PENDING = "pending", "Pending"
-        PROCESSED = "processed", "Processed"
-        FAILED = "failed", "Failed"
+        RECEIVING = "receiving", _("Receiving (more parts expected)")
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
+        AWAITING_KEY = "awaiting_key", _("Waiting for its key (encrypted)")
 
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="submissions")
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="submissions",
-                              help_text="The questionnaire's round, kept here for the round's queries.")
-    form_id = models.CharField(max_length=100)
-    instance_id = models.CharField(max_length=255)
-    raw_body = models.BinaryField(help_text="Encrypted (raw store); emptied by the retention purge.")
-    raw_format = models.CharField(max_length=4, choices=Format.choices, default=Format.XML)
-    raw_sha256 = models.CharField(max_length=64)
-    xml = models.BinaryField(null=True, blank=True, help_text="The instance built from a JSON body; "
-                             "empty when the raw body is the instance XML itself.")
+    questionnaire = models.ForeignKey(Questionnaire, verbose_name=_("questionnaire"), on_delete=models.PROTECT,
+                                      related_name="submissions")
+    round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="submissions",
+                              help_text=_("The questionnaire's round, kept here for the round's queries."))
+    form_id = models.CharField(verbose_name=_("form ID"), max_length=100)
+    instance_id = models.CharField(verbose_name=_("instance ID"), max_length=255)
+    raw_body = models.BinaryField(verbose_name=_("raw body"),
+                                  help_text=_("Encrypted (raw store); emptied by the retention purge."))
+    raw_format = models.CharField(verbose_name=_("raw format"), max_length=4, choices=Format.choices,
+                                  default=Format.XML)
+    raw_sha256 = models.CharField(verbose_name=_("raw SHA-256"), max_length=64)
+    xml = models.BinaryField(verbose_name=_("instance XML"), null=True, blank=True,
+                             help_text=_("The instance built from a JSON body; "
+                             "empty when the raw body is the instance XML itself."))
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="submissions"
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), on_delete=models.PROTECT, null=True, blank=True,
+                                                 related_name="submissions"
     )
     device = models.ForeignKey(
-        "enumerators.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="submissions"
+        "enumerators.Device", verbose_name=_("device"), on_delete=models.SET_NULL, null=True, blank=True,
+                                             related_name="submissions"
     )
-    user_agent = models.CharField(max_length=255, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    complete = models.BooleanField(default=True, help_text="False while split parts are still arriving.")
-    deprecated_id = models.CharField(max_length=255, blank=True)
+    user_agent = models.CharField(verbose_name=_("user agent"), max_length=255, blank=True)
+    received_at = models.DateTimeField(verbose_name=_("received at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    complete = models.BooleanField(verbose_name=_("complete"), default=True,
+                                   help_text=_("False while split parts are still arriving."))
+    deprecated_id = models.CharField(verbose_name=_("deprecated ID"), max_length=255, blank=True)
     previous = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="edited_by"
+        "self", verbose_name=_("previous version"), on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="edited_by"
     )
-    is_current = models.BooleanField(default=True)
-    attachments_expected = models.PositiveIntegerField(default=0)
-    processing = models.CharField(max_length=10, choices=Processing.choices, default=Processing.PENDING)
-    processing_error = models.TextField(blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    is_current = models.BooleanField(verbose_name=_("current"), default=True)
+    attachments_expected = models.PositiveIntegerField(verbose_name=_("attachments expected"), default=0)
+    processing = models.CharField(verbose_name=_("processing"), max_length=16, choices=Processing.choices,
+                                  default=Processing.PENDING)
+    encrypted = models.BooleanField(verbose_name=_("encrypted"), default=False, help_text=_(
+        "Sent encrypted (ODK encrypted form): the raw body is the submission manifest, the attachments the .enc "
+        "files."))
+    processing_error = models.TextField(verbose_name=_("processing error"), blank=True)
+    processed_at = models.DateTimeField(verbose_name=_("processed at"), null=True, blank=True)
     answers: models.JSONField[dict[str, Any] | None, dict[str, Any] | None] = models.JSONField(
-        null=True, blank=True, help_text="The anonymised record: typed answers by field path.")
-    respondent = models.ForeignKey("surveys.Respondent", on_delete=models.SET_NULL, null=True, blank=True,
+        verbose_name=_("answers"), null=True, blank=True,
+        help_text=_("The anonymised record: typed answers by field path."))
+    respondent = models.ForeignKey("surveys.Respondent", verbose_name=_("respondent"), on_delete=models.SET_NULL,
+                                   null=True, blank=True,
                                    related_name="submissions")
-    consent = models.BooleanField(null=True, blank=True, help_text="None where the round names no consent question.")
-    raw_purged_at = models.DateTimeField(null=True, blank=True)
-    validation = models.CharField(max_length=8, choices=Validation.choices, default=Validation.PENDING)
-    problems = models.JSONField(default=list, blank=True)
-    unanswered: models.JSONField[list[str], list[str]] = models.JSONField(default=list, blank=True,
-                                  help_text="Questions that were asked (relevant) but left empty.")
-    started_at = models.DateTimeField(null=True, blank=True)
-    interview_date = models.DateField(null=True, blank=True, help_text="Local date the interview started.")
-    ended_at = models.DateTimeField(null=True, blank=True)
-    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="submissions", help_text="Where the interview took place.")
-    respondent_sex = models.CharField(max_length=1, blank=True, default="",
-                                      help_text="m or f, from the round's sex question (sex quotas); blank if unknown.")
-    fingerprint = models.CharField(max_length=64, blank=True, db_index=True,
-                                   help_text="Keyed hash of the respondent's identifying answers (duplicates).")
-    review_status = models.CharField(max_length=12, choices=Review.choices, null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+    consent = models.BooleanField(verbose_name=_("consent"), null=True, blank=True,
+                                  help_text=_("None where the round names no consent question."))
+    raw_purged_at = models.DateTimeField(verbose_name=_("raw data purged at"), null=True, blank=True)
+    validation = models.CharField(verbose_name=_("validation"), max_length=8, choices=Validation.choices,
+                                  default=Validation.PENDING)
+    problems = models.JSONField(verbose_name=_("problems"), default=list, blank=True)
+    unanswered: models.JSONField[list[str], list[str]] = models.JSONField(verbose_name=_("unanswered"), default=list,
+                                                                          blank=True,
+                                  help_text=_("Questions that were asked (relevant) but left empty."))
+    started_at = models.DateTimeField(verbose_name=_("started at"), null=True, blank=True)
+    interview_date = models.DateField(verbose_name=_("interview date"), null=True, blank=True,
+                                      help_text=_("Local date the interview started."))
+    ended_at = models.DateTimeField(verbose_name=_("ended at"), null=True, blank=True)
+    location = models.ForeignKey(Location, verbose_name=_("location"), on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="submissions", help_text=_("Where the interview took place."))
+    respondent_sex = models.CharField(verbose_name=_("respondent's sex"), max_length=1, blank=True, default="",
+                                      help_text=_("m or f, from the round's sex question (sex quotas); blank if "
+                                                  "unknown."))
+    fingerprint = models.CharField(verbose_name=_("fingerprint"), max_length=64, blank=True, db_index=True,
+                                   help_text=_("Keyed hash of the respondent's identifying answers (duplicates)."))
+    review_status = models.CharField(verbose_name=_("review"), max_length=12, choices=Review.choices, null=True,
+                                     blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+")
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    tallied = models.BooleanField(default=False, help_text="Counted in its round's tallies (report tables).")
+    reviewed_at = models.DateTimeField(verbose_name=_("reviewed at"), null=True, blank=True)
+    tallied = models.BooleanField(verbose_name=_("tallied"), default=False,
+                                  help_text=_("Counted in its round's tallies (report tables)."))
 
     class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["form_id", "instance_id"], name="submission_one_per_instance"),
             models.CheckConstraint(condition=~Q(instance_id=""), name="submission_instance_id_not_blank"),
             models.CheckConstraint(condition=Q(raw_sha256__regex=r"^[0-9a-f]{64}$"), name="submission_sha256_hex"),
             models.CheckConstraint(
-                condition=Q(processing__in=["receiving", "pending", "processed", "failed"]),
+                condition=Q(processing__in=["receiving", "pending", "processed", "failed", "awaiting_key"]),
                 name="submission_processing_valid",
             ),
             models.CheckConstraint(condition=~Q(previous=F("id")), name="submission_not_own_previous"),
@@ -146,15 +172,18 @@ def attachment_upload_to(instance: SubmissionAttachment, filename: str) -> str:
 class SubmissionAttachment(models.Model):
     """A file sent with a submission (photo, audio, …), on Django's storage."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="attachments")
-    filename = models.CharField(max_length=255)
-    file = models.FileField(upload_to=attachment_upload_to, max_length=500)
-    sha256 = models.CharField(max_length=64)
-    size = models.PositiveBigIntegerField()
-    content_type = models.CharField(max_length=100, default="application/octet-stream")
-    received_at = models.DateTimeField(auto_now_add=True)
+    submission = models.ForeignKey(Submission, verbose_name=_("submission"), on_delete=models.PROTECT,
+                                   related_name="attachments")
+    filename = models.CharField(verbose_name=_("filename"), max_length=255)
+    file = models.FileField(verbose_name=_("file"), upload_to=attachment_upload_to, max_length=500)
+    sha256 = models.CharField(verbose_name=_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(verbose_name=_("size"))
+    content_type = models.CharField(verbose_name=_("content type"), max_length=100, default="application/octet-stream")
+    received_at = models.DateTimeField(verbose_name=_("received at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         ordering = ["filename"]
         constraints = [
             models.UniqueConstraint(fields=["submission", "filename"], name="attachment_one_per_filename"),
@@ -168,12 +197,15 @@ class SubmissionAttachment(models.Model):
 class SubmissionFlag(models.Model):
     """A quality check that an interview failed, with the reason a supervisor reads."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="flags")
-    check_name = models.CharField(max_length=32)
-    reason = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    submission = models.ForeignKey(Submission, verbose_name=_("submission"), on_delete=models.CASCADE,
+                                   related_name="flags")
+    check_name = models.CharField(verbose_name=_("quality check"), max_length=32)
+    reason = models.TextField(verbose_name=_("reason"))
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
         ordering = ["check_name"]
         constraints = [models.UniqueConstraint(fields=["submission", "check_name"], name="flag_one_per_check")]
 
@@ -182,12 +214,16 @@ class SubmissionFlag(models.Model):
 
 
 class SubmissionComment(models.Model):
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    submission = models.ForeignKey(Submission, verbose_name=_("submission"), on_delete=models.CASCADE,
+                                   related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT,
+                               related_name="+")
+    text = models.TextField(verbose_name=_("text"))
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -198,15 +234,19 @@ class ReviewEvent(models.Model):
     """The audit log of review states: who (``None`` for the system's own
     checks) changed a submission from what to what, when and why."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="review_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+    submission = models.ForeignKey(Submission, verbose_name=_("submission"), on_delete=models.CASCADE,
+                                   related_name="review_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.PROTECT, null=True,
+                              blank=True,
                               related_name="+")
-    from_status = models.CharField(max_length=12, null=True, blank=True)
-    to_status = models.CharField(max_length=12, null=True, blank=True)
-    comment = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(verbose_name=_("from"), max_length=12, null=True, blank=True)
+    to_status = models.CharField(verbose_name=_("to"), max_length=12, null=True, blank=True)
+    comment = models.TextField(verbose_name=_("comment"), blank=True)
+    at = models.DateTimeField(verbose_name=_("time"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("review event")
+        verbose_name_plural = _("review history")
         ordering = ["at", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(from_status=F("to_status")), name="review_event_changes_state"),
@@ -220,13 +260,15 @@ class RawPurge(models.Model):
     """The log of retention purges: which round, how many submissions' raw
     data were removed, when. Never which respondents."""
 
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="purges")
-    submissions = models.PositiveIntegerField()
-    attachments = models.PositiveIntegerField()
-    received_before = models.DateTimeField()
-    at = models.DateTimeField(auto_now_add=True)
+    round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="purges")
+    submissions = models.PositiveIntegerField(verbose_name=_("submissions"))
+    attachments = models.PositiveIntegerField(verbose_name=_("attachments"))
+    received_before = models.DateTimeField(verbose_name=_("received before"))
+    at = models.DateTimeField(verbose_name=_("time"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("raw data purge")
+        verbose_name_plural = _("raw data purges")
         ordering = ["-at"]
 
     def __str__(self) -> str:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from surveys.errors import QuestionnaireNotDeletable
 from surveys.kobo_ids import asset_uid
@@ -19,12 +21,14 @@ if TYPE_CHECKING:
 class Survey(models.Model):
     """A survey programme, e.g. "MTM Kazakhstan — international migrant workers survey"."""
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    slug = models.SlugField(verbose_name=_("slug"), max_length=64, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=255)
+    description = models.TextField(verbose_name=_("description"), blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
         ordering = ["slug"]
 
     def __str__(self) -> str:
@@ -40,42 +44,44 @@ class Round(models.Model):
     """One round of data collection of a survey."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
-    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="rounds")
-    number = models.PositiveIntegerField()
-    title = models.CharField(max_length=255, blank=True)
-    start_date = models.DateField(null=True, blank=True)
-    end_date = models.DateField(null=True, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
-    target_sample = models.PositiveIntegerField(default=0)
-    locations = models.ManyToManyField(Location, related_name="rounds", blank=True)
-    checks: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+    survey = models.ForeignKey(Survey, verbose_name=_("survey"), on_delete=models.PROTECT, related_name="rounds")
+    number = models.PositiveIntegerField(verbose_name=_("number"))
+    title = models.CharField(verbose_name=_("title"), max_length=255, blank=True)
+    start_date = models.DateField(verbose_name=_("start date"), null=True, blank=True)
+    end_date = models.DateField(verbose_name=_("end date"), null=True, blank=True)
+    status = models.CharField(verbose_name=_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    target_sample = models.PositiveIntegerField(verbose_name=_("target sample"), default=0)
+    locations = models.ManyToManyField(Location, verbose_name=_("locations"), related_name="rounds", blank=True)
+    checks: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(verbose_name=_("checks"),
         default=dict, blank=True,
-        help_text="Quality-check settings; keys left out take the defaults of "
-                  "surveys.round_settings.CheckSettings.",
+        help_text=_("Quality-check settings; keys left out take the defaults of "
+                  "surveys.round_settings.CheckSettings."),
     )
-    privacy: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+    privacy: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(verbose_name=_("privacy"),
         default=dict, blank=True,
-        help_text="Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
-                  "take the defaults of surveys.round_settings.PrivacySettings.",
+        help_text=_("Anonymisation settings (consent question, GPS displace/coarsen, k, retention); keys left out "
+                  "take the defaults of surveys.round_settings.PrivacySettings."),
     )
-    sex_question = models.CharField(
+    sex_question = models.CharField(verbose_name=_("sex question"),
         max_length=100, default="sex", blank=True,
-        help_text="The select_one question (by name) holding the respondent's sex: the sex quotas count its "
+        help_text=_("The select_one question (by name) holding the respondent's sex: the sex quotas count its "
                   "answers (choice names mapped by the checks' sex_values) and its breakdown is always kept "
-                  "current. Blank: the round has none. Changing it rebuilds the tallies.",
+                  "current. Blank: the round has none. Changing it rebuilds the tallies."),
     )
-    report_by: models.JSONField[list[str], list[str]] = models.JSONField(
+    report_by: models.JSONField[list[str], list[str]] = models.JSONField(verbose_name=_("report by"),
         default=list, blank=True,
-        help_text="Further select_one questions (by name) whose breakdowns are kept current besides location "
+        help_text=_("Further select_one questions (by name) whose breakdowns are kept current besides location "
                   "and the sex question; reports by any other question are computed from the records. Changing "
-                  "it rebuilds the tallies.",
+                  "it rebuilds the tallies."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("round")
+        verbose_name_plural = _("rounds")
         ordering = ["survey", "number"]
         constraints = [
             models.UniqueConstraint(fields=["survey", "number"], name="round_number_unique_in_survey"),
@@ -88,11 +94,27 @@ class Round(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.survey.slug} round {self.number}"
+        """The survey's title and the round's number, as people call it."""
+        return gettext("%(survey)s — round %(number)s") % {"survey": self.survey.name, "number": self.number}
 
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def setup_missing(self) -> list[str]:
+        """What a round made by an XLSForm import (or by hand) still lacks before collection is measured
+        against it: its dates (the dashboard's "behind") and its target. Empty when it is complete."""
+        missing = []
+        if self.start_date is None or self.end_date is None:
+            missing.append("dates")
+        if not self.target_sample:
+            missing.append("target")
+        return missing
+
+
+def schema_key(md5: str, schema_rev: int) -> str:
+    return f"{md5}.{schema_rev}"
 
 
 def xlsform_upload_to(instance: Questionnaire, filename: str) -> str:
@@ -121,31 +143,51 @@ class Questionnaire(models.Model):
     served at ``/forms/<form_id>/form.xml``.
     """
 
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="questionnaires")
-    form_id = models.CharField(max_length=100)
-    version = models.CharField(max_length=100)
-    title = models.CharField(max_length=255)
-    xform_xml = models.TextField()
-    md5 = models.CharField(max_length=32)
-    schema: models.JSONField[FormSchema, FormSchema] = models.JSONField()
-    source_file = models.FileField(upload_to=xlsform_upload_to, blank=True)
-    source_md5 = models.CharField(max_length=32)
-    allow_anonymous = models.BooleanField(
-        default=False, help_text="Accept submissions without credentials under /<username>/submission."
+    round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="questionnaires")
+    form_id = models.CharField(verbose_name=_("form ID"), max_length=100)
+    version = models.CharField(verbose_name=_("version"), max_length=100)
+    title = models.CharField(verbose_name=_("title"), max_length=255)
+    xform_xml = models.TextField(verbose_name=_("XForm XML"))
+    md5 = models.CharField(verbose_name=_("MD5"), max_length=32)
+    schema: models.JSONField[FormSchema, FormSchema] = models.JSONField(verbose_name=_("schema"))
+    source_file = models.FileField(verbose_name=_("source file"), upload_to=xlsform_upload_to, blank=True)
+    source_md5 = models.CharField(verbose_name=_("source MD5"), max_length=32)
+    allow_anonymous = models.BooleanField(verbose_name=_("anonymous submissions"),
+        default=False, help_text=_("Accept submissions without credentials under /<username>/submission.")
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True,
+                                                 related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     #: The form's KoboToolbox asset uid (:func:`surveys.kobo_ids.asset_uid` of ``form_id``, set on save), so
     #: that the KoBo API finds an asset's versions in one indexed query.
-    kobo_uid = models.CharField(max_length=32, editable=False, db_index=True)
+    kobo_uid = models.CharField(verbose_name=_("KoBo asset UID"), max_length=32, editable=False, db_index=True)
     #: When the version was archived (the admin's archive action): no longer offered to tablets; None: offered.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True, editable=False)
+    #: True when the XLSForm had no version and the server assigned it (``questionnaire_import``).
+    version_assigned = models.BooleanField(default=False, editable=False)
+    #: The md5 of the form's content whatever its version: an XLSForm without a version re-imported with the
+    #: same content is the same version.
+    content_md5 = models.CharField(max_length=32, blank=True, editable=False)
+    #: pyxform's warnings about the XLSForm, shown in the admin.
+    warnings: models.JSONField[list[str], list[str]] = models.JSONField(default=list, blank=True, editable=False)
+    #: The files the form needs on the device (:class:`surveys.services.form_media.NeededFile`), present or not.
+    media_needed: models.JSONField[list[dict[str, Any]], list[dict[str, Any]]] = models.JSONField(
+        default=list, blank=True, editable=False)
+    #: Counts the changes an attached file made to ``schema`` (choices from a CSV, XML or GeoJSON): part of
+    #: :attr:`schema_key`, the key of the schema's per-process caches.
+    schema_rev = models.PositiveIntegerField(default=0, editable=False)
+    #: The key pair this version encrypts its interviews with (its XForm's ``base64RsaPublicKey``); None: not
+    #: encrypted.
+    encryption_key = models.ForeignKey("surveys.FormKey", on_delete=models.PROTECT, null=True, blank=True,
+                                       editable=False, related_name="questionnaires")
 
     objects = QuestionnaireQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
         ordering = ["form_id", "-created_at", "-id"]
         get_latest_by = ["created_at", "id"]
         constraints = [
@@ -168,6 +210,21 @@ class Questionnaire(models.Model):
         """Versions are archived, never deleted (:class:`~surveys.errors.QuestionnaireNotDeletable`)."""
         raise QuestionnaireNotDeletable()
 
+    @property
+    def schema_key(self) -> str:
+        """What identifies this version's ``schema`` as it is now (the XForm's md5 and ``schema_rev``)."""
+        return schema_key(self.md5, self.schema_rev)
+
+    @property
+    def media_missing(self) -> list[str]:
+        """The files the form needs that are not attached yet (``media`` prefetched or not)."""
+        present = {m.filename for m in self.media.all()}
+        return [f["filename"] for f in self.media_needed if f["filename"] not in present]
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption_key_id is not None
+
 
 def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:
     q = instance.questionnaire
@@ -175,16 +232,20 @@ def media_upload_to(instance: QuestionnaireMedia, filename: str) -> str:
 
 
 class QuestionnaireMedia(models.Model):
-    """A media file a form needs on the device (image, audio, CSV for
-    ``pulldata``/``select_one_from_file``), listed in the OpenRosa manifest."""
+    """A media file a form version needs on the device (image, audio, video, CSV / XML / GeoJSON for
+    ``pulldata``, ``search()`` and ``select_one_from_file``), listed in the OpenRosa manifest. Only the
+    files the form names (``Questionnaire.media_needed``) are attached."""
 
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="media")
-    filename = models.CharField(max_length=255)
-    file = models.FileField(upload_to=media_upload_to)
-    md5 = models.CharField(max_length=32)
-    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    questionnaire = models.ForeignKey(Questionnaire, verbose_name=_("questionnaire"), on_delete=models.CASCADE,
+                                      related_name="media")
+    filename = models.CharField(verbose_name=_("filename"), max_length=255)
+    file = models.FileField(verbose_name=_("file"), upload_to=media_upload_to)
+    md5 = models.CharField(verbose_name=_("MD5"), max_length=32)
+    content_type = models.CharField(verbose_name=_("content type"), max_length=100, default="application/octet-stream")
 
     class Meta:
+        verbose_name = _("media file")
+        verbose_name_plural = _("media files")
         ordering = ["filename"]
         constraints = [
             models.UniqueConstraint(fields=["questionnaire", "filename"], name="media_filename_unique"),

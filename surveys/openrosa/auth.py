@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from enumerators import login_cache
 from enumerators.services.logins import digest_nonce_count_grows, login_attempt
@@ -62,16 +63,16 @@ def request_user(request: HttpRequest) -> User | None:
     """The account the request authenticates as, ``None`` when it carries no
     credentials; raises :class:`AuthFailed` when it carries wrong ones."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, credentials = header.partition(" ")
+    scheme, _sep, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "basic":
         return _basic(request, credentials.strip())
     if scheme == "digest":
         if not settings.OPENROSA_DIGEST:
-            raise AuthFailed("Digest authentication is switched off on this server: use Basic over HTTPS.")
+            raise AuthFailed(_("Digest authentication is switched off on this server: use Basic over HTTPS."))
         return _digest(request, credentials)
     if header:
-        raise AuthFailed("Unsupported authorization scheme.")
+        raise AuthFailed(_("Unsupported authorization scheme."))
     return None
 
 
@@ -92,10 +93,10 @@ def _basic(request: HttpRequest, credentials: str) -> User:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise AuthFailed("Malformed Basic credentials.") from None
+        raise AuthFailed(_("Malformed Basic credentials.")) from None
     username, sep, password = decoded.partition(":")
     if not sep:
-        raise AuthFailed("Malformed Basic credentials.")
+        raise AuthFailed(_("Malformed Basic credentials."))
     user = login_cache.recall(decoded)
     if user is not None:
         return user
@@ -106,7 +107,7 @@ def _basic(request: HttpRequest, credentials: str) -> User:
     account = login_attempt(account=username, address=client_address(request), entry="openrosa-basic",
                             verify=verify)
     if account is None:
-        raise AuthFailed("Wrong username or password.")
+        raise AuthFailed(_("Wrong username or password."))
     login_cache.remember(decoded, account)
     return account
 
@@ -116,25 +117,25 @@ def _digest(request: HttpRequest, credentials: str) -> User:
               for m in _DIGEST_PARAM.finditer(credentials)}
     required = ("username", "realm", "nonce", "uri", "response")
     if any(not params.get(key) for key in required):
-        raise AuthFailed("Malformed Digest credentials.")
+        raise AuthFailed(_("Malformed Digest credentials."))
     if params["realm"] != settings.OPENROSA_REALM:
-        raise AuthFailed("Wrong realm.")
+        raise AuthFailed(_("Wrong realm."))
     if params.get("algorithm", "MD5").upper() != "MD5":
-        raise AuthFailed("Unsupported Digest algorithm.")
+        raise AuthFailed(_("Unsupported Digest algorithm."))
     if params["uri"] not in (request.get_full_path(), request.path):
-        raise AuthFailed("Digest uri does not match the request.")
+        raise AuthFailed(_("Digest uri does not match the request."))
     fresh = _nonce_is_fresh(params["nonce"])
     ha2 = _md5(f"{request.method}:{params['uri']}")
     qop = params.get("qop")
     if qop == "auth":
         nc, cnonce = params.get("nc", ""), params.get("cnonce", "")
         if not nc or not cnonce:
-            raise AuthFailed("Malformed Digest credentials.")
+            raise AuthFailed(_("Malformed Digest credentials."))
         signed = f"{params['nonce']}:{nc}:{cnonce}:auth:{ha2}"
     elif qop is None:
         signed = f"{params['nonce']}:{ha2}"
     else:
-        raise AuthFailed("Unsupported Digest qop.")
+        raise AuthFailed(_("Unsupported Digest qop."))
 
     def verify() -> User | None:
         user = get_user_model().objects.filter(username=params["username"], is_active=True).first()
@@ -147,16 +148,16 @@ def _digest(request: HttpRequest, credentials: str) -> User:
     user = login_attempt(account=params["username"], address=client_address(request), entry="openrosa-digest",
                          verify=verify)
     if user is None:
-        raise AuthFailed("Wrong username or password.")
+        raise AuthFailed(_("Wrong username or password."))
     if not fresh:
-        raise AuthFailed("Digest nonce expired.", stale=True)
+        raise AuthFailed(_("Digest nonce expired."), stale=True)
     if qop is None:
         # RFC 2069 style, without a nonce count: the nonce is good for one request. A second use is answered
         # stale, so an honest client signs again with a fresh nonce; a replay cannot, without the HA1.
         if not digest_nonce_count_grows(nonce=params["nonce"], cnonce="", nc="00000001"):
-            raise AuthFailed("Digest nonce already used.", stale=True)
+            raise AuthFailed(_("Digest nonce already used."), stale=True)
     elif not digest_nonce_count_grows(nonce=params["nonce"], cnonce=params["cnonce"], nc=params["nc"]):
-        raise AuthFailed("Digest nonce count reused.")
+        raise AuthFailed(_("Digest nonce count reused."))
     return user
 
 
@@ -179,10 +180,10 @@ def _opaque() -> str:
 
 def _nonce_is_fresh(nonce: str) -> bool:
     try:
-        stamp, _, signature = base64.b64decode(nonce, validate=True).decode().partition(":")
+        stamp, _sep, signature = base64.b64decode(nonce, validate=True).decode().partition(":")
         issued = int(stamp)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise AuthFailed("Malformed Digest nonce.") from None
+        raise AuthFailed(_("Malformed Digest nonce.")) from None
     if not hmac.compare_digest(signature, _sign(stamp)):
-        raise AuthFailed("Digest nonce was not issued by this server.")
+        raise AuthFailed(_("Digest nonce was not issued by this server."))
     return time.time() - issued <= settings.OPENROSA_DIGEST_NONCE_SECONDS

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.functional import Promise
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 
 from mtm.errors import RETRY_AFTER_SECONDS, MtmError, TooManyAttempts, http_status
 from surveys.openrosa import xml
@@ -38,11 +40,11 @@ def openrosa_response(body: bytes = b"", *, status: int = 200, content_type: str
     return response
 
 
-def openrosa_error(message: str, *, status: int) -> HttpResponse:
-    return openrosa_response(xml.response_message(message), status=status)
+def openrosa_error(message: str | Promise, *, status: int) -> HttpResponse:
+    return openrosa_response(xml.response_message(str(message)), status=status)
 
 
-def openrosa_unauthorized(message: str = "Authentication required.", *, stale: bool = False) -> HttpResponse:
-    response = openrosa_error(message, status=401)
+def openrosa_unauthorized(message: str | None = None, *, stale: bool = False) -> HttpResponse:
+    response = openrosa_error(_("Authentication required.") if message is None else message, status=401)
     response["WWW-Authenticate"] = challenge(stale=stale)
     return response

@@ -7,8 +7,10 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from mtm.env import MULTIPART_ALLOWANCE
 from mtm.errors import MtmError, TooLarge, http_status, refused_input
 from surveys.errors import InvalidSubmission
 from surveys.openrosa import xml
@@ -18,7 +20,6 @@ from surveys.openrosa.views import openrosa_view
 from surveys.services.ingest import IngestResult, Sender, submission_ingest_json, submission_ingest_xml
 
 XML_PART = "xml_submission_file"
-MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 @openrosa_view(methods=("HEAD", "POST"))
@@ -29,27 +30,29 @@ def submission(request: OpenRosaRequest) -> HttpResponse:
     # Collect keeps the files of a part within the advertised size; the
     # multipart envelope and the XML come on top of that.
     if length > settings.OPENROSA_MAX_SUBMISSION_BYTES + MULTIPART_ALLOWANCE:
-        raise TooLarge(f"The submission is larger than {settings.OPENROSA_MAX_SUBMISSION_BYTES} bytes.")
+        raise TooLarge(_("The submission is larger than %(bytes)s bytes.")
+                       % {"bytes": settings.OPENROSA_MAX_SUBMISSION_BYTES})
     sender = Sender(
         user=None if request.openrosa_anonymous else request.openrosa_user,
         anonymous_owner=request.openrosa_user if request.openrosa_anonymous else None,
         device_id=request.GET.get("deviceID", ""),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    if request.content_type == "application/json":
-        return _json(request, sender)
+    if request.content_type == "application/json":  # an API's answer: in English, as the APIs (mtm.locale)
+        with translation.override(settings.LANGUAGE_CODE):
+            return _json(request, sender)
     try:
         files = request.FILES
         is_incomplete = request.POST.get("*isIncomplete*", "").lower() == "yes"
     except RequestDataTooBig:
-        raise TooLarge("The submission's form fields are too large.") from None
+        raise TooLarge(_("The submission's form fields are too large.")) from None
     except (MultiPartParserError, SuspiciousOperation) as err:
-        raise InvalidSubmission(f"The request is not valid multipart form data: {err}") from None
+        raise InvalidSubmission(_("The request is not valid multipart form data: %(error)s") % {"error": err}) from None
     xml_file = files.get(XML_PART)
     if xml_file is None:
-        raise InvalidSubmission(f"The request has no '{XML_PART}' part.")
+        raise InvalidSubmission(_("The request has no '%(part)s' part.") % {"part": XML_PART})
     if (xml_file.size or 0) > settings.OPENROSA_MAX_SUBMISSION_BYTES:
-        raise TooLarge("The submission XML is too large.")
+        raise TooLarge(_("The submission XML is too large."))
     attachments = [f for key in files for f in files.getlist(key) if key != XML_PART]
     result = submission_ingest_xml(xml=xml_file.read(), sender=sender, attachments=attachments,
                                    is_incomplete=is_incomplete)
@@ -59,10 +62,10 @@ def submission(request: OpenRosaRequest) -> HttpResponse:
 
 def _message(result: IngestResult) -> str:
     if result.created:
-        return "Full submission upload was successful!" if result.submission.complete else "Part received."
+        return _("Full submission upload was successful!") if result.submission.complete else _("Part received.")
     if result.attachments_added:
-        return f"Attachments merged: {', '.join(result.attachments_added)}."
-    return "Duplicate submission: already received."
+        return _("Attachments merged: %(files)s.") % {"files": ", ".join(result.attachments_added)}
+    return _("Duplicate submission: already received.")
 
 
 def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
@@ -71,7 +74,7 @@ def _json(request: HttpRequest, sender: Sender) -> HttpResponse:
         try:
             body = request.body
         except RequestDataTooBig:
-            raise TooLarge("The submission is too large.") from None
+            raise TooLarge(_("The submission is too large.")) from None
         result = submission_ingest_json(body=body, sender=sender)
     except Exception as exc:
         err = exc if isinstance(exc, MtmError) else refused_input(exc)

@@ -13,10 +13,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from mtm.errors import MtmError, refused_input
+from mtm.locale import openrosa_language
 from surveys.models import Questionnaire
 from surveys.openrosa import xml
 from surveys.openrosa.auth import AuthFailed, OpenRosaRequest, request_user
@@ -49,7 +52,7 @@ def openrosa_view(view=None, *, methods=("GET", "HEAD")):
                 return openrosa_domain_error(refused)
             log.error("OpenRosa %s %s failed with %s:\n%s", request.method, request.path, type(exc).__name__,
                       "".join(traceback.format_tb(exc.__traceback__)))
-            return openrosa_error("The server could not handle this request; please try again later.",
+            return openrosa_error(_("The server could not handle this request; please try again later."),
                                   status=500)
 
     return wrapper
@@ -59,7 +62,7 @@ def _answered(view: Any, request: OpenRosaRequest, username: str | None, args: A
     if username is not None:
         owner = get_user_model().objects.filter(username=username, is_active=True).first()
         if owner is None:
-            return openrosa_error(f"No account '{username}'.", status=404)
+            return openrosa_error(_("No account '%(username)s'.") % {"username": username}, status=404)
         request.openrosa_user, request.openrosa_anonymous = owner, True
     else:
         try:
@@ -70,7 +73,9 @@ def _answered(view: Any, request: OpenRosaRequest, username: str | None, args: A
             return openrosa_unauthorized()
         request.openrosa_user, request.openrosa_anonymous = user, False
     request.openrosa_prefix = username
-    response: HttpResponse = view(request, *args, **kwargs)
+    # What Collect shows the enumerator: in the tablet's language, else the account's own (mtm.locale).
+    with translation.override(openrosa_language(request, None if username is not None else request.openrosa_user)):
+        response: HttpResponse = view(request, *args, **kwargs)
     return response
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.utils.translation import gettext as _
 from lxml import etree
 from lxml.builder import ElementMaker
 
@@ -29,16 +30,19 @@ def form_list(questionnaires: Iterable[Questionnaire], *, url: Callable[[Questio
             E.name(q.title),
             E.version(q.version),
             E.hash(f"md5:{q.md5}"),
-            E.descriptionText(f"{q.round.survey.name} — round {q.round.number}"),
+            E.descriptionText(_("%(survey)s — round %(number)s") % {"survey": q.round.survey.name,
+                                                                      "number": q.round.number}),
             E.downloadUrl(url(q, "form")),
         ]
-        if list(q.media.all()):
+        if q.media_needed or bool(list(q.media.all())):  # a form that needs files, attached yet or not (as Central)
             children.append(E.manifestUrl(url(q, "manifest")))
         items.append(E.xform(*children))
     return _serialise(E.xforms(*items))
 
 
 def manifest(questionnaire: Questionnaire, *, url: Callable[[str], str]) -> bytes:
+    """``<manifest>`` of the OpenRosa Form List API: every attached file with ``md5:`` of its bytes (a file
+    the form needs but nobody attached yet is not listed: the admin marks the version)."""
     E = ElementMaker(namespace=MANIFEST_NS, nsmap={None: MANIFEST_NS})
     files = [
         E.mediaFile(E.filename(m.filename), E.hash(f"md5:{m.md5}"), E.downloadUrl(url(m.filename)))

@@ -25,7 +25,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def hook_payload(hook: RestHook, asset: Asset, page: RecordPage) -> Payload | None:
-    records = records_shaped(page, asset=asset)
+    records = list(records_shaped(page, asset=asset))
     if not records:
         return None
     record: dict[str, Any] = records[0]

@@ -10,6 +10,7 @@ raw data: only the data-protection role gets them listed. A presentation module:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -32,48 +33,50 @@ def validation_status(review_status: str | None, by: str | None, at: dt.datetime
 
 
 def records_shaped(page: RecordPage, *, asset: Asset, fields: list[str] | None = None,
-                   as_json: bool = False) -> list[Any]:
-    """The page's records as KoboToolbox returns them; ``fields`` keeps only those keys. ``as_json`` gives
-    each record as its JSON (:class:`orjson.Fragment`), written without decoding its answers."""
-    rows, facts, answers = page.rows, page.facts, page.answers
+                   as_json: bool = False) -> Iterator[Any]:
+    """The page's records as KoboToolbox returns them, one at a time as the
+    page's chunks are read; ``fields`` keeps only those keys. ``as_json``
+    gives each record as its JSON (:class:`orjson.Fragment`), written without
+    decoding its answers."""
+    facts = page.facts
     as_json = as_json and not fields
-    attachments = {pk: [_attachment(item, pk, asset.form_id) for item in items]
-                   for pk, items in page.attachments.items()}
     hub = formhub_uuid(asset.form_id)
     wanted = set(fields) if fields else None
     dumps, loads, fragment = orjson.dumps, orjson.loads, orjson.Fragment
     hub_json = dumps(hub)
     geo_paths = {pk: f.geo_path for pk, f in facts.items()}
-    out: list[Any] = []
-    for pk, instance_id, questionnaire_id, received_at, by, review, reviewer, reviewed_at, *_ in rows:
-        text = answers.get(pk)
-        if text is None:
-            continue  # no longer processed since the page was read
-        geo_path = geo_paths[questionnaire_id]
-        meta = {
-            "__version__": facts[questionnaire_id].version,
-            "meta/instanceID": instance_id,
-            "_xform_id_string": asset.form_id,
-            "_uuid": instance_id.removeprefix("uuid:"),
-            "_attachments": attachments.get(pk, []),
-            "_status": "submitted_via_web",
-            "_geolocation": _point(_geo_value(text, geo_path) if geo_path else None),
-            "_submission_time": _utc_text(received_at),
-            "_tags": [],
-            "_notes": [],
-            "_validation_status": validation_status(review, reviewer, reviewed_at),
-            "_submitted_by": by,
-        }
-        if as_json:
-            inner = text[1:-1].encode()
-            out.append(fragment(b'{"_id":%d,"formhub/uuid":%b%b,%b' % (pk, hub_json, b"," + inner if inner else b"",
-                                                                      dumps(meta)[1:])))
-            continue
-        record: dict[str, Any] = {"_id": pk, "formhub/uuid": hub, **loads(text), **meta}
-        if wanted is not None:
-            record = {k: v for k, v in record.items() if k in wanted}
-        out.append(record)
-    return out
+    for chunk in page.chunks:
+        answers = chunk.answers
+        attachments = {pk: [_attachment(item, pk, asset.form_id) for item in items]
+                       for pk, items in chunk.attachments.items()}
+        for pk, instance_id, questionnaire_id, received_at, by, review, reviewer, reviewed_at, *_ in chunk.rows:
+            text = answers.get(pk)
+            if text is None:
+                continue  # no longer processed since the page was read
+            geo_path = geo_paths[questionnaire_id]
+            meta = {
+                "__version__": facts[questionnaire_id].version,
+                "meta/instanceID": instance_id,
+                "_xform_id_string": asset.form_id,
+                "_uuid": instance_id.removeprefix("uuid:"),
+                "_attachments": attachments.get(pk, []),
+                "_status": "submitted_via_web",
+                "_geolocation": _point(_geo_value(text, geo_path) if geo_path else None),
+                "_submission_time": _utc_text(received_at),
+                "_tags": [],
+                "_notes": [],
+                "_validation_status": validation_status(review, reviewer, reviewed_at),
+                "_submitted_by": by,
+            }
+            if as_json:
+                inner = text[1:-1].encode()
+                yield fragment(b'{"_id":%d,"formhub/uuid":%b%b,%b' % (pk, hub_json, b"," + inner if inner else b"",
+                                                                        dumps(meta)[1:]))
+                continue
+            record: dict[str, Any] = {"_id": pk, "formhub/uuid": hub, **loads(text), **meta}
+            if wanted is not None:
+                record = {k: v for k, v in record.items() if k in wanted}
+            yield record
 
 
 def _geo_value(text: str, path: str) -> str | None:

@@ -10,7 +10,10 @@ import io
 import json
 from typing import Any
 
-from surveys.round_report import RoundReport
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+from surveys.round_report import QuestionTable, RoundReport
 
 
 def _json(report: RoundReport) -> bytes:
@@ -40,40 +43,62 @@ def _csv(report: RoundReport) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _title(report: RoundReport) -> str:
+    """``mtm_kz_r4 — round 4: 1845 submissions[, by sex]``, in the active language."""
+    title = ngettext("%(form_id)s — round %(round)s: %(count)s submission",
+                     "%(form_id)s — round %(round)s: %(count)s submissions", report["submissions"]) % {
+        "form_id": report["form_id"], "round": report["round"], "count": report["submissions"]}
+    return title + (_(", by %(by)s") % {"by": report["by"]} if report["by"] else "")
+
+
+def _asked(q: QuestionTable) -> str:
+    return _("Asked %(asked)s, answered %(base)s.") % {"asked": q["asked"], "base": q["base"]}
+
+
 def _md(report: RoundReport) -> bytes:
-    out = [f"# {report['form_id']} — round {report['round']} ({report['submissions']} submissions)", ""]
+    """Markdown for people: headings and headers in the active language."""
+    out = [f"# {_title(report)}", ""]
     for q in report["questions"]:
-        out += [f"## {q['label']}", "", f"Asked {q['asked']}, answered {q['base']}.", ""]
+        out += [f"## {q['label']}", "", _asked(q), ""]
         if "rows" in q:
-            out += ["| Option | Frequency | % | 95% CI |", "|---|---:|---:|---|"]
+            out += ["| " + " | ".join([_("Option"), _("Frequency"), "%", _("95% CI")]) + " |", "|---|---:|---:|---|"]
+            small = " (" + _("small cell") + ")"
             for row in q["rows"]:
                 ci = f"{row['ci'][0]}–{row['ci'][1]}" if row["ci"] else ""
-                mark = " (small)" if row.get("small") else ""
+                mark = small if row.get("small") else ""
                 percent = "" if row["percent"] is None else row["percent"]
                 out.append(f"| {row['label']}{mark} | {row['count']} | {percent} | {ci} |")
         else:
-            out.append(f"Mean {q['mean']}, median {q['median']}, min {q['min']}, max {q['max']}, sd {q['sd']}.")
+            out.append(_("Mean %(mean)s, median %(median)s, min %(min)s, max %(max)s, sd %(sd)s.") % {
+                key: q[key] for key in ("mean", "median", "min", "max", "sd")})
         out.append("")
     return "\n".join(out).encode("utf-8")
 
 
+#: The number statistics' row names in the XLSX report (translated when written).
+STATISTICS = {"mean": gettext_noop("Mean"), "median": gettext_noop("Median"), "min": gettext_noop("Min"),
+              "max": gettext_noop("Max"), "sd": gettext_noop("SD")}
+
+
 def _xlsx(report: RoundReport) -> bytes:
+    """The printed appendix's layout, its headers in the active language; numbers stay numbers (Excel shows
+    them in the reader's own format)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.worksheets[0]  # the new workbook's one (active) sheet
-    sheet.title = f"Round {report['round']}"
+    sheet.title = (_("Round %(round)s") % {"round": report["round"]})[:31]
     bold = Font(bold=True)
     groups = list((report["questions"][0].get("by") or {}).keys()) if report["questions"] else []
-    sheet.append([f"{report['form_id']} — round {report['round']}: {report['submissions']} submissions"
-                  + (f", by {report['by']}" if report["by"] else "")])
+    sheet.append([_title(report)])
     sheet["A1"].font = bold
     for q in report["questions"]:
         sheet.append([])
-        sheet.append([q["label"], f"asked {q['asked']}", f"answered {q['base']}"])
+        sheet.append([q["label"], _("asked %(count)s") % {"count": q["asked"]},
+                      _("answered %(count)s") % {"count": q["base"]}])
         sheet.cell(row=sheet.max_row, column=1).font = bold
-        heading = ["", "Frequency", "% by column"] + [h for g in groups for h in (f"{g}: n", f"{g}: %")]
+        heading = ["", _("Frequency"), _("% by column")] + [h for g in groups for h in (f"{g}: n", f"{g}: %")]
         sheet.append(heading)
         if "rows" in q:
             for n, row in enumerate(q["rows"]):
@@ -82,14 +107,15 @@ def _xlsx(report: RoundReport) -> bytes:
                     sub = q["by"][g]["rows"][n]
                     cells += [sub["count"], sub["percent"]]
                 sheet.append(cells)
-            total = ["Total", q["base"], 100.0 if q["type"] == "select_one" and q["base"] else None]
+            total = [_("Total"), q["base"], 100.0 if q["type"] == "select_one" and q["base"] else None]
             for g in groups:
                 total += [q["by"][g]["base"], 100.0 if q["type"] == "select_one" and q["by"][g]["base"] else None]
             sheet.append(total)
             sheet.cell(row=sheet.max_row, column=1).font = bold
         else:
             for stat in ("mean", "median", "min", "max", "sd"):
-                sheet.append([stat.capitalize(), q[stat], None] + [v for g in groups for v in (q["by"][g][stat], None)])
+                figures = [v for g in groups for v in (q["by"][g][stat], None)]
+                sheet.append([_(STATISTICS[stat]), q[stat], None, *figures])
     sheet.column_dimensions["A"].width = 60
     out = io.BytesIO()
     book.save(out)

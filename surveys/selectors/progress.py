@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.models import Location, ProgressCount, Round, Submission
+from surveys.round_settings import CHECK_LABELS
+from surveys.selectors.review import Standing, cell_standing, is_waiting, waiting_q
 from surveys.selectors.scope import assignments_for_user, ensure_submission_viewer, round_for_user, within_scope
 from surveys.selectors.submissions import scoped_flags
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser, Assignment
 
-#: Review states that still need a person: has issues (flagged or invalid) and never reviewed.
-WAITING = (Submission.Review.HAS_ISSUES,)
 #: The days of the timeline at most (the latest ones).
 TIMELINE_DAYS = 92
 
@@ -81,6 +82,11 @@ class EnumeratorProgress:
     def behind(self) -> bool:
         return self.expected is not None and self.quota.done < self.expected
 
+    @property
+    def shortfall(self) -> int:
+        """How many interviews short of what is expected by today (0 when on schedule)."""
+        return max(0, (self.expected or 0) - self.quota.done)
+
 
 @dataclass
 class LocationProgress:
@@ -100,6 +106,8 @@ class RoundProgress:
     quota: Quota
     expected: int | None
     review: dict[str, int]
+    #: Current interviews by where they stand against the count (:class:`Standing`); they add up to received.
+    standing: dict[str, int]
     flags: list[tuple[str, int]]
     timeline: list[tuple[dt.date, int]]
     enumerators: list[EnumeratorProgress]
@@ -108,17 +116,35 @@ class RoundProgress:
 
     @property
     def waiting_review(self) -> int:
-        return sum(self.review.get(state, 0) for state in WAITING)
+        """Waiting for review (:mod:`surveys.selectors.review`): never reviewed plus has issues."""
+        return self.review.get("none", 0) + self.review.get(Submission.Review.HAS_ISSUES, 0)
 
     @property
     def behind(self) -> list[EnumeratorProgress]:
-        return [e for e in self.enumerators if e.behind]
+        """Those behind schedule, the furthest behind first."""
+        return sorted((e for e in self.enumerators if e.behind), key=lambda e: (-e.shortfall, e.username))
+
+    @property
+    def not_counted(self) -> list[tuple[str, str, int]]:
+        """``(standing, label, interviews)`` of the received interviews that do not count, in
+        :class:`Standing`'s order, zeros included."""
+        return [(s.value, str(s.label), self.standing.get(s.value, 0)) for s in Standing if s != Standing.COUNTED]
 
     @property
     def timeline_bars(self) -> list[tuple[dt.date, int, int]]:
         """``(day, received, bar height in percent of the busiest day)``."""
         top = max((n for _, n in self.timeline), default=0)
         return [(day, n, round(100 * n / top) if top else 0) for day, n in self.timeline]
+
+    @property
+    def busiest_day(self) -> tuple[dt.date, int] | None:
+        """The day with the most interviews (the earliest of equals), None before any."""
+        return max(reversed(self.timeline), key=lambda day: day[1], default=None) if self.timeline else None
+
+    @property
+    def flag_rows(self) -> list[tuple[str, str, int]]:
+        """``(check, what it is called, interviews)`` of the flags waiting for review."""
+        return [(check, str(CHECK_LABELS.get(check, check)), n) for check, n in self.flags]
 
     @property
     def expected_percent(self) -> int | None:
@@ -129,8 +155,9 @@ class RoundProgress:
 def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None) -> RoundProgress:
     """The dashboard of one round as ``user`` may see it (:func:`round_for_user`:
     :class:`NotFound` outside a supervisor's team, :class:`Forbidden` for an
-    account that may not see submissions). Counted towards quotas: current
-    versions, not rejected (not approved), not refused (consent). Two
+    account that may not see submissions). Counted towards quotas: what the
+    round's tables count (:class:`~surveys.selectors.review.Standing`): current,
+    processed, not refused, not rejected, valid or approved despite problems. Two
     GROUP BY queries over the running counts (every count; the days) and one
     over the flags of interviews waiting for review."""
     from surveys.selectors.scope import team_scoped
@@ -152,6 +179,7 @@ def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None
     counts = _counts(cells, today)
     review: dict[str, int] = defaultdict(int)
     received = {"today": 0, "week": 0, "total": 0}
+    standing: dict[str, int] = defaultdict(int)
     for row in counts:
         user_id, location_id, sex, status = row["user_id"] or None, row["location_id"] or None, \
             row["respondent_sex"], row["review_status"] or None
@@ -161,9 +189,11 @@ def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None
         person = enumerators.get(user_id) or enumerators.setdefault(
             user_id, EnumeratorProgress(user_id=user_id or 0, username="", name=""))
         person.last_submission = max(filter(None, [person.last_submission, row["last"]]), default=None)
-        if status in WAITING:
+        if is_waiting(status):
             person.waiting_review += row["total"]
-        if status == Submission.Review.NOT_APPROVED or row["refused"]:
+        where = cell_standing(validation=row["validation"], refused=row["refused"], review_status=status or "")
+        standing[where] += row["total"]
+        if where != Standing.COUNTED:
             continue
         _add(person.quota, sex, row["total"])
         _add(_location_row(locations, location_id, None).quota, sex, row["total"])
@@ -179,14 +209,13 @@ def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None
         total.done += person.quota.done
         total.male += person.quota.male
         total.female += person.quota.female
-    flags = list(scoped_flags(user=user).filter(submission__round_id=round_.pk, submission__is_current=True,
-                                                submission__review_status__in=WAITING)
+    flags = list(scoped_flags(user=user).filter(waiting_q("submission__"), submission__round_id=round_.pk)
                  .values_list("check_name").annotate(n=Count("id")).order_by("-n", "check_name"))
     return RoundProgress(
         round=round_, today=today, received_today=received["today"], received_week=received["week"],
         received_total=received["total"], quota=total,
         expected=None if fraction is None else int(total.target * fraction),
-        review=dict(review), flags=flags, timeline=_filled(_timeline(cells))[-TIMELINE_DAYS:],
+        review=dict(review), standing=dict(standing), flags=flags, timeline=_filled(_timeline(cells))[-TIMELINE_DAYS:],
         enumerators=sorted(enumerators.values(), key=lambda e: e.username),
         locations=sorted(locations.values(), key=lambda loc: (loc.location_id is None, loc.code)),
         team_only=team_scoped(user),
@@ -194,10 +223,10 @@ def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None
 
 
 def _counts(cells: QuerySet[ProgressCount], today: dt.date) -> list[Mapping[str, Any]]:
-    """Per enumerator, location, respondent's sex, review state and refusal: how many (received today,
+    """Per enumerator, location, respondent's sex, review state, refusal and validation: how many (received today,
     this week, in all) and the latest received."""
     monday = today - dt.timedelta(days=today.weekday())
-    return list(cells.values("user_id", "location_id", "respondent_sex", "review_status", "refused")
+    return list(cells.values("user_id", "location_id", "respondent_sex", "review_status", "refused", "validation")
                 .annotate(total=Sum("count"), today=Sum("count", filter=Q(received_day=today), default=0),
                           week=Sum("count", filter=Q(received_day__gte=monday, received_day__lte=today), default=0),
                           last=Max("last_received"))
@@ -259,14 +288,14 @@ def _location_row(rows: dict[int | None, LocationProgress], location_id: int | N
     if location_id not in rows:
         rows[location_id] = LocationProgress(
             location_id=location_id, code=location.code if location else "",
-            name=location.name if location else ("(not recorded)" if location_id is None else ""))
+            name=location.local_name if location else (_("(not recorded)") if location_id is None else ""))
     return rows[location_id]
 
 
 def _name_locations(rows: dict[int | None, LocationProgress]) -> None:
     nameless = [pk for pk, row in rows.items() if pk is not None and not row.code]
     for location in Location.objects.filter(pk__in=nameless):
-        rows[location.pk].code, rows[location.pk].name = location.code, location.name
+        rows[location.pk].code, rows[location.pk].name = location.code, location.local_name
 
 
 def _add(quota: Quota, sex: str, n: int) -> None:

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from mtm.errors import NotFound
 from surveys.form_schema import FormSchema
 from surveys.models import Questionnaire, QuestionnaireMedia, Round
+from surveys.models.surveys import schema_key
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser
@@ -53,20 +55,32 @@ def questionnaire_for_user(*, user: AnyUser | None, form_id: str, version: str |
         for questionnaire in questionnaires_for_user(user=user, anonymous_only=anonymous_only):
             if questionnaire.form_id == form_id:
                 return questionnaire
-        raise NotFound(f"No form '{form_id}' is available to this account.")
+        raise NotFound(_("No form '%(form_id)s' is available to this account.") % {"form_id": form_id})
     qs = Questionnaire.objects.filter(round__in=rounds_for_user(user=user), form_id=form_id, version=version)
     if anonymous_only:
         qs = qs.filter(allow_anonymous=True)
     found = qs.first()
     if found is None:
-        raise NotFound(f"No form '{form_id}' version '{version}' is available to this account.")
+        raise NotFound(_("No form '%(form_id)s' version '%(version)s' is available to this account.")
+                       % {"form_id": form_id, "version": version})
+    return found
+
+
+def questionnaire_version(*, form_id: str, version: str | None = None) -> Questionnaire:
+    """A version of ``form_id`` (its latest imported when ``version`` is None), for the people who manage
+    forms (the media upload). :class:`NotFound` for an unknown form or version."""
+    qs = Questionnaire.objects.filter(form_id=form_id)
+    found = (qs.filter(version=version) if version is not None else qs.order_by("-created_at", "-id")).first()
+    if found is None:
+        raise NotFound(f"No form '{form_id}'" + (f" version '{version}'" if version else "") + " on this server.")
     return found
 
 
 def questionnaire_media_file(*, questionnaire: Questionnaire, filename: str) -> QuestionnaireMedia:
     media = questionnaire.media.filter(filename=filename).first()
     if media is None:
-        raise NotFound(f"Form '{questionnaire.form_id}' has no media file '{filename}'.")
+        raise NotFound(_("Form '%(form_id)s' has no media file '%(filename)s'.")
+                       % {"form_id": questionnaire.form_id, "filename": filename})
     return media
 
 
@@ -78,6 +92,8 @@ class SubmissionTarget:
     form_id: str
     version: str
     md5: str
+    #: The schema's cache key (:attr:`surveys.models.Questionnaire.schema_key`).
+    schema_key: str
     round_id: int
     round_number: int
     round_open: bool
@@ -86,11 +102,11 @@ class SubmissionTarget:
 
     @property
     def schema(self) -> FormSchema:
-        return questionnaire_schema(pk=self.pk, md5=self.md5)
+        return questionnaire_schema(pk=self.pk, key=self.schema_key)
 
 
 _TARGET_SQL = """
-SELECT q.id, q.form_id, q.version, q.md5, q.round_id, r.number, r.status, q.allow_anonymous,
+SELECT q.id, q.form_id, q.version, q.md5, q.schema_rev, q.round_id, r.number, r.status, q.allow_anonymous,
        EXISTS (SELECT 1 FROM enumerators_assignment a
                JOIN enumerators_enumerator e ON e.id = a.enumerator_id
                WHERE a.round_id = q.round_id AND e.user_id = %(user)s AND e.active) AS assigned
@@ -115,20 +131,24 @@ def submission_target(*, form_id: str, version: str | None, submitter: AnyUser |
         row = cursor.fetchone()
     if row is None:
         if version and Questionnaire.objects.filter(form_id=form_id).exists():
-            raise NotFound(f"Form '{form_id}' has no version '{version}' on this server.")
-        raise NotFound(f"No form '{form_id}' on this server.")
-    pk, form_id, version, md5, round_id, number, status, allow_anonymous, assigned = row
-    return SubmissionTarget(pk=pk, form_id=form_id, version=version, md5=md5, round_id=round_id,
+            raise NotFound(_("Form '%(form_id)s' has no version '%(version)s' on this server.")
+                           % {"form_id": form_id, "version": version})
+        raise NotFound(_("No form '%(form_id)s' on this server.") % {"form_id": form_id})
+    pk, form_id, version, md5, schema_rev, round_id, number, status, allow_anonymous, assigned = row
+    return SubmissionTarget(pk=pk, form_id=form_id, version=version, md5=md5,
+                            schema_key=schema_key(md5, schema_rev), round_id=round_id,
                             round_number=number, round_open=status == Round.Status.OPEN,
                             allow_anonymous=bool(allow_anonymous),
                             assigned=active is not None and (active.is_superuser or bool(assigned)))
 
 
 @lru_cache(maxsize=256)
-def questionnaire_schema(*, pk: int, md5: str) -> FormSchema:
-    """A version's field schema. Versions never change once stored (the md5
+def questionnaire_schema(*, pk: int, key: str) -> FormSchema:
+    """A version's field schema, by its :attr:`~surveys.models.Questionnaire.schema_key`. A version's XForm
+    never changes once stored and an attached choice file bumps ``schema_rev`` (the key holds both
     in the key makes that certain), so it is read once per process."""
-    return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5)
+    md5, _, rev = key.partition(".")
+    return Questionnaire.objects.values_list("schema", flat=True).get(pk=pk, md5=md5, schema_rev=int(rev or 0))
 
 
 def questionnaires_visible_to(user: AnyUser | None) -> QuerySet[Questionnaire]:

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
 
 from mtm.errors import InvalidInput, NotFound
 from surveys.form_schema import FormSchema, SchemaField, Texts
@@ -114,21 +116,25 @@ def round_tabulate(*, form_id: str, round_number: int | None = None, by: str | N
         tallies = records_tallies(round_records(round_, form_id), schema=schema, by=dimension)
     if dimension == "location":
         names = sorted(group for dim, group in tallies.counts if dim == "location")
-    previous: dict[str, QuestionTable] | None = None
-    previous_round = 0
+    previous: _Previous | None = None
     if compare is not None:
         other = Round.objects.filter(survey=round_.survey, number=compare).first()
         if other is None:
-            raise NotFound(f"Survey '{round_.survey.slug}' has no round {compare}.")
-        previous, previous_round = _previous_questions(other, small, team_of), other.number
+            raise NotFound(_("Survey '%(survey)s' has no round %(round)s.") % {"survey": round_.survey.slug,
+                                                                                   "round": compare})
+        previous = _previous_questions(other, small, team_of, dimension=dimension, names=names)
     tables = []
     for f in questions:
         table = _table(f, tallies, schema, language, small)
         if by:
             table["by"] = {name: _group_table(f, tallies, (dimension, name), schema, language, small)
                            for name in names}
-        if previous is not None and f["name"] in previous:
-            table["compare"] = _compare(table, previous[f["name"]], previous_round)
+        if previous is not None and f["name"] in previous.totals:
+            table["compare"] = _compare(table, previous.totals[f["name"]], previous.round)
+            for name, group in table.get("by", {}).items():
+                then = previous.groups.get(f["name"], {}).get(name)
+                if then is not None:
+                    group["compare"] = _compare(group, then, previous.round)
         tables.append(table)
     return {"form_id": form_id, "round": round_.number, "submissions": tallies.counted(TOTAL, "")["@n"], "by": by,
             "language": language, "questions": tables}
@@ -140,8 +146,9 @@ def _questionnaire(form_id: str, round_number: int | None) -> Questionnaire:
         qs = qs.filter(round__number=round_number)
     questionnaire = qs.order_by("-created_at", "-id").first()
     if questionnaire is None:
-        where = f" in round {round_number}" if round_number is not None else ""
-        raise NotFound(f"No form '{form_id}'{where}.")
+        if round_number is not None:
+            raise NotFound(_("No form '%(form_id)s' in round %(round)s.") % {"form_id": form_id, "round": round_number})
+        raise NotFound(_("No form '%(form_id)s'.") % {"form_id": form_id})
     return questionnaire
 
 
@@ -152,7 +159,8 @@ def _language(schema: FormSchema, lang: str | None) -> str:
     for language in languages:
         if language == lang or language.endswith(f"({lang})"):
             return language
-    raise InvalidInput(f"The form has no language '{lang}'; it has {', '.join(languages)}.")
+    raise InvalidInput(_("The form has no language '%(language)s'; it has %(languages)s.")
+                       % {"language": lang, "languages": ", ".join(languages)})
 
 
 def _label(texts: Texts | None, language: str, fallback: str) -> str:
@@ -167,7 +175,7 @@ def _breakdown(schema: FormSchema, by: str) -> tuple[str, list[str]]:
     field = next((f for f in schema.get("fields", []) if by in (f["name"], f["path"])
                   and f["type"] == "select_one" and not f.get("repeat")), None)
     if field is None:
-        raise InvalidInput(f"'{by}' is not a select_one question of the form (or 'location').")
+        raise InvalidInput(_("'%(by)s' is not a select_one question of the form (or 'location').") % {"by": by})
     return field["name"], [c["name"] for c in schema.get("choices", {}).get(field["list_name"] or "", [])]
 
 
@@ -220,29 +228,53 @@ def _row(value: str, label: str, count: int, base: int, small: int) -> ReportRow
     return row
 
 
-def _previous_questions(round_: Round, small: int, team_of: AnyUser | None) -> dict[str, QuestionTable]:
+@dataclass
+class _Previous:
+    """The compared round's questions by name: over the round, and in each group of the breakdown."""
+
+    round: int
+    totals: dict[str, QuestionTable] = field(default_factory=dict)
+    groups: dict[str, dict[str, GroupTable]] = field(default_factory=dict)
+
+
+def _previous_questions(round_: Round, small: int, team_of: AnyUser | None, *, dimension: str = "",
+                        names: list[str] | None = None) -> _Previous:
     """Every question of the other round's forms, by name (latest version first), from its tallies
-    (from ``team_of``'s team's records when given)."""
-    out: dict[str, QuestionTable] = {}
+    (from ``team_of``'s team's records when given); with ``dimension``, also in each of the groups
+    ``names`` — where that round's form has the breakdown question too (or the breakdown is location)."""
+    out = _Previous(round=round_.number)
     seen: dict[str, Tallies] = {}
     for questionnaire in Questionnaire.objects.filter(round=round_).order_by("-created_at", "-id"):
         schema = questionnaire.schema
         questions = tabulated_questions(schema)
-        if questionnaire.form_id not in seen and team_of is not None:
-            seen[questionnaire.form_id] = records_tallies(
-                round_records(round_, questionnaire.form_id, team_of=team_of), schema=schema, by=None)
-        elif questionnaire.form_id not in seen:
-            seen[questionnaire.form_id] = round_tallies(
-                round_id=round_.pk, form_ids=[questionnaire.form_id],
-                numeric_paths=[f["path"] for f in questions if f["type"] in NUMERIC])
+        grouped = bool(dimension) and (dimension == "location" or any(
+            f["name"] == dimension and f["type"] == "select_one" and not f.get("repeat")
+            for f in schema.get("fields", [])))
+        if questionnaire.form_id not in seen:
+            seen[questionnaire.form_id] = _other_round_tallies(
+                round_, questionnaire.form_id, schema, questions, team_of, dimension if grouped else "")
+        tallies, language = seen[questionnaire.form_id], schema.get("default_language") or "default"
         for f in questions:
-            if f["name"] not in out:
-                out[f["name"]] = _table(f, seen[questionnaire.form_id], schema,
-                                        schema.get("default_language") or "default", small)
+            if f["name"] in out.totals:
+                continue
+            out.totals[f["name"]] = _table(f, tallies, schema, language, small)
+            if grouped:
+                out.groups[f["name"]] = {name: _group_table(f, tallies, (dimension, name), schema, language, small)
+                                         for name in names or []}
     return out
 
 
-def _compare(now: QuestionTable, then: QuestionTable, round_number: int) -> Comparison:
+def _other_round_tallies(round_: Round, form_id: str, schema: FormSchema, questions: list[SchemaField],
+                         team_of: AnyUser | None, dimension: str) -> Tallies:
+    if team_of is not None:
+        return records_tallies(round_records(round_, form_id, team_of=team_of), schema=schema, by=dimension or None)
+    if not dimension or dimension == "location" or dimension in kept_breakdowns(round_):
+        return round_tallies(round_id=round_.pk, form_ids=[form_id], dimensions=["", dimension],
+                             numeric_paths=[f["path"] for f in questions if f["type"] in NUMERIC])
+    return records_tallies(round_records(round_, form_id), schema=schema, by=dimension)
+
+
+def _compare(now: GroupTable, then: GroupTable, round_number: int) -> Comparison:
     """``then`` (the question in round ``round_number``) beside ``now``."""
     out: Comparison = {"round": round_number, "base": then["base"]}
     if "rows" in now and "rows" in then:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enumerators.roles import ANALYSTS, DATA_PROTECTION, SUPERVISORS
 from mtm.errors import Forbidden, NotFound
@@ -31,7 +33,7 @@ def may_see_submissions(user: AnyUser) -> bool:
 def ensure_submission_viewer(user: AnyUser) -> User:
     """``user``, an account that may see submissions and what is made of them; else :class:`Forbidden`."""
     if isinstance(user, AnonymousUser) or not may_see_submissions(user):
-        raise Forbidden("This account may not see submissions.")
+        raise Forbidden(_("This account may not see submissions."))
     return user
 
 
@@ -113,13 +115,13 @@ def round_for_user(*, user: AnyUser, round_id: int) -> Round:
     ensure_submission_viewer(user)
     round_ = viewable_rounds(user=user).filter(pk=round_id).first()
     if round_ is None:
-        raise NotFound(f"No round {round_id}.")
+        raise NotFound(_("No round %(round_id)s.") % {"round_id": round_id})
     return round_
 
 
 #: Why a supervisor is refused the disclosure risk (the API's 403 and the round admin's risk field).
-RISK_WHOLE_ROUND = ("The disclosure risk is worked out over the whole round's records; a supervisor's account "
-                    "sees their team's records only.")
+RISK_WHOLE_ROUND = gettext_lazy("The disclosure risk is worked out over the whole round's records; a supervisor's "
+                                "account sees their team's records only.")
 
 
 def round_for_risk(*, user: AnyUser, round_id: int) -> Round:

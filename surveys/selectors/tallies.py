@@ -63,8 +63,8 @@ def tally_plan(schema: FormSchema, report_by: Iterable[str]) -> TallyPlan:
 
 
 @lru_cache(maxsize=256)
-def _cached_plan(pk: int, md5: str, report_by: tuple[str, ...]) -> TallyPlan:
-    return tally_plan(questionnaire_schema(pk=pk, md5=md5), report_by)
+def _cached_plan(pk: int, key: str, report_by: tuple[str, ...]) -> TallyPlan:
+    return tally_plan(questionnaire_schema(pk=pk, key=key), report_by)
 
 
 def number_key(value: int | float) -> str:
@@ -197,7 +197,7 @@ def submission_cells(submission: Submission) -> Counter[Cell]:
     if not submission_counts(submission):
         return Counter()
     questionnaire = submission.questionnaire
-    plan = _cached_plan(questionnaire.pk, questionnaire.md5, kept_breakdowns(submission.round))
+    plan = _cached_plan(questionnaire.pk, questionnaire.schema_key, kept_breakdowns(submission.round))
     return record_cells(answers=submission.answers or {}, unanswered=submission.unanswered or (),
                         location=_location_code(submission.location_id), plan=plan)
 

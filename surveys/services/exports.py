@@ -26,6 +26,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mtm.errors import InvalidInput, MtmError, NotFound
 from surveys.form_schema import FormSchema, SchemaField
@@ -135,7 +136,8 @@ class _Labels:
         if wanted:
             found = next((lang for lang in languages if lang == wanted or lang.endswith(f"({wanted})")), None)
             if found is None:
-                raise InvalidInput(f"The form has no language '{wanted}'; it has {', '.join(languages)}.")
+                raise InvalidInput(_("The form has no language '%(language)s'; it has %(languages)s.")
+                                   % {"language": wanted, "languages": ", ".join(languages)})
             self.language = found
         self.choices = {name: {c["name"]: c.get("label") or {} for c in items}
                         for name, items in schema.get("choices", {}).items()}
@@ -303,7 +305,7 @@ def export_table(*, submissions: QuerySet[Submission], labels: bool = False,
     if not forms:
         return META, []
     if len(forms) > 1:
-        raise InvalidInput("Pick submissions of one form in one round (filter the list by form and round).")
+        raise InvalidInput(_("Pick submissions of one form in one round (filter the list by form and round)."))
     form_id, round_id = forms[0]
     round_ = Round.objects.get(pk=round_id)
     schema = _current_schema(round_, form_id)

@@ -27,6 +27,7 @@ submission up later.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,8 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from lxml import etree
 
 from enumerators.models import Enumerator
 from enumerators.services.devices import device_seen
@@ -56,6 +59,7 @@ from surveys.services.instance import (
     json_version,
     parse_instance,
 )
+from surveys.services.odk_encryption import is_encrypted_manifest, manifest_read
 from surveys.services.raw_store import raw_seal, seal_chunks
 
 if TYPE_CHECKING:
@@ -86,15 +90,22 @@ class Sender:
 
 
 def submission_ingest_xml(*, xml: bytes, sender: Sender, attachments: Iterable[UploadedFile[bytes]] = (),
-                          is_incomplete: bool = False) -> IngestResult:
+                          is_incomplete: bool = False, received_at: dt.datetime | None = None) -> IngestResult:
+    """Store an instance as received (``received_at``: now; an earlier moment only for interviews that
+    reached another server or the demo's first)."""
     root = parse_instance(xml)
     header = instance_header(root)
+    encrypted = is_encrypted_manifest(root)
+    # An encrypted interview's XML part is its manifest (ODK's encrypted forms): it names the .enc files to
+    # wait for; the instance itself is one of them, opened only by processing.
+    files = manifest_files(root) if encrypted else None
     target = _target(form_id=header.form_id, version=header.version, sender=sender)
     return _ingest(target=target, instance_id=header.instance_id,
                    deprecated_id=header.deprecated_id,
                    raw=xml, raw_format=Submission.Format.XML, xml=None, digest=_sha256(xml),
-                   expected=len(expected_attachments(root, target.schema)), sender=sender,
-                   attachments=attachments, is_incomplete=is_incomplete)
+                   expected=len(files) if files is not None else len(expected_attachments(root, target.schema)),
+                   sender=sender, attachments=attachments, is_incomplete=is_incomplete, encrypted=encrypted,
+                   received_at=received_at)
 
 
 def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
@@ -110,7 +121,11 @@ def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
                    deprecated_id=header.deprecated_id,
                    raw=body, raw_format=Submission.Format.JSON, xml=xml, digest=_sha256(canonical),
                    expected=len(expected_attachments(root, target.schema)), sender=sender, attachments=(),
-                   is_incomplete=False)
+                   is_incomplete=False, encrypted=False)
+
+
+def manifest_files(root: etree._Element) -> tuple[str, ...]:
+    return manifest_read(root).files
 
 
 def _sha256(data: bytes) -> str:
@@ -124,11 +139,12 @@ def _target(*, form_id: str, version: str | None, sender: Sender) -> SubmissionT
     target = submission_target(form_id=form_id, version=version,
                                          submitter=sender.anonymous_owner if anonymous else sender.user)
     if not target.round_open:
-        raise Forbidden(f"Round {target.round_number} of '{form_id}' is closed to submissions.")
+        raise Forbidden(_("Round %(round)s of '%(form_id)s' is closed to submissions.")
+                        % {"round": target.round_number, "form_id": form_id})
     if anonymous and not (target.allow_anonymous and target.assigned):
-        raise Forbidden(f"Form '{form_id}' does not accept anonymous submissions here.")
+        raise Forbidden(_("Form '%(form_id)s' does not accept anonymous submissions here.") % {"form_id": form_id})
     if not target.assigned:
-        raise Forbidden(f"This account is not assigned to form '{form_id}'.")
+        raise Forbidden(_("This account is not assigned to form '%(form_id)s'.") % {"form_id": form_id})
     return target
 
 
@@ -161,7 +177,8 @@ def _files_deleted_on_rollback(
 @transaction.atomic
 def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, deprecated_id: str | None,
             raw: bytes, raw_format: str, xml: bytes | None, digest: str, expected: int, sender: Sender,
-            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool) -> IngestResult:
+            attachments: Iterable[UploadedFile[bytes]], is_incomplete: bool, encrypted: bool,
+            received_at: dt.datetime | None = None) -> IngestResult:
     attachments = list(attachments)
     previous = _edited_submission(target.form_id, deprecated_id, instance_id, editor=sender.user)
     # Inside the transaction, so that a refused post (409) leaves no trace; one statement.
@@ -173,15 +190,16 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         "raw_format": raw_format, "raw_sha256": digest, "xml": raw_seal(xml) if xml is not None else None,
         "submitted_by": sender.user.pk if sender.user is not None else None,
         "device": device, "user_agent": sender.user_agent[:255],
-        "received_at": now, "updated_at": now, "complete": not is_incomplete,
+        "received_at": received_at or now, "updated_at": now, "complete": not is_incomplete,
         "deprecated_id": deprecated_id or "", "previous": previous.pk if previous is not None else None,
-        "is_current": True,
+        "is_current": True, "encrypted": encrypted,
         "attachments_expected": expected, "processing_error": "",
         "processing": Submission.Processing.RECEIVING if is_incomplete else Submission.Processing.PENDING,
     }
     submission, created = _insert_or_existing(values)
     if not created and submission.raw_sha256 != digest:
-        raise SubmissionConflict(f"Submission '{instance_id}' exists already with different content.")
+        raise SubmissionConflict(_("Submission '%(instance_id)s' exists already with different content.")
+                                 % {"instance_id": instance_id})
     if created:
         counts_received(submission)
     if created and previous is not None:
@@ -230,7 +248,8 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
         if values["previous"] is None:
             raise
         raise SubmissionConflict(
-            f"Submission '{values['deprecated_id']}' was edited concurrently; send again.") from None
+            _("Submission '%(instance_id)s' was edited concurrently; send again.")
+            % {"instance_id": values["deprecated_id"]}) from None
     if row is not None:
         attnames = {f.name: f.attname for f in fields}
         created = Submission(pk=row[0], **{attnames[name]: value for name, value in values.items()})
@@ -258,13 +277,18 @@ def _edited_submission(form_id: str, deprecated_id: str | None, instance_id: str
         log.info("edit of unknown submission %s of %s stored as new", deprecated_id, form_id)
         return None
     if not _may_edit(previous, editor):
-        raise Forbidden(f"Submission '{deprecated_id}' was sent by another enumerator; only they"
-                        f"{', their team' if round_check_settings(previous.round).team_edits else ''} or a "
-                        f"superuser may edit it.")
+        if round_check_settings(previous.round).team_edits:
+            message = _("Submission '%(instance_id)s' was sent by another enumerator; only they, their team or a "
+                        "superuser may edit it.")
+        else:
+            message = _("Submission '%(instance_id)s' was sent by another enumerator; only they or a superuser "
+                        "may edit it.")
+        raise Forbidden(message % {"instance_id": deprecated_id})
     if not previous.is_current:
         already = Submission.objects.filter(previous=previous).exclude(instance_id=instance_id).exists()
         if already:
-            raise SubmissionConflict(f"Submission '{deprecated_id}' has been edited already; edit its latest version.")
+            raise SubmissionConflict(_("Submission '%(instance_id)s' has been edited already; edit its latest "
+                                       "version.") % {"instance_id": deprecated_id})
     return previous
 
 

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from surveys.errors import InvalidSubmission
@@ -35,31 +36,33 @@ def _parser() -> etree.XMLParser:
 def parse_instance(xml: bytes) -> etree._Element:
     """Parse submitted XML; refuse DTDs and entity declarations outright."""
     if len(xml) > MAX_XML_BYTES:
-        raise InvalidSubmission(f"The submission XML is larger than {MAX_XML_BYTES // (1024 * 1024)} MB.")
+        raise InvalidSubmission(_("The submission XML is larger than %(megabytes)s MB.")
+                                % {"megabytes": MAX_XML_BYTES // (1024 * 1024)})
     try:
         tree = etree.fromstring(xml, _parser()).getroottree()
     except etree.XMLSyntaxError as err:
-        raise InvalidSubmission(f"The submission is not well-formed XML: {err.msg}") from None
+        raise InvalidSubmission(_("The submission is not well-formed XML: %(error)s") % {"error": err.msg}) from None
     docinfo = tree.docinfo
     doctype = docinfo.doctype  # type: ignore[union-attr]  # lxml-stubs 0.5.1's DocInfo lacks lxml's doctype
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise InvalidSubmission("The submission XML has a DOCTYPE; DTDs and entities are not accepted.")
+        raise InvalidSubmission(_("The submission XML has a DOCTYPE; DTDs and entities are not accepted."))
     root = tree.getroot()
     if any(isinstance(node, etree._Entity) for node in root.iter()):
-        raise InvalidSubmission("The submission XML uses entities; they are not accepted.")
+        raise InvalidSubmission(_("The submission XML uses entities; they are not accepted."))
     return root
 
 
 def instance_header(root: etree._Element) -> InstanceHeader:
     form_id = (root.get("id") or "").strip()
     if not form_id:
-        raise InvalidSubmission("The submission's root element has no form id attribute.")
+        raise InvalidSubmission(_("The submission's root element has no form id attribute."))
     instance_id = _meta_text(root, "instanceID")
     if not instance_id:
-        raise InvalidSubmission("The submission has no meta/instanceID.")
+        raise InvalidSubmission(_("The submission has no meta/instanceID."))
     deprecated_id = _meta_text(root, "deprecatedID") or None
     if max(len(form_id), len(instance_id), len(deprecated_id or "")) > MAX_ID_LENGTH:
-        raise InvalidSubmission(f"The form id, instanceID or deprecatedID is longer than {MAX_ID_LENGTH} characters.")
+        raise InvalidSubmission(_("The form id, instanceID or deprecatedID is longer than %(length)s characters.")
+                                % {"length": MAX_ID_LENGTH})
     return InstanceHeader(form_id=form_id, version=(root.get("version") or "").strip() or None,
                           instance_id=instance_id, deprecated_id=deprecated_id)
 

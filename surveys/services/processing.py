@@ -1,8 +1,10 @@
 """Processing a stored submission (:func:`submission_process`, the Celery
 task's work), under the submission's row lock:
 
-1. open the raw instance (:mod:`surveys.services.raw_store`) and validate it
-   against *its* questionnaire version (:mod:`surveys.services.validation`);
+1. open the raw instance (:mod:`surveys.services.raw_store`; an encrypted one
+   decrypted and its signature checked, :mod:`surveys.services.encrypted_submissions`
+   — without its private key it waits as ``awaiting_key``, not failed) and
+   validate it against *its* questionnaire version (:mod:`surveys.services.validation`);
 2. derive what monitoring needs: interview times and day, location,
    respondent's sex, respondent fingerprint (:func:`checks.interview_facts`);
 3. anonymise it into the stored record (:mod:`surveys.services.anonymise`)
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mtm.errors import Forbidden, MtmError
 from surveys.models import Submission, SubmissionComment, SubmissionFlag
@@ -45,8 +48,8 @@ from surveys.selectors.scope import within_scope
 from surveys.services.anonymise import submission_anonymise
 from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
 from surveys.services.counts import counts_kept
+from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
-from surveys.services.raw_store import raw_open
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
 from surveys.services.validation import FormRules, submission_validate
@@ -65,8 +68,8 @@ class ProcessOutcome:
 
 
 @lru_cache(maxsize=64)
-def form_rules(pk: int, md5: str) -> FormRules:
-    return FormRules(questionnaire_schema(pk=pk, md5=md5))
+def form_rules(pk: int, key: str) -> FormRules:
+    return FormRules(questionnaire_schema(pk=pk, key=key))
 
 
 @dataclass
@@ -93,6 +96,8 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
             outcome = _process(submission, step)
     except DatabaseOperationalError:
         raise  # the database itself (gone, deadlock): transient, the task retries
+    except AwaitingKey as waiting:
+        return _awaiting_key(submission, waiting.message)
     except Exception as err:  # noqa: BLE001 - one poison interview must not stop the queue
         return _failed(submission, step.name, err)
     # The form's REST services: a pending delivery each, sent on their own queue once this commits.
@@ -102,9 +107,12 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
 
 def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     questionnaire = submission.questionnaire
-    rules = form_rules(questionnaire.pk, questionnaire.md5)
+    rules = form_rules(questionnaire.pk, questionnaire.schema_key)
     # "Now" is when it was received, so today() means the same on every run.
-    result = submission_validate(xml=instance_xml(submission), rules=rules, now=submission.received_at)
+    step.name = "decryption" if submission.encrypted else "validation"
+    xml = instance_xml(submission)
+    step.name = "validation"
+    result = submission_validate(xml=xml, rules=rules, now=submission.received_at)
     step.name = "interview facts"
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
@@ -158,6 +166,15 @@ def _failed(submission: Submission, step: str, err: Exception) -> ProcessOutcome
     return ProcessOutcome(submission.pk, submission.processing, outcome.changed or counts.changed)
 
 
+def _awaiting_key(submission: Submission, reason: str) -> ProcessOutcome:
+    """An encrypted submission whose private key is not given yet: it waits (not failed, not invalid) until
+    :func:`surveys.services.form_keys.form_private_key_set` sends it round again."""
+    submission.refresh_from_db()
+    with counts_kept(submission) as counts:
+        outcome = _finish(submission, {"processing": Submission.Processing.AWAITING_KEY, "processing_error": reason})
+    return ProcessOutcome(submission.pk, submission.processing, outcome.changed or counts.changed)
+
+
 @transaction.atomic
 def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> int:
     """Send failed submissions round again (after the fault is fixed): each goes back to ``pending``, with
@@ -166,10 +183,10 @@ def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> i
     ``by``'s scope (a supervisor's team); otherwise nothing changes. Returns how many were sent again;
     running it twice sends none."""
     if not (by is not None and by.is_active and (by.is_superuser or by.has_perm("surveys.review_submission"))):
-        raise Forbidden("This account may not process submissions again.")
+        raise Forbidden(_("This account may not process submissions again."))
     ids = sorted(set(submission_ids))
     if within_scope(Submission.objects.filter(pk__in=ids), user=by).count() != len(ids):  # one query
-        raise Forbidden("This submission is not of your team.")
+        raise Forbidden(_("This submission is not of your team."))
     failed = list(Submission.objects.select_for_update(of=("self",)).select_related("round")
                   .filter(pk__in=ids, processing=Submission.Processing.FAILED, complete=True,
                           raw_purged_at__isnull=True)  # nothing left to process again: it would wait for ever
@@ -200,8 +217,9 @@ def _first_version(submission: Submission) -> str:
 
 
 def instance_xml(submission: Submission) -> bytes:
-    """The XForm instance, opened from the raw store (built from the JSON body for KoBo-style posts)."""
-    return raw_open(submission.xml if submission.xml is not None else submission.raw_body)
+    """The XForm instance, opened from the raw store (built from the JSON body for KoBo-style posts, decrypted
+    for an encrypted one: :mod:`surveys.services.encrypted_submissions`)."""
+    return submission_instance(submission)
 
 
 def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:

@@ -2,7 +2,7 @@
 
 Every writer that creates a submission or changes what the dashboard counts
 (its round's current version, location, respondent's sex, review state,
-consent, interview day) calls :func:`progress_before` before the change and
+consent, validation, interview day) calls :func:`progress_before` before the change and
 :func:`progress_after` after it, inside its transaction and holding the
 submission's row lock (ingest calls :func:`progress_received` for a new row):
 one cell loses the submission, another gains it. The dashboard then reads a
@@ -21,16 +21,17 @@ from django.utils import timezone
 
 from surveys.models import ProgressCount, Submission
 
-#: (round, user, location, respondent sex, review state, refused, interview day, received day)
-Key = tuple[int, int, int, str, str, bool, str, dt.date]
-_COLUMNS = "round_id, user_id, location_id, respondent_sex, review_status, refused, interview_day, received_day"
+#: (round, user, location, respondent sex, review state, refused, validation, interview day, received day)
+Key = tuple[int, int, int, str, str, bool, str, str, dt.date]
+_COLUMNS = ("round_id, user_id, location_id, respondent_sex, review_status, refused, validation, interview_day, "
+            "received_day")
 _ADD = (f"INSERT INTO surveys_progresscount ({_COLUMNS}, count, last_received) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s) "
         f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET count = surveys_progresscount.count + 1, "
         "last_received = CASE WHEN EXCLUDED.last_received > surveys_progresscount.last_received "
         "THEN EXCLUDED.last_received ELSE surveys_progresscount.last_received END")
 _WHERE = ("round_id = %s AND user_id = %s AND location_id = %s AND respondent_sex = %s AND review_status = %s "
-          "AND refused = %s AND interview_day = %s AND received_day = %s")
+          "AND refused = %s AND validation = %s AND interview_day = %s AND received_day = %s")
 _TAKE = f"UPDATE surveys_progresscount SET count = count - 1 WHERE {_WHERE}"  # noqa: S608
 _DROP = f"DELETE FROM surveys_progresscount WHERE {_WHERE} AND count = 0"  # noqa: S608
 
@@ -42,7 +43,7 @@ def progress_key(submission: Submission) -> Key | None:
     day = submission.interview_date
     return (submission.round_id, submission.submitted_by_id or 0, submission.location_id or 0,
             submission.respondent_sex or "", submission.review_status or "", submission.consent is False,
-            day.isoformat() if day else "", timezone.localdate(submission.received_at))
+            submission.validation, day.isoformat() if day else "", timezone.localdate(submission.received_at))
 
 
 def progress_before(submission: Submission) -> Key | None:
@@ -93,7 +94,7 @@ def round_progress_rebuild(*, round_id: int) -> int:
     counts: Counter[Key] = Counter()
     last: dict[Key, dt.datetime] = {}
     fields = ["round_id", "submitted_by_id", "location_id", "respondent_sex", "review_status", "consent",
-              "interview_date", "received_at", "is_current"]
+              "validation", "interview_date", "received_at", "is_current"]
     for values in Submission.objects.filter(round_id=round_id, is_current=True).values(*fields).iterator(5000):
         key = progress_key(Submission(**values))
         if key is None:  # not current: never, by the filter
@@ -103,6 +104,7 @@ def round_progress_rebuild(*, round_id: int) -> int:
     ProgressCount.objects.filter(round_id=round_id).delete()
     ProgressCount.objects.bulk_create(
         (ProgressCount(round_id=k[0], user_id=k[1], location_id=k[2], respondent_sex=k[3], review_status=k[4],
-                       refused=k[5], interview_day=k[6], received_day=k[7], count=n, last_received=last[k])
+                       refused=k[5], validation=k[6], interview_day=k[7], received_day=k[8], count=n,
+                       last_received=last[k])
          for k, n in counts.items()), batch_size=2000)
     return sum(counts.values())

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mtm.errors import Forbidden, InvalidInput
 from surveys.models import ReviewEvent, Submission, SubmissionComment
@@ -40,12 +41,13 @@ def submission_review(*, submission_id: int, status: str | None, by: AnyUser | N
     """Set the review state of a submission (``None`` clears it). Setting the
     state it has already changes nothing (a comment is still kept)."""
     if not _may_review(by):
-        raise Forbidden("This account may not review submissions.")
+        raise Forbidden(_("This account may not review submissions."))
     if not submission_in_scope(user=by, submission_id=submission_id):
-        raise Forbidden("This submission is not of your team.")
+        raise Forbidden(_("This submission is not of your team."))
     if status not in HUMAN_STATES:
         allowed = ", ".join(sorted(s for s in HUMAN_STATES if s))
-        raise InvalidInput(f"'{status}' is not a review state; use one of: {allowed} (or null to clear).")
+        raise InvalidInput(_("'%(status)s' is not a review state; use one of: %(allowed)s (or null to clear).")
+                           % {"status": status, "allowed": allowed})
     submission = Submission.objects.select_for_update(of=("self",)).select_related("questionnaire", "round").get(
         pk=submission_id)
     comment = comment.strip()
@@ -61,11 +63,11 @@ def submission_review(*, submission_id: int, status: str | None, by: AnyUser | N
 @transaction.atomic
 def submission_comment_add(*, submission_id: int, by: AnyUser | None, text: str) -> SubmissionComment:
     if not _may_review(by):
-        raise Forbidden("This account may not comment on submissions.")
+        raise Forbidden(_("This account may not comment on submissions."))
     if not submission_in_scope(user=by, submission_id=submission_id):
-        raise Forbidden("This submission is not of your team.")
+        raise Forbidden(_("This submission is not of your team."))
     if not text.strip():
-        raise InvalidInput("A comment needs some text.")
+        raise InvalidInput(_("A comment needs some text."))
     return SubmissionComment.objects.create(submission_id=submission_id, author=by, text=text.strip())
 
 

@@ -101,8 +101,8 @@ def round_tally_rebuild(*, round_id: int) -> int:
     number of submissions counted. Running it twice gives the same rows."""
     round_ = Round.objects.select_for_update().get(pk=round_id)
     breakdowns = kept_breakdowns(round_)
-    plans = {q.pk: _cached_plan(q.pk, q.md5, breakdowns)
-             for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "form_id")}
+    plans = {q.pk: _cached_plan(q.pk, q.schema_key, breakdowns)
+             for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "schema_rev", "form_id")}
     totals, counted, flags = _count_round(round_id, plans)
     RoundTally.objects.filter(round=round_).delete()
     _store_cells(round_id, totals)

@@ -13,22 +13,30 @@ so that a reader can walk a field's ancestors for inherited relevance).
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
 from lxml import etree
+from pyxform.builder import create_survey_element_from_dict
 from pyxform.errors import PyXFormError
+from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
-from pyxform.xls2xform import convert
+from pyxform.xls2xform import external_choices_to_csv, has_external_choices
 
 from surveys.errors import XLSFormError
 from surveys.form_schema import FormSchema, PrivacyTag, SchemaChoice, SchemaField, Texts
+from surveys.services.form_media import ITEMSETS_CSV, NeededFile, file_choices, media_needed
+from surveys.services.xlsform_cells import settings_cells_shown
 
 SUPPORTED_EXTENSIONS = {".xlsx": ".xlsx", ".xlsm": ".xlsm", ".xls": ".xls", ".csv": ".csv", ".md": ".md"}
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
+#: The longest form_id and version a version is stored with (``Questionnaire``'s columns).
+MAX_ID_LENGTH = 100
 
 PRIVACY_TAGS = ("identifier", "pseudonym", "quasi", "location")
 GEO_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint"}
@@ -52,31 +60,60 @@ JR_NS = "http://openrosa.org/javarosa"
 
 @dataclass(frozen=True)
 class ConvertedForm:
+    """A converted XLSForm. ``version`` is the settings sheet's (as Excel shows the cell), None when the
+    form has none and the server assigns one (:meth:`with_version`); ``content_md5`` identifies the form's
+    content whatever its version; ``media`` lists the files it needs, ``itemsets`` is the ``itemsets.csv``
+    pyxform writes for ``select_one_external``."""
+
     form_id: str
-    version: str
+    version: str | None
     title: str
     xform_xml: str
     md5: str
     schema: FormSchema
     warnings: list[str]
     source_md5: str
+    content_md5: str = ""
+    media: list[NeededFile] = field(default_factory=list)
+    itemsets: bytes | None = None
+    pyxform_data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def with_version(self, version: str) -> ConvertedForm:
+        """The same form carrying ``version`` (in the XForm, its md5 and the schema): the XForm pyxform
+        writes with that version (tested byte for byte), without converting the workbook again."""
+        xform_xml = _versioned(self.xform_xml, version)
+        schema: FormSchema = {**self.schema, "version": version}
+        return replace(self, version=version, xform_xml=xform_xml, md5=_md5(xform_xml.encode("utf-8")),
+                       schema=schema)
 
 
 def xlsform_convert(*, source: bytes, filename: str) -> ConvertedForm:
     """Convert an XLSForm (.xlsx/.xls/.csv/.md) to an XForm and its field schema.
 
-    Raises :class:`XLSFormError` with pyxform's row-numbered message (or ours,
-    in the same form) when the form is broken.
+    The form id is the settings' ``form_id``, else ``id_string``, else the file's name (as pyxform
+    does); the version the settings' ``version`` as Excel shows the cell (a formula through its saved
+    value), else None. Raises :class:`XLSFormError` with pyxform's row-numbered message (or ours, in the
+    same form) when the form is broken; pyxform's warnings come back in ``warnings``.
     """
     file_type = _file_type(filename)
     if len(source) > MAX_XLSFORM_BYTES:
         raise XLSFormError(f"The XLSForm is larger than {MAX_XLSFORM_BYTES // (1024 * 1024)} MB.")
     if not source:
         raise XLSFormError("The XLSForm file is empty.")
+    warnings: list[str] = []
     try:
         workbook = get_xlsform(source, file_type=file_type)
         _check_privacy_column(workbook.survey)
-        result = convert(xlsform=source, file_type=file_type, pretty_print=True)
+        data = workbook_to_json(workbook_dict=workbook, fallback_form_name=PurePath(filename).stem,
+                                warnings=warnings)
+        version_column = any("version" in row for row in workbook.settings_header or [])
+        _settings_as_shown(data, source=source, file_type=file_type, warnings=warnings,
+                           version_column=version_column)
+        for key in ("id_string", "version"):  # the XForm carries what is stored: no stray spaces
+            if isinstance(data.get(key), str):
+                data[key] = data[key].strip()
+        itemsets = external_choices_to_csv(workbook_dict=workbook) if has_external_choices(data) else None
+        xform_xml = _render(data, version=data.get("version"), warnings=warnings)
     except PyXFormError as err:
         raise XLSFormError(str(err).strip()) from err
     except XLSFormError:
@@ -84,28 +121,107 @@ def xlsform_convert(*, source: bytes, filename: str) -> ConvertedForm:
     except Exception as err:  # pyxform raises bare errors on some corrupt workbooks
         raise XLSFormError(f"The file could not be read as an XLSForm: {err}") from err
 
-    tree = result._pyxform or {}
-    form_id = str(tree.get("id_string") or "").strip()
-    version = str(tree.get("version") or "").strip()
-    if not form_id or not _has_setting(workbook, "form_id"):
-        raise XLSFormError("On the 'settings' sheet, 'form_id' is missing. Give the form a form_id.")
-    if not version:
-        raise XLSFormError(
-            "On the 'settings' sheet, 'version' is missing. Give each version of the form a version "
-            "(e.g. 2024050101) so that submissions can be matched to it."
-        )
-    xform_xml = result.xform
-    schema = _build_schema(tree, xform_xml)
+    form_id = str(data.get("id_string") or "").strip()
+    version = str(data.get("version") or "").strip() or None
+    _check_identifier("form_id", form_id)
+    if version is not None:
+        _check_identifier("version", version)
+    schema = _build_schema(data, xform_xml)
+    itemsets_bytes = itemsets.encode("utf-8") if itemsets else None
+    _add_itemset_choices(schema, itemsets_bytes)
+    content = json.dumps({k: v for k, v in data.items() if k != "version"}, sort_keys=True, default=str,
+                         ensure_ascii=False).encode("utf-8") + (itemsets_bytes or b"")
     return ConvertedForm(
         form_id=form_id,
         version=version,
-        title=str(tree.get("title") or form_id),
+        title=str(data.get("title") or form_id),
         xform_xml=xform_xml,
-        md5=hashlib.md5(xform_xml.encode("utf-8")).hexdigest(),  # noqa: S324 - OpenRosa's hash
+        md5=_md5(xform_xml.encode("utf-8")),
         schema=schema,
-        warnings=list(result.warnings or []),
-        source_md5=hashlib.md5(source).hexdigest(),  # noqa: S324
+        warnings=[w.strip() for w in warnings if str(w).strip()],
+        source_md5=_md5(source),
+        content_md5=_md5(content),
+        media=media_needed(xform_xml, itemsets=itemsets_bytes is not None),
+        itemsets=itemsets_bytes,
+        pyxform_data=data,
     )
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()  # noqa: S324 - OpenRosa's hash
+
+
+def _render(data: dict[str, Any], *, version: str | None, warnings: list[str]) -> str:
+    """The XForm of pyxform's form data, carrying ``version`` (none when None)."""
+    form = copy.deepcopy(data)
+    form.pop("version", None)
+    if version:
+        form["version"] = version
+    xform: str = create_survey_element_from_dict(form).to_xml(validate=False, pretty_print=True,
+                                                                          warnings=warnings)
+    return xform
+
+
+_INSTANCE_ROOT = re.compile(r'(<instance>\s*<[^\s>/]+(?:\s+[^\s=]+="[^"]*")*?\s+id="[^"]*"(?:\s+xmlns="[^"]*")?)')
+
+
+def _versioned(xform_xml: str, version: str) -> str:
+    """``xform_xml`` (written by pyxform without a version) with ``version`` where pyxform puts it: on the
+    primary instance's root, after ``id`` (and ``xmlns``), escaped as minidom escapes attributes."""
+    value = version.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;").replace(">", "&gt;")
+    versioned, count = _INSTANCE_ROOT.subn(lambda m: f'{m.group(1)} version="{value}"', xform_xml, count=1)
+    if count != 1:  # not reached with pyxform's XForms: convert again rather than guess
+        raise XLSFormError("The converted form has no primary instance to carry its version.")
+    return versioned
+
+
+#: pyxform's text of a number, date or time cell (Python's str of an int, float, datetime or time).
+_MAY_BE_NUMBER_OR_DATE = re.compile(r"[\d.:\- ]+|TRUE|FALSE")
+
+
+def _settings_as_shown(data: dict[str, Any], *, source: bytes, file_type: str, warnings: list[str],
+                       version_column: bool) -> None:
+    """The form id and version as Excel shows their cells (pyxform prints dates and numbers as Python
+    does); a version formula saved without its value leaves the version to the server, with a warning."""
+    empty_version = version_column and not data.get("version")
+    if not empty_version and not any(_MAY_BE_NUMBER_OR_DATE.fullmatch(str(data.get(key) or ""))
+                                     for key in ("id_string", "version")):
+        return  # text cells: pyxform's text is what Excel shows
+    shown = settings_cells_shown(source=source, file_type=file_type)
+    form_id = shown.get("form_id") or shown.get("id_string")
+    if form_id:
+        data["id_string"] = form_id
+    if "version" in shown:
+        version = shown["version"]
+        if version:
+            data["version"] = version
+        else:
+            data.pop("version", None)
+            warnings.append("On the 'settings' sheet, the 'version' cell holds a formula saved without its "
+                            "value (open and save the file in a spreadsheet program to keep it); the server "
+                            "assigns the version.")
+
+
+def _check_identifier(setting: str, value: str) -> None:
+    if not value:
+        raise XLSFormError(f"On the 'settings' sheet, '{setting}' is empty.")
+    if len(value) > MAX_ID_LENGTH:
+        raise XLSFormError(f"On the 'settings' sheet, the '{setting}' value '{value[:40]}…' is invalid: it is "
+                           f"longer than {MAX_ID_LENGTH} characters.")
+    if "/" in value or any(ord(ch) < 32 for ch in value):
+        raise XLSFormError(f"On the 'settings' sheet, the '{setting}' value '{value}' is invalid: it may not "
+                           "contain '/' or control characters (it is part of the form's addresses).")
+
+
+def _add_itemset_choices(schema: FormSchema, itemsets: bytes | None) -> None:
+    """``select_one_external`` lists read from pyxform's ``itemsets.csv``, like the choices sheet's."""
+    if not itemsets:
+        return
+    for f in schema["fields"]:
+        list_name = f.get("list_name")
+        if f["type"] == "select_one_external" and list_name and list_name not in schema["choices"]:
+            schema["choices"][list_name] = file_choices(content=itemsets, filename=ITEMSETS_CSV, value="name",
+                                                        label="label", list_name=list_name)
 
 
 def _file_type(filename: str) -> str:
@@ -115,11 +231,6 @@ def _file_type(filename: str) -> str:
     except KeyError:
         allowed = ", ".join(sorted(SUPPORTED_EXTENSIONS))
         raise XLSFormError(f"'{filename}' is not an XLSForm file: expected one of {allowed}.") from None
-
-
-def _has_setting(workbook: Any, key: str) -> bool:
-    rows = getattr(workbook, "settings", None) or []
-    return any(str(row.get(key) or "").strip() for row in rows)
 
 
 def _check_privacy_column(survey_rows: list[dict[str, Any]]) -> None:
@@ -158,8 +269,8 @@ def _build_schema(tree: dict[str, Any], xform_xml: str) -> FormSchema:
     if default_language == "default" and languages:
         default_language = languages[0]
     return {
-        "form_id": tree["id_string"],  # both checked by xlsform_convert; pyxform always gives a title
-        "version": tree["version"],
+        "form_id": tree["id_string"],  # pyxform always gives an id_string and a title
+        "version": str(tree.get("version") or ""),
         "title": tree["title"],
         "root": root,
         "languages": languages or ["default"],

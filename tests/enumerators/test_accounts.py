@@ -22,7 +22,7 @@ class TestCreateEnumerator:
 
         enumerator = Enumerator.objects.get(user__username="enum07")
         assignment = enumerator.assignments.get()
-        assert capsys.readouterr().out == "enum07 mtm-kz round 4\n"
+        assert capsys.readouterr().out == "enum07 MTM Kazakhstan — international migrant workers survey — round 4\n"
         assert (enumerator.sex, enumerator.supervisor.username, enumerator.active) == ("f", "sup1", True)
         assert assignment.round == household.round
         assert sorted(assignment.locations.values_list("code", flat=True)) == ["KZ-71", "KZ-75"]
@@ -42,7 +42,7 @@ class TestCreateEnumerator:
 
     @pytest.mark.parametrize(("kwargs", "error", "message"), [
         ({"form_ids": ["nope"]}, NotFound, "No form 'nope' has been imported."),
-        ({"location_codes": ["KZ-99"]}, NotFound, "Unknown location code(s): KZ-99."),
+        ({"location_codes": ["KZ-99"]}, NotFound, "Unknown location code: KZ-99."),
         ({"sex": None}, InvalidInput, "Sex (m or f) is required for a new enumerator."),
         ({"password": None}, InvalidInput, "A password is required for a new enumerator."),
         ({"supervisor_username": "ghost"}, NotFound, "No supervisor account 'ghost'."),

@@ -94,7 +94,7 @@ class TestRosterImport:
         ({"target_male": "18"}, {"__all__": ["target_male (18) + target_female (4) is more than target_total (20)."]}),
         ({"quotas": "KZ-75:15; KZ-71:8"},
          {"__all__": ["The location quotas add up to 23, more than target_total (20)."]}),
-        ({"locations": "KZ-75 KZ-99"}, {"__all__": ["Unknown location code(s): KZ-99."]}),
+        ({"locations": "KZ-75 KZ-99"}, {"__all__": ["Unknown location code: KZ-99."]}),
         ({"supervisor": "nobody"}, {"__all__": ["No supervisor account 'nobody'."]}),
         ({"round": "9"}, {"__all__": ["No round 9 of survey 'mtm-kz'."]}),
         ({"password": ""}, {"__all__": ["A password is required for a new enumerator."]}),
@@ -112,7 +112,7 @@ class TestRosterImport:
     def test_every_bad_row_is_reported(self, roster_world):
         result = run({**GOOD, "sex": "x"}, GOOD, {**GOOD, "username": "enum22", "locations": "KZ-00"})
         assert errors(result) == [(1, {"sex": ["'x' is not a sex: use m or f."]}),
-                                  (3, {"__all__": ["Unknown location code(s): KZ-00."]})]
+                                  (3, {"__all__": ["Unknown location code: KZ-00."]})]
         assert User.objects.filter(username__in=["enum21", "enum22"]).count() == 0
 
     def test_xlsx_numbers_are_read(self, roster_world):

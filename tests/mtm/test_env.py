@@ -24,3 +24,15 @@ def test_digest_switch_from_environment():
     assert read_env({}).openrosa_digest is None
     assert read_env({"MTM_OPENROSA_DIGEST": "off"}).openrosa_digest is False
     assert read_env({"MTM_OPENROSA_DIGEST": "on"}).openrosa_digest is True
+
+
+def test_the_shells_language_as_gettext_reads_the_locale():
+    def language(**environ):
+        return read_env(environ).shell_language
+
+    assert language() == ""
+    assert language(LANG="C.UTF-8") == "" and language(LANG="POSIX") == ""
+    assert language(LANG="ru_RU.UTF-8") == "ru"
+    assert language(LANG="kk_KZ.UTF-8@cyrillic") == "kk"
+    assert language(LANG="ru_RU.UTF-8", LC_MESSAGES="kk_KZ.UTF-8") == "kk"
+    assert language(LANG="ru_RU.UTF-8", LC_MESSAGES="kk_KZ", LC_ALL="en_GB.UTF-8") == "en"

@@ -90,7 +90,7 @@ def test_the_admin_archives_and_never_deletes(client, versions):
 
     assert client.get(f"{changelist}{versions[0].pk}/delete/").status_code == 403
     actions = [name for name, _ in client.get(changelist).context["action_form"].fields["action"].choices]
-    assert actions == ["", "archive", "unarchive"]
+    assert actions == ["", "archive", "unarchive", "encrypt_managed"]  # the last: keys (superuser, data protection)
     client.post(changelist, {"action": "delete_selected", "_selected_action": [versions[0].pk]})
     assert Questionnaire.objects.count() == 2
 

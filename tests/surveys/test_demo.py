@@ -2,6 +2,7 @@ import base64
 
 import pytest
 from django.core.management import call_command
+from django.db import models
 from lxml import etree
 
 from enumerators.models import Assignment, Enumerator, User
@@ -28,7 +29,8 @@ class TestDemo:
         assert (round4.status, round4.target_sample, round4.locations.count()) == ("open", 1845, 10)
         assert sorted(round4.locations.values_list("level", flat=True)).count("city") == 3
         a = Assignment.objects.get(enumerator__user__username="enum01")
-        assert (a.target_total, a.target_male, a.target_female) == (123, 102, 21)
+        # enum01 works in Kokshetau (KZ-11): 1845 × 1/19 of the weights (Almaty 3, Astana and Shymkent 2)
+        assert (a.target_total, a.target_male, a.target_female) == (97, 81, 16)
 
     def test_demo_form_has_follow_ups_languages_and_privacy(self):
         call_command("load_demo")
@@ -64,6 +66,35 @@ def test_demo_interviews_are_processed_valid_and_spread_over_the_team():
     assert Submission.objects.count() == 300
     assert set(Submission.objects.values_list("processing", "validation")) == {("processed", "valid")}
     assert Submission.objects.values("submitted_by").distinct().count() == 15
-    assert Submission.objects.exclude(location=None).count() == 291  # 9 refused consent: no location answered
+    assert Submission.objects.exclude(location=None).count() == 289  # 11 refused consent: no location answered
     assert Submission.objects.filter(device__isnull=False).count() == 300
     assert SubmissionFlag.objects.filter(check_name="interview_dates").count() == 0  # dated within round 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_tells_the_story_of_a_round_under_way():
+    """Issue 15: the interviews are spread over the round's first days and reached the server after they
+    ended; the big cities' enumerators are behind, the furthest behind first."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from surveys.selectors.progress import round_progress
+
+    call_command("load_demo")
+    round4 = Round.objects.get(number=4)
+    today = timezone.localdate()
+    assert (round4.start_date, round4.end_date) == (today - dt.timedelta(days=9), today + dt.timedelta(days=51))
+    days = set(Submission.objects.exclude(interview_date=None).values_list("interview_date", flat=True))
+    assert min(days) == round4.start_date and max(days) <= today and len(days) >= 9
+    assert not Submission.objects.filter(received_at__lt=models.F("ended_at")).exists()
+    assert not Submission.objects.filter(received_at__gt=round4.created_at).exists()
+    received_days = {timezone.localdate(t) for t in Submission.objects.values_list("received_at", flat=True)}
+    assert len(received_days) >= 9  # not all "received today"
+
+    p = round_progress(user=User.objects.get(username="supervisor"), round_id=round4.pk)
+    assert p.received_total == 300 and p.quota.done == 289
+    assert p.standing == {"counted": 289, "refused": 11}
+    behind = [e.username for e in p.behind]
+    assert behind[0] == "enum09" and set(behind[1:3]) == {"enum08", "enum10"}  # Almaty, then Astana and Shymkent
+    assert [e.shortfall for e in p.behind] == sorted((e.shortfall for e in p.behind), reverse=True)

@@ -31,11 +31,16 @@ class TestRoundProgress:
         assert (p.quota.male, p.quota.male_target, p.quota.female, p.quota.female_target) == (4, 17, 2, 5)
         assert p.quota.male_share == 67
         assert p.review == {"none": 4, "has_issues": 2, "not_approved": 1}
-        assert (p.waiting_review, p.flags) == (2, [("gps_outside_area", 1), ("outlier", 1)])
+        # Waiting for review: never reviewed (4) and has issues (2); the rejected one is decided.
+        assert (p.waiting_review, p.flags) == (6, [("gps_outside_area", 1), ("outlier", 1)])
+        assert p.standing == {"counted": 6, "rejected": 1}
+        assert p.not_counted == [("unprocessed", "Not processed yet", 0), ("refused", "Refused consent", 0),
+                                 ("rejected", "Rejected (not approved)", 1), ("invalid", "Invalid, not approved", 0)]
         assert p.timeline == [(dt.date(2024, 5, 2), 7)]  # the day the interviews were done
-        assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 1), ("enum02", 1, 10, 1, 0, 5, True, 1),
-                                      ("enum03", 1, 2, 0, 1, 1, False, 0), ("enum04", 0, 0, 0, 0, None, False, 0)]
-        assert [e.username for e in p.behind] == ["enum01", "enum02"]
+        assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 4), ("enum02", 1, 10, 1, 0, 5, True, 1),
+                                      ("enum03", 1, 2, 0, 1, 1, False, 1), ("enum04", 0, 0, 0, 0, None, False, 0)]
+        # Behind: enum02 is 4 short, enum01 1 short (the furthest behind first).
+        assert [(e.username, e.shortfall) for e in p.behind] == [("enum02", 4), ("enum01", 1)]
         assert location_rows(p) == [("KZ-71", 2, 6, 1, 1), ("KZ-75", 4, 16, 3, 1)]
         assert p.team_only is False
 
@@ -44,7 +49,7 @@ class TestRoundProgress:
 
         assert (p.received_total, p.quota.done, p.quota.target, p.expected) == (5, 5, 20, 10)
         assert p.review == {"none": 3, "has_issues": 2}
-        assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 1), ("enum02", 1, 10, 1, 0, 5, True, 1)]
+        assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 4), ("enum02", 1, 10, 1, 0, 5, True, 1)]
         assert location_rows(p) == [("KZ-71", 1, 4, 1, 0), ("KZ-75", 4, 16, 3, 1)]
         assert p.team_only is True
 
@@ -61,7 +66,7 @@ class TestRoundProgress:
         submission_review(submission_id=flagged.pk, status="approved", by=teams.users.supA)
 
         p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
-        assert (p.waiting_review, p.flags) == (1, [("gps_outside_area", 1)])
+        assert (p.waiting_review, p.flags) == (4, [("gps_outside_area", 1)])
         assert p.review == {"none": 3, "has_issues": 1, "approved": 1}
 
     def test_rejecting_takes_an_interview_off_the_quota(self, teams):

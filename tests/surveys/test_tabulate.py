@@ -69,6 +69,19 @@ class TestRoundReport:
             {"value": "female", "count": 1, "percent": 25.0, "change_pp": 3.6}]}
         assert age["compare"] == {"round": 3, "base": 4, "mean": 35.0, "change": -0.71}
 
+    def test_round_over_round_inside_each_group(self, rounds):
+        """The seed's "average age of female respondents from 36 to 38": ``by.female.compare``."""
+        report = round_tabulate(form_id="report", by="sex", compare=3)
+        age, marital = question(report, "age"), question(report, "marital")
+
+        assert age["by"]["female"]["compare"] == {"round": 3, "base": 1, "mean": 20.0, "change": 8.0}
+        assert age["by"]["male"]["compare"] == {"round": 3, "base": 3, "mean": 40.0, "change": -3.2}
+        assert marital["by"]["female"]["compare"] == {"round": 3, "base": 1, "rows": [
+            {"value": "married", "count": 0, "percent": 0.0, "change_pp": 50.0},
+            {"value": "single", "count": 1, "percent": 100.0, "change_pp": -50.0},
+            {"value": "divorced", "count": 0, "percent": 0.0, "change_pp": 0.0}]}
+        assert age["compare"] == {"round": 3, "base": 4, "mean": 35.0, "change": -0.71}  # the whole round, as before
+
     def test_labels_in_the_chosen_language(self, rounds):
         report = round_tabulate(form_id="report", lang="ru")
         assert question(report, "sex")["label"] == "Пол"

@@ -118,13 +118,45 @@ class TestConvert:
             xlsform_convert(source=source, filename="f.md")
         assert err.value.message.startswith(message)
 
-    def test_version_and_form_id_are_required(self):
-        no_version = b"| survey |\n| | type | name | label |\n| | text | q | Q |\n| settings |\n| | form_id |\n| | f |"
-        with pytest.raises(XLSFormError, match="'version' is missing"):
-            xlsform_convert(source=no_version, filename="f.md")
-        no_id = b"| survey |\n| | type | name | label |\n| | text | q | Q |\n| settings |\n| | version |\n| | 1 |\n"
-        with pytest.raises(XLSFormError, match="'form_id' is missing"):
-            xlsform_convert(source=no_id, filename="f.md")
+    def test_form_id_from_form_id_else_id_string_else_the_file_name_and_no_version_is_left_to_the_server(self):
+        survey = "| survey |\n| | type | name | label |\n| | text | q | Q |\n"
+        cases = {
+            "| settings |\n| | form_id | version |\n| | f | 7 |": ("f", "7"),
+            "| settings |\n| | id_string |\n| | legacy |": ("legacy", None),
+            "| settings |\n| | form_title |\n| | Title only |": ("My form 2", None),
+            "": ("My form 2", None),
+        }
+        for settings, expected in cases.items():
+            converted = xlsform_convert(source=(survey + settings).encode(), filename="uploads/My form 2.md")
+            assert (converted.form_id, converted.version) == expected
+            assert (' version="7"' in converted.xform_xml) is (expected[1] is not None)
+
+    def test_a_form_id_that_cannot_be_an_address_is_refused(self):
+        source = b"| survey |\n| | type | name | label |\n| | text | q | Q |\n| settings |\n| | form_id |\n| | a/b |\n"
+        with pytest.raises(XLSFormError) as err:
+            xlsform_convert(source=source, filename="f.md")
+        assert err.value.message == ("On the 'settings' sheet, the 'form_id' value 'a/b' is invalid: it may not "
+                                     "contain '/' or control characters (it is part of the form's addresses).")
+
+    @pytest.mark.parametrize("name", ["household.md", "all_types.md", "validation.md"])
+    def test_a_server_version_makes_the_xform_pyxform_writes_with_it(self, name):
+        from surveys.services.xlsform import _render
+
+        source = form_bytes(name).replace(b"| settings |", b"| ignored |")
+        converted = xlsform_convert(source=source, filename=name)
+        versioned = converted.with_version('2026112901&"<')
+
+        assert converted.version is None
+        assert versioned.xform_xml == _render(converted.pyxform_data, version='2026112901&"<', warnings=[])
+        assert versioned.md5 == hashlib.md5(versioned.xform_xml.encode()).hexdigest()
+        assert versioned.schema["version"] == '2026112901&"<'
+        assert versioned.content_md5 == converted.content_md5
+
+    def test_pyxforms_warnings_are_kept(self):
+        source = (b"| survey |\n| | type | name | label |\n| | begin repeat | r | |\n| | text | q | Q |\n"
+                  b"| | end repeat | | |\n")
+        converted = xlsform_convert(source=source, filename="r.md")
+        assert converted.warnings == ["[row : 2] Repeat has no label: {'name': 'r', 'type': 'begin repeat'}"]
 
     def test_unsupported_file_and_unreadable_workbook(self):
         with pytest.raises(XLSFormError, match=r"'form\.docx' is not an XLSForm file"):

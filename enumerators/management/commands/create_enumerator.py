@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 
 from enumerators.services.accounts import enumerator_create_or_update
 from mtm.commands import DomainCommand
@@ -25,5 +26,6 @@ class Command(DomainCommand):
             form_ids=options["forms"],
             location_codes=options["locations"],
         )
+        no_assignments = _("(no assignments)")
         rounds = ", ".join(str(a.round) for a in enumerator.assignments.select_related("round__survey"))
-        self.stdout.write(f"{enumerator.user.username} {rounds or '(no assignments)'}")
+        self.stdout.write(f"{enumerator.user.username} {rounds or no_assignments}")

@@ -58,11 +58,14 @@ class KoboPagination(BasePagination):
 
     def paginated(self, results: list[Any], count: int) -> dict[str, Any]:
         """The page as KoboToolbox writes it, given the results of :meth:`window` and how many match in all."""
+        return {**self.head(count), "results": results}
+
+    def head(self, count: int) -> dict[str, Any]:
+        """What comes before the results: ``count``, ``next`` and ``previous`` (after :meth:`window`)."""
         offset, limit = self.offset, self.limit
         return {"count": count,
                 "next": self._url(offset + limit) if offset + limit < count else None,
-                "previous": self._url(max(0, offset - limit)) if offset else None,
-                "results": results}
+                "previous": self._url(max(0, offset - limit)) if offset else None}
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(self.paginated(data, self.count))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -13,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mtm.errors import NotFound
 from surveys.api.kobo.base import DataPagination, KoboView
 from surveys.api.kobo.records import (
     KoboRecordSerializer,
@@ -24,6 +26,7 @@ from surveys.api.kobo.renderers import (
     FastJSONRenderer,
     GeoJSONFeatureCollectionSerializer,
     GeoJSONRenderer,
+    PageRenderer,
     XMLRenderer,
 )
 from surveys.api.schema import SchemaExtras, errors, keyed
@@ -104,7 +107,11 @@ class AssetData(KoboView):
                       "<item> per record, group paths as nested elements")),
                   (200, "application/geo+json"): GeoJSONFeatureCollectionSerializer,
                   **errors(400, 403, 404)}, operation_id="kobo_data_list")
-    def get(self, request: Request, uid: str, format: str | None = None) -> Response:
+    def get(self, request: Request, uid: str, format: str | None = None) -> StreamingHttpResponse:
+        """The page streams: the count and the page's ids are read (and the
+        parameters checked) before the first byte; the records are then read,
+        released and written a chunk at a time, so that a page of 30,000 holds
+        a worker's memory no more than a page of 1,000."""
         asset = self.asset(request, uid)
         params = request.query_params
         paginator = self.pagination_class()
@@ -113,8 +120,10 @@ class AssetData(KoboView):
         sort = parse_json_param(params.get("sort"), "sort", dict)
         fields = parse_json_param(params.get("fields"), "fields", list)
         page = asset_records(user=request.user, asset=asset, query=query, sort=sort, start=start, limit=limit)
-        results = records_shaped(page, asset=asset, fields=fields, as_json=request.accepted_renderer.format == "json")
-        return Response(paginator.paginated(results, page.count))
+        renderer = request.accepted_renderer
+        assert isinstance(renderer, PageRenderer)  # every renderer of this view
+        results = records_shaped(page, asset=asset, fields=fields, as_json=renderer.format == "json")
+        return renderer.streamed_response(paginator.head(page.count), results)
 
 
 class DataRecord(KoboView):
@@ -127,7 +136,10 @@ class DataRecord(KoboView):
     def get(self, request: Request, uid: str, submission_id: int, format: str | None = None) -> Response:
         asset = self.asset(request, uid)
         page = asset_record(user=request.user, asset=asset, submission_id=submission_id)
-        return Response(records_shaped(page, asset=asset)[0])
+        record = next(records_shaped(page, asset=asset), None)
+        if record is None:  # no longer processed since it was read
+            raise NotFound(f"No submission {submission_id} in this asset.")
+        return Response(record)
 
 
 class ValidationStatus(KoboView):

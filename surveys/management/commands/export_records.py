@@ -1,6 +1,8 @@
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mtm.commands import DomainCommand
 from surveys.models import Round
@@ -26,8 +28,9 @@ class Command(DomainCommand):
             rounds = rounds.filter(number=round_number)
         round_ = rounds.first()
         if round_ is None:
-            raise CommandError(f"No form '{form_id}'" + (f" in round {round_number}." if round_number else "."),
-                               returncode=2)
+            message = (_("No form '%(form_id)s' in round %(round)s.") if round_number
+                       else _("No form '%(form_id)s'.")) % {"form_id": form_id, "round": round_number}
+            raise CommandError(message, returncode=2)
         try:
             with out.open("wb") as stream:
                 rows = records_write(round_id=round_.pk, form_id=form_id, fmt=format, out=stream, labels=labels,
@@ -35,4 +38,5 @@ class Command(DomainCommand):
         except BaseException:  # no half-written file is left behind, whatever stopped it
             out.unlink(missing_ok=True)
             raise
-        self.stderr.write(f"wrote {rows} records to {out}")
+        self.stderr.write(ngettext("wrote %(count)d record to %(path)s", "wrote %(count)d records to %(path)s",
+                                   rows) % {"count": rows, "path": out})

@@ -1,17 +1,18 @@
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
+from mtm.commands import DomainCommand
 from surveys.demo.loader import ENUMERATOR_PASSWORD, demo_load
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Load the MTM Kazakhstan demo (idempotent)."
 
     def handle(self, *args, **options):
         summary = demo_load()
         self.stdout.write(
-            f"Demo ready: survey '{summary.survey.slug}', rounds "
-            f"{', '.join(str(r.number) for r in summary.rounds)}, form {summary.form}, "
-            f"{summary.enumerators} enumerators (enum01…enum15 / {ENUMERATOR_PASSWORD}), "
-            f"{summary.submissions} new sample interviews, "
-            "supervisor/supervisor, admin/admin."
-        )
+            _("Demo ready: survey '%(survey)s', rounds %(rounds)s, form %(form)s, %(enumerators)s enumerators "
+              "(enum01…enum15 / %(password)s), %(submissions)s new sample interviews, supervisor/supervisor, "
+              "admin/admin.") % {
+                "survey": summary.survey.slug, "rounds": ", ".join(str(r.number) for r in summary.rounds),
+                "form": summary.form, "enumerators": summary.enumerators, "password": ENUMERATOR_PASSWORD,
+                "submissions": summary.submissions})

@@ -1,14 +1,15 @@
 import logging
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
+from mtm.commands import DomainCommand
 from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.processing import submission_process
 
 log = logging.getLogger(__name__)
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = ("Run the processing pipeline now for every submission not yet processed; prints counts. Idempotent. "
             "A submission that fails is marked failed and the rest go on.")
 
@@ -25,5 +26,10 @@ class Command(BaseCommand):
                 log.exception("submission %s could not be processed now", submission_id)
                 state = "not processed"
             counts[state] = counts.get(state, 0) + 1
-        left = f", not processed {counts['not processed']}" if "not processed" in counts else ""
-        self.stdout.write(f"pending {len(ids)}: processed {counts['processed']}, failed {counts['failed']}{left}")
+        line = _("pending %(pending)d: processed %(processed)d, failed %(failed)d") % {
+            "pending": len(ids), "processed": counts["processed"], "failed": counts["failed"]}
+        if counts.get("awaiting_key"):  # encrypted, their form's private key not given yet
+            line += _(", waiting for their key %(count)d") % {"count": counts["awaiting_key"]}
+        if "not processed" in counts:
+            line += _(", not processed %(count)d") % {"count": counts["not processed"]}
+        self.stdout.write(line)

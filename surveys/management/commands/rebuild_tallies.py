@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
+from mtm.commands import DomainCommand
 from surveys.models import Round
 from surveys.services.tallies import round_tally_rebuild
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Recount the round tables' tallies from the stored records (every round, or --round-id)."
 
     def add_arguments(self, parser):
@@ -16,4 +17,6 @@ class Command(BaseCommand):
             rounds = rounds.filter(pk__in=round_ids)
         for round_ in rounds:
             counted = round_tally_rebuild(round_id=round_.pk)
-            self.stdout.write(f"{round_}: {counted} counted submissions")
+            self.stdout.write(ngettext("%(round)s: %(count)d counted submission",
+                                       "%(round)s: %(count)d counted submissions", counted)
+                              % {"round": round_, "count": counted})

@@ -2,8 +2,10 @@
 
 Every record is read through :func:`surveys.selectors.submissions.submissions_for_user`
 (what the user may see) and released through :func:`surveys.release.answers_released`
-(never an ``identifier`` field). A page of 30,000 records is read in one
-query of plain values. The released answers of a record are kept as JSON
+(never an ``identifier`` field). A page (up to 30,000 records) is its ids,
+read when asked for, and then chunks of :data:`CHUNK` records read as the
+response streams: a worker holds one chunk at a time, whatever the page's
+size (bench/memory.py). The released answers of a record are kept as JSON
 text (:class:`surveys.models.KoboRecord`, rendered on the first read and
 again after the submission is saved), so that a JSON page is written by
 splicing texts rather than by decoding and encoding every answer. Their
@@ -12,6 +14,8 @@ shape as KoboToolbox's records is the API's (:mod:`surveys.api.kobo.records`).""
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 
 #: KoboToolbox's page size: the default and the maximum of ``limit``.
 MAX_LIMIT = 30_000
+#: Records read, released and shaped at a time while a page streams (one query each).
+CHUNK = 1000
 
 
 _GEO = {"geopoint"}
@@ -97,18 +103,26 @@ class VersionFacts:
 
 
 @dataclass(frozen=True)
-class RecordPage:
-    """A page of an asset's records: ``rows`` (:data:`_COLUMNS` each, in order), the
-    released answers of each as JSON text by id, the facts of each version by
-    questionnaire id, the attachments by id (for the data-protection role
-    only: ``(id, instance_id, filename, content_type)``), and ``count``, how
-    many records match in all."""
+class RecordChunk:
+    """Records of a page read together: ``rows`` (:data:`_COLUMNS` each, in
+    the page's order), the released answers of each as JSON text by id, and
+    the attachments by id (for the data-protection role only:
+    ``(id, instance_id, filename, content_type)``)."""
 
-    count: int
     rows: list[Row]
     answers: dict[int, str]
-    facts: dict[int, VersionFacts]
     attachments: dict[int, list[tuple[int, str, str, str]]]
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """A page of an asset's records: ``count``, how many records match in
+    all; the facts of each version by questionnaire id; and ``chunks``, the
+    page's records read :data:`CHUNK` at a time as they are iterated (once)."""
+
+    count: int
+    facts: dict[int, VersionFacts]
+    chunks: Iterator[RecordChunk]
 
 
 def visible_records(*, user: AnyUser, form_id: str | None = None) -> QuerySet[Submission]:
@@ -127,17 +141,17 @@ def field_types(asset: Asset) -> dict[str, str]:
 
 def asset_records(*, user: AnyUser, asset: Asset, query: dict[str, Any] | None = None,
                   sort: dict[str, Any] | None = None, start: int = 0, limit: int = MAX_LIMIT) -> RecordPage:
-    """One page of the asset's records that ``user`` may see, with the count of all that match ``query``."""
+    """One page of the asset's records that ``user`` may see, with the count of
+    all that match ``query``. The count and the page's ids are read now (a
+    bad query fails here, before any record is written); the records as
+    ``chunks`` is iterated."""
     qs = visible_records(user=user, form_id=asset.form_id).filter(query_filter(query, field_types(asset)))
+    ordered = qs.order_by(*sort_columns(sort))  # a bad sort fails here
     count = qs.count()
-    ordered = qs.order_by(*sort_columns(sort))
-    if start == 0 and limit >= count:
-        rows = _page_rows(ordered)  # everything: one query
-    else:  # the page's ids first (no joins over the rows skipped), then the page's rows
-        ids = list(ordered[start:start + limit].values_list("id", flat=True))
-        found = {row[0]: row for row in _page_rows(Submission.objects.filter(pk__in=ids))} if ids else {}
-        rows = [found[pk] for pk in ids if pk in found]
-    return _page(rows, count=count, user=user, asset=asset)
+    ids = list(ordered[start:start + limit].values_list("id", flat=True)) if count > start else []
+    facts = _version_facts(asset)
+    return RecordPage(count=count, facts=facts,
+                      chunks=_chunks(qs, ids, facts=facts, attachments=may_open_raw(user)))
 
 
 def asset_record(*, user: AnyUser, asset: Asset, submission_id: int) -> RecordPage:
@@ -145,7 +159,22 @@ def asset_record(*, user: AnyUser, asset: Asset, submission_id: int) -> RecordPa
     rows = _page_rows(visible_records(user=user, form_id=asset.form_id).filter(pk=submission_id))
     if not rows:
         raise NotFound(f"No submission {submission_id} in this asset.")
-    return _page(rows, count=1, user=user, asset=asset)
+    facts = _version_facts(asset)
+    chunk = RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts),
+                        attachments=_attachments([submission_id]) if may_open_raw(user) else {})
+    return RecordPage(count=1, facts=facts, chunks=iter([chunk]))
+
+
+def _chunks(qs: QuerySet[Submission], ids: list[int], *, facts: dict[int, VersionFacts],
+            attachments: bool) -> Iterator[RecordChunk]:
+    """The page's records, :data:`CHUNK` at a time, in the order of ``ids`` (read first: no joins over the
+    rows skipped); a record of ``qs`` no longer (replaced, no longer processed) since is left out."""
+    for first in range(0, len(ids), CHUNK):
+        part = ids[first:first + CHUNK]
+        found = {row[0]: row for row in _page_rows(qs.filter(pk__in=part).order_by())}
+        rows = [found[pk] for pk in part if pk in found]
+        yield RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts),
+                          attachments=_attachments(part) if attachments else {})
 
 
 def record_review(*, user: AnyUser, asset: Asset,
@@ -159,17 +188,19 @@ def record_review(*, user: AnyUser, asset: Asset,
     return status, reviewer, reviewed_at
 
 
-def _page(rows: list[Row], *, count: int, user: AnyUser, asset: Asset) -> RecordPage:
-    facts = _version_facts(asset)
-    return RecordPage(count=count, rows=rows, answers=released_answers(rows=rows, facts=facts), facts=facts,
-                      attachments=_attachments([row[0] for row in rows]) if may_open_raw(user) else {})
-
-
 def _attachments(ids: list[int]) -> dict[int, list[tuple[int, str, str, str]]]:
+    """The attachments of a page's records. An encrypted interview's are listed by the names of its media
+    (``photo.jpg``, decrypted on download), never its ``.enc`` files, and never its encrypted instance."""
     out: dict[int, list[tuple[int, str, str, str]]] = {}
     rows = (SubmissionAttachment.objects.filter(submission_id__in=ids)
-            .values_list("id", "submission_id", "submission__instance_id", "filename", "content_type"))
-    for pk, submission_id, instance_id, filename, content_type in rows.iterator():
+            .values_list("id", "submission_id", "submission__instance_id", "filename", "content_type",
+                         "submission__encrypted"))
+    for pk, submission_id, instance_id, filename, content_type, encrypted in rows.iterator():
+        if encrypted:
+            if not filename.endswith(".enc") or filename.endswith(".xml.enc"):
+                continue
+            filename = filename.removesuffix(".enc")
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         out.setdefault(submission_id, []).append((pk, instance_id, filename, content_type))
     return out
 
@@ -250,5 +281,5 @@ def record_released(*, asset: Asset, submission_id: int) -> RecordPage | None:
     if not rows:
         return None
     facts = _version_facts(asset)
-    return RecordPage(count=1, rows=rows, answers=released_answers(rows=rows, facts=facts), facts=facts,
-                      attachments={})
+    chunk = RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts), attachments={})
+    return RecordPage(count=1, facts=facts, chunks=iter([chunk]))

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from tests.clients import body_json
+
 #: The keywords whose values are schemas (one, a list, or a map of them).
 _ONE = ("items", "additionalProperties", "not")
 _MANY = ("allOf", "anyOf", "oneOf")
@@ -49,7 +51,7 @@ def _converted(key: str, value: Any) -> Any:
 def response_errors(openapi: dict[str, Any], path: str, method: str, response,
                     media_type: str = "application/json") -> list[str]:
     """What in ``response``'s JSON body the schema of ``method path`` (for its status) does not allow."""
-    return body_errors(openapi, path, method, response.status_code, response.json(), media_type)
+    return body_errors(openapi, path, method, response.status_code, body_json(response), media_type)
 
 
 def body_errors(openapi: dict[str, Any], path: str, method: str, status: int, body: Any,

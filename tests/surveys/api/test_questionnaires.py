@@ -33,6 +33,7 @@ class TestQuestionnaireApi:
         assert response.json() | {"created_at": None} == {
             "form_id": "household", "version": "2024050101", "title": "Household survey", "survey": "mtm-kz",
             "round": 4, "hash": f"md5:{q.md5}", "allow_anonymous": False, "created_at": None, "warnings": [],
+            "media": [],
         }
         assert q.created_by.username == "designer"
 

@@ -6,7 +6,7 @@ from mtm.errors import NotFound
 from surveys.api.kobo.content import xlsform_expression
 from surveys.kobo_ids import asset_uid
 from surveys.services.questionnaires import questionnaire_import
-from tests.clients import token_client
+from tests.clients import body_json, token_client
 from tests.factories import UserFactory
 from tests.forms import simple_form
 
@@ -116,7 +116,7 @@ def test_a_supervisor_token_sees_only_their_teams_records(household, enumerator,
     mine, _theirs = send(passport="P1"), send("enum02", passport="P2")
     client = token_client("boss")
 
-    records = client.get(f"/api/v2/assets/{uid}/data/").json()
+    records = body_json(client.get(f"/api/v2/assets/{uid}/data/"))
 
     assert [r["_id"] for r in records["results"]] == [mine.pk]
     assert client.get(f"/api/v2/assets/{uid}/").json()["deployment__submission_count"] == 1

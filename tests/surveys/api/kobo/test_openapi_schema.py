@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from surveys.services.review import submission_review
-from tests.clients import token_client
+from tests.clients import body_json, token_client
 from tests.factories import UserFactory
 from tests.surveys.api.openapi import api_schema, response_errors
 
@@ -84,8 +84,8 @@ def test_records_and_validation_statuses_conform(household, send, supervisor, ui
 
     responses = (page, everything, some_fields, geojson, record, status, none, patched, bulk, refused)
     assert [r.status_code for r in responses] == [200] * 9 + [400]
-    assert page.json()["next"] and status.json() and none.json() == {}
-    assert any(isinstance(v, list) and v and isinstance(v[0], dict) for r in everything.json()["results"]
+    assert body_json(page)["next"] and status.json() and none.json() == {}
+    assert any(isinstance(v, list) and v and isinstance(v[0], dict) for r in body_json(everything)["results"]
                for v in r.values())
     for response in (page, everything, some_fields, refused):
         assert response_errors(openapi, f"{A}/data/", "get", response) == []
