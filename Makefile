@@ -20,11 +20,15 @@ SERVICES_XDIST ?= 2
 # The fuzz run's examples per test under test-services (two tests: OpenRosa XML and JSON).
 FUZZ_EXAMPLES ?= 5000
 
+# The REST services' worker: the hooks' queue only, many slots (each mostly waits on a receiver, at most
+# MTM_HOOK_TIMEOUT_SECONDS), a node name of its own beside the processing worker's.
+HOOK_WORKER_ARGS = -Q $${MTM_CELERY_QUEUE:-mtm}-hooks -n hooks@%h --pool threads --concurrency 8 --loglevel INFO
+
 # The real services for `make test-services` (here and on CI: trust auth, no passwords).
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev browser nginx demo run serve proxy worker test test-services bench lint messages clean
+.PHONY: install install-dev browser nginx demo run serve proxy worker hook-worker test test-services bench lint messages clean
 
 ## make install: the runtime requirements; make install-dev: those plus tests, lint and types
 install: $(RUNTIME_STAMP)
@@ -74,7 +78,8 @@ run: install
 	@set -e; \
 	if [ -n "$$REDIS_URL" ]; then \
 	  $(PY) -m celery -A mtm worker --beat --loglevel INFO --schedule var/celerybeat-schedule & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(PY) -m celery -A mtm worker $(HOOK_WORKER_ARGS) & hooks=$$!; \
+	  trap 'kill $$worker $$hooks 2>/dev/null' EXIT INT TERM; \
 	fi; \
 	echo "MTM Collect on http://127.0.0.1:$(PORT)/admin/  (admin/admin, supervisor/supervisor)"; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
@@ -84,6 +89,11 @@ serve: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) -m gunicorn mtm.wsgi -c mtm/gunicorn.conf.py
+
+## make hook-worker: the REST services' worker (their own queue, so a slow receiver never holds processing)
+hook-worker: install
+	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it deliveries run on a background thread"; exit 2; }
+	$(PY) -m celery -A mtm worker $(HOOK_WORKER_ARGS)
 
 ## make proxy: nginx in front of `make serve` (mtm/nginx.conf via mtm.proxy) on $(PROXY_LISTEN), in the foreground
 PROXY_LISTEN ?= 127.0.0.1:8080

@@ -12,6 +12,10 @@ ANALYSTS = "Analysts"
 DATA_PROTECTION = "Data protection"
 
 
+#: Who set up where a form's processed interviews go (KoboToolbox's REST services), beside the form's owner.
+DATA_MANAGERS = "Data managers"
+
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPERVISORS: [
         "surveys.view_survey", "surveys.view_round", "surveys.view_location", "surveys.view_questionnaire",
@@ -26,4 +30,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     DATA_PROTECTION: ["surveys.view_survey", "surveys.view_round", "surveys.view_respondent",
                       "surveys.view_submission", "surveys.view_raw_submission", "surveys.view_rawpurge",
                       "surveys.view_questionnaire", "surveys.view_formkey", "surveys.manage_form_keys"],
+    DATA_MANAGERS: ["surveys.view_survey", "surveys.view_round", "surveys.view_questionnaire",
+                    "surveys.view_submission", "surveys.view_resthook", "surveys.add_resthook",
+                    "surveys.change_resthook", "surveys.delete_resthook", "surveys.view_hookdelivery",
+                    "surveys.change_hookdelivery", "surveys.view_hooklog"],
 }

@@ -58,6 +58,14 @@ class Env:
     sweep_seconds: float
     #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
     sweep_grace_seconds: int
+    #: MTM_HOOK_KEY: the Fernet key that seals REST services' passwords and signing secrets.
+    hook_key: str
+    #: MTM_HOOK_RETRY_DELAYS: seconds before each retry of a failed delivery (then it is failed).
+    hook_retry_delays: tuple[int, ...]
+    #: MTM_HOOK_TIMEOUT_SECONDS: how long one delivery waits for the receiver.
+    hook_timeout_seconds: float
+    #: MTM_HOOK_PRIVATE_ADDRESSES: whether endpoints may be private (LAN) or loopback addresses; None = default.
+    hook_private_addresses: bool | None
     #: The language of the shell a management command runs in (``ru`` from ``LANG=ru_RU.UTF-8``), "" if none.
     shell_language: str
 
@@ -93,6 +101,10 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         cache_prefix=e.get("MTM_CACHE_PREFIX") or "mtm",
         sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
         sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
+        hook_key=e.get("MTM_HOOK_KEY", ""),
+        hook_retry_delays=tuple(int(float(v)) for v in _list(e.get("MTM_HOOK_RETRY_DELAYS"), ["60", "600", "7200"])),
+        hook_timeout_seconds=float(e.get("MTM_HOOK_TIMEOUT_SECONDS") or 10),
+        hook_private_addresses=_optional_bool(e.get("MTM_HOOK_PRIVATE_ADDRESSES")),
         shell_language=_posix_language(e),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -12,6 +13,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from surveys.selectors.exports import exports_waiting
 from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.exports import record_export_run
+from surveys.services.hooks.delivery import deliveries_resend_due, delivery_run
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
@@ -28,13 +30,17 @@ def submission_process_task(submission_id: int) -> str:
 def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     """Enqueue what is still unprocessed ``grace_seconds`` (default
     ``MTM_SWEEP_GRACE_SECONDS``) after it arrived: the broker or the worker
-    was down when it was stored."""
+    was down when it was stored. REST deliveries overdue by
+    ``MTM_HOOK_SWEEP_AFTER_SECONDS`` (their message was lost) are sent again too."""
     grace = settings.MTM_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
     ids = submissions_unprocessed(older_than=timedelta(seconds=grace))
     for submission_id in ids:
         submission_enqueue(submission_id)
     for export_id in exports_waiting(older_than=timedelta(seconds=grace)):
         record_export_task.delay(export_id)
+    overdue = timedelta(seconds=max(grace, settings.MTM_HOOK_SWEEP_AFTER_SECONDS))
+    for delivery_id in deliveries_resend_due(overdue=overdue):
+        hook_delivery_enqueue(delivery_id)
     return len(ids)
 
 
@@ -60,3 +66,37 @@ def submission_enqueue(submission_id: int) -> bool:
 def record_export_task(export_id: int) -> str:
     """Write a record export's file (idempotent: a complete export is left alone)."""
     return record_export_run(export_id=export_id).status
+
+
+@shared_task(name="surveys.hook_deliver", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,
+             max_retries=5, time_limit=120, soft_time_limit=100)
+def hook_deliver_task(delivery_id: int) -> str:
+    """One attempt of a REST service's delivery (on the hooks' own queue); the retries enqueue themselves."""
+    from surveys.presentation.hook_payload import hook_payload
+
+    return delivery_run(delivery_id=delivery_id, render=hook_payload).status
+
+
+def hook_delivery_enqueue(delivery_id: int, countdown: float = 0) -> bool:
+    """Send a delivery to the hooks' queue (``MTM_HOOK_QUEUE``), after ``countdown`` seconds; never raise
+    (with the broker unreachable it stays pending for the sweep). Without a broker it runs on the process's
+    background thread (:mod:`surveys.background`), or in line where ``MTM_HOOK_IN_PROCESS`` says so (tests)."""
+    from mtm.celery import app
+
+    try:
+        if app.conf.task_always_eager:
+            if settings.MTM_HOOK_IN_PROCESS == "inline":
+                if countdown:
+                    time.sleep(countdown)
+                hook_deliver_task.apply(args=(delivery_id,))
+            else:
+                from surveys.background import background_deliveries
+
+                background_deliveries().submit(delivery_id, countdown=countdown)
+        else:
+            hook_deliver_task.apply_async(args=(delivery_id,), countdown=countdown,
+                                          queue=settings.MTM_HOOK_QUEUE)
+    except Exception:
+        log.exception("could not send REST delivery %s now; the sweep will retry", delivery_id)
+        return False
+    return True

@@ -151,10 +151,18 @@ def celery_worker_process(django_db_setup, django_db_blocker):
          "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    # REST deliveries: their own queue and worker, as in production (`make hook-worker`).
+    hooks = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mtm", "worker", "-Q", f"{queue}-hooks", "-n", f"{queue}-hooks@"
+         f"{socket.gethostname()}", "--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
     from mtm.celery import app
 
     app.conf.task_default_queue = queue
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    settings.MTM_HOOK_QUEUE = f"{queue}-hooks"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -163,13 +171,16 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             break
     else:
         proc.terminate()
+        hooks.terminate()
         raise RuntimeError(f"celery worker did not answer within 60 s; see {log_path}")
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    for worker in (proc, hooks):
+        worker.terminate()
+    for worker in (proc, hooks):
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
     log.close()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         # Worker children may still hold connections; the test database must be droppable.

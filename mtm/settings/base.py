@@ -176,6 +176,24 @@ CELERY_BEAT_SCHEDULE = {
 }
 MTM_SWEEP_GRACE_SECONDS = ENV.sweep_grace_seconds
 
+# REST services (KoboToolbox's hooks, docs/adr/0017): deliveries go to a queue of their own, consumed by a
+# worker of its own (`make hook-worker`), so that a slow or dead receiver never holds processing. Each
+# attempt waits at most MTM_HOOK_TIMEOUT_SECONDS; a failed one is tried again after each of
+# MTM_HOOK_RETRY_DELAYS (seconds), then the delivery is failed (a manual retry starts the schedule again).
+MTM_HOOK_QUEUE = f"{ENV.celery_queue}-hooks"
+MTM_HOOK_RETRY_DELAYS = ENV.hook_retry_delays
+MTM_HOOK_TIMEOUT_SECONDS = ENV.hook_timeout_seconds
+# Endpoints on private (LAN) and loopback addresses: allowed by default (a field server often posts to a
+# system on its own network), refused in production unless MTM_HOOK_PRIVATE_ADDRESSES=on. Link-local
+# (cloud metadata), multicast and unspecified addresses are always refused; so is any scheme but http(s).
+# A pending delivery overdue by this much has lost its message: the sweep sends it again (a backlog still
+# waiting in the queue gets a second message at most this often; the second finds it sent and stops).
+MTM_HOOK_SWEEP_AFTER_SECONDS = 3600
+MTM_HOOK_PRIVATE_ADDRESSES = True if ENV.hook_private_addresses is None else ENV.hook_private_addresses
+# Without a broker (tasks in-process) deliveries run on one background thread of the process ("thread"),
+# never in the request that processed the interview; the test suite runs them in line ("inline").
+MTM_HOOK_IN_PROCESS = "thread"
+
 # OpenRosa
 OPENROSA_REALM = ENV.openrosa_realm
 # HTTP Digest for ODK Collect over plain HTTP (the demo, a field laptop on a LAN). Behind HTTPS switch it off
@@ -209,6 +227,8 @@ MTM_PSEUDONYM_KEY = ENV.pseudonym_key
 # Accounts: MTM_DIGEST_KEY (a Fernet key) seals each account's Digest HA1 (enumerators.digest), so that a
 # database dump holds no password equivalent. Outside the database too; local.py and test.py derive one.
 MTM_DIGEST_KEY = ENV.digest_key
+# REST services: MTM_HOOK_KEY (a Fernet key) seals their Basic-auth passwords and signing secrets.
+MTM_HOOK_KEY = ENV.hook_key
 
 LOGGING = {
     "version": 1,

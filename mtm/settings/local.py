@@ -19,3 +19,4 @@ def _development_key(purpose: str) -> str:
 MTM_RAW_KEY = ENV.raw_key or _development_key("raw-store")
 MTM_PSEUDONYM_KEY = ENV.pseudonym_key or _development_key("pseudonym")
 MTM_DIGEST_KEY = ENV.digest_key or _development_key("digest-ha1")
+MTM_HOOK_KEY = ENV.hook_key or _development_key("rest-hooks")

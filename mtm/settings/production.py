@@ -29,3 +29,6 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # Production is served over HTTPS, where ODK Collect uses Basic: Digest (and its stored HA1) only if asked for.
 OPENROSA_DIGEST = bool(ENV.openrosa_digest)
+# REST services: without MTM_HOOK_KEY a hook with a password or signing secret cannot be saved (503).
+# They post to public addresses only, unless MTM_HOOK_PRIVATE_ADDRESSES=on (a LAN system).
+MTM_HOOK_PRIVATE_ADDRESSES = bool(ENV.hook_private_addresses)

@@ -4,6 +4,7 @@ registers every ModelAdmin with the admin site."""
 from surveys.admin import (  # noqa: F401
     encryption,
     exports,
+    hooks,
     locations,
     questionnaires,
     respondents,

@@ -3,6 +3,7 @@ submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
 from surveys.models.encryption import FormKey
+from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.progress import ProgressCount
@@ -28,6 +29,8 @@ from surveys.models.surveys import (
 
 __all__ = [
     "FormKey",
+    "HookDelivery",
+    "HookLog",
     "KoboExportSetting",
     "KoboRecord",
     "Location",
@@ -37,6 +40,7 @@ __all__ = [
     "RawPurge",
     "RecordExport",
     "Respondent",
+    "RestHook",
     "ReviewEvent",
     "Round",
     "RoundTally",

@@ -12,7 +12,10 @@ task's work), under the submission's row lock:
 4. run the round's quality checks (flags) and let the review workflow note
    any issues (:func:`surveys.services.review.review_after_checks`);
 5. keep the round's tallies and dashboard counts in step
-   (:func:`surveys.services.counts.counts_kept` around steps 3–4).
+   (:func:`surveys.services.counts.counts_kept` around steps 3–4);
+6. plan one delivery per active REST service of the form
+   (:func:`surveys.services.hooks.delivery.deliveries_plan`), sent on the
+   hooks' own queue once the transaction commits.
 
 The steps run in a savepoint. When any of them raises (an unreadable
 instance, a fault in a check), everything they wrote is rolled back and the
@@ -46,6 +49,7 @@ from surveys.services.anonymise import submission_anonymise
 from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
 from surveys.services.counts import counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
+from surveys.services.hooks.delivery import deliveries_plan
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
 from surveys.services.validation import FormRules, submission_validate
@@ -89,13 +93,16 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     step = _Step()
     try:
         with transaction.atomic():  # a savepoint: a step that fails leaves nothing of the others behind
-            return _process(submission, step)
+            outcome = _process(submission, step)
     except DatabaseOperationalError:
         raise  # the database itself (gone, deadlock): transient, the task retries
     except AwaitingKey as waiting:
         return _awaiting_key(submission, waiting.message)
     except Exception as err:  # noqa: BLE001 - one poison interview must not stop the queue
         return _failed(submission, step.name, err)
+    # The form's REST services: a pending delivery each, sent on their own queue once this commits.
+    deliveries_plan(submission=submission)
+    return outcome
 
 
 def _process(submission: Submission, step: _Step) -> ProcessOutcome:

@@ -5,7 +5,7 @@ KoboToolbox's clients call them."""
 from django.urls import path
 from rest_framework.urlpatterns import format_suffix_patterns
 
-from surveys.api.kobo import assets, data, exports, reports
+from surveys.api.kobo import assets, data, exports, hooks, reports
 
 A = "v2/assets/<slug:uid>"
 
@@ -24,6 +24,12 @@ suffixed = format_suffix_patterns([
          name="kobo-export-setting"),
     path(f"{A}/exports/", exports.ExportList.as_view(), name="kobo-exports"),
     path(f"{A}/exports/<slug:export_uid>/", exports.ExportDetail.as_view(), name="kobo-export"),
+    path(f"{A}/hooks/", hooks.HookList.as_view(), name="kobo-hooks"),
+    path(f"{A}/hooks/<slug:hook_uid>/", hooks.HookDetail.as_view(), name="kobo-hook"),
+    path(f"{A}/hooks/<slug:hook_uid>/logs/", hooks.HookLogList.as_view(), name="kobo-hook-logs"),
+    path(f"{A}/hooks/<slug:hook_uid>/logs/<slug:log_uid>/", hooks.HookLogDetail.as_view(), name="kobo-hook-log"),
+    path(f"{A}/hooks/<slug:hook_uid>/logs/<slug:log_uid>/retry/", hooks.HookLogRetry.as_view(),
+         name="kobo-hook-log-retry"),
 ], allowed=["json", "xml", "geojson"])
 
 urlpatterns = [

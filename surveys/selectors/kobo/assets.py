@@ -129,3 +129,11 @@ def _matches(asset: Asset, terms: dict[str, Any]) -> bool:
         return False
     return not ("_deployment_data__active" in terms
                 and (terms["_deployment_data__active"].lower() == "true") != asset.active)
+
+
+def asset_of_form(*, form_id: str) -> Asset | None:
+    """The form as an asset, with no user's scope (the REST services' sender); None when it has no version."""
+    versions = (Questionnaire.objects.filter(form_id=form_id).select_related("round")
+                .order_by("-created_at", "-id"))
+    found = _assets(versions)
+    return found[0] if found else None

@@ -272,3 +272,14 @@ def _strings(record: dict[str, Any]) -> dict[str, Any]:
         else:
             out[path] = str(value)
     return out
+
+
+def record_released(*, asset: Asset, submission_id: int) -> RecordPage | None:
+    """One processed record of the asset as the KoBo API releases it, with no user's scope and never its
+    attachments (what a REST service sends); None when it has no anonymised record."""
+    rows = _page_rows(Submission.objects.filter(pk=submission_id, form_id=asset.form_id, answers__isnull=False))
+    if not rows:
+        return None
+    facts = _version_facts(asset)
+    chunk = RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts), attachments={})
+    return RecordPage(count=1, facts=facts, chunks=iter([chunk]))
