@@ -23,7 +23,20 @@ def simple_form(*, form_id: str = "simple", version: str = "1", extra_rows: str 
 """.encode()
 
 
-SHARED_XLSFORMS = Path(__file__).resolve().parents[2] / "shared" / "xlsforms"
+def shared_xlsforms() -> Path | None:
+    """The public XLSForms of ``../shared/xlsforms/``, read where they lie: ``MTM_SHARED_XLSFORMS``, else
+    ``<repo>/../shared/xlsforms``, else ``/work/shared/xlsforms`` (a clone elsewhere, as CI's)."""
+    import os
+
+    candidates = [os.environ.get("MTM_SHARED_XLSFORMS"), Path(__file__).resolve().parents[2] / "shared" / "xlsforms",
+                  "/work/shared/xlsforms"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+SHARED_XLSFORMS = shared_xlsforms()
 
 
 def shared_xlsform(name: str, **settings: str) -> bytes:
@@ -36,6 +49,7 @@ def shared_xlsform(name: str, **settings: str) -> bytes:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "Workbook contains no default style"
+        assert SHARED_XLSFORMS is not None, "the shared XLSForms are not here (MTM_SHARED_XLSFORMS)"
         workbook = openpyxl.load_workbook(SHARED_XLSFORMS / name)
     sheet = workbook["settings"]
     header = [cell.value for cell in sheet[1]]

@@ -16,7 +16,7 @@ from surveys.services.processing import submission_process
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.raw_store import open_chunks, raw_open
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
-from tests.forms import simple_form
+from tests.forms import shared_xlsforms, simple_form
 from tests.odk_encryptor import encrypt_interview, key_pair, pem
 from tests.submissions import auth, new_instance_id
 
@@ -702,6 +702,11 @@ def hh_interview(public: str):
                              media={"1714630000000.jpg": PHOTO})
 
 
+needs_shared_forms = pytest.mark.skipif(shared_xlsforms() is None, reason=(
+    "the shared XLSForms are not here: set MTM_SHARED_XLSFORMS to the folder ../shared/xlsforms"))
+
+
+@needs_shared_forms
 def test_the_published_encrypted_form_takes_interviews_that_wait_for_its_private_key(db):
     q = hh_survey()
     public = xform_public_key(q.xform_xml)
@@ -715,6 +720,7 @@ def test_the_published_encrypted_form_takes_interviews_that_wait_for_its_private
     assert public.startswith("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAq4jsOihkwG6zyYCHdfvLr9QLUEqkdCIut7A")
 
 
+@needs_shared_forms
 def test_the_published_encrypted_form_with_a_key_we_hold_round_trips_valid(db):
     private, public = key_pair()
     q = hh_survey(public_key=public)

@@ -7,7 +7,6 @@ in choices, several languages) posted over OpenRosa is accepted and validated as
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from functools import cache
 from pathlib import Path
@@ -22,20 +21,11 @@ from pyxform.xls2xform import convert
 from surveys.models import Questionnaire, Round, Submission, Survey
 from surveys.selectors.reports import round_tabulate
 from tests.factories import AssignmentFactory, EnumeratorFactory, UserFactory
+from tests.forms import shared_xlsforms
 from tests.submissions import auth, multipart
 
 NS = {"f": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest"}
 REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_xlsforms() -> Path | None:
-    """``MTM_SHARED_XLSFORMS``, else ``<repo>/../shared/xlsforms``, else ``/work/shared/xlsforms``."""
-    candidates = [os.environ.get("MTM_SHARED_XLSFORMS"), REPO.parent / "shared" / "xlsforms",
-                  "/work/shared/xlsforms"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
 
 
 FOLDER = shared_xlsforms()

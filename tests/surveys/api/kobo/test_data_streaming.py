@@ -103,10 +103,10 @@ def test_xml_records_are_exact(household, send, analyst, uid):
     resp = b"<age>33</age><sex>male</sex>" if connection.vendor == "postgresql" else b"<sex>male</sex><age>33</age>"
     assert text == (
         b"<?xml version='1.0' encoding='utf-8'?>\n<root><count>1</count><next/><previous/><results><item>"
-        b"<_id>%d</_id><resp>" + resp + b"</resp>"
+        b"<_id>%d</_id><resp>%s</resp>"
         b"<member><item><member><member_age>10</member_age></member></item></member>"
         b"<_geolocation><item>%s</item><item>%s</item></_geolocation><_tags/>"
-        b"</item></results></root>" % (sub.pk, str(lat).encode(), str(lon).encode()))
+        b"</item></results></root>" % (sub.pk, resp, str(lat).encode(), str(lon).encode()))
 
 
 def test_the_view_reads_no_record_before_its_response_starts(five, small_chunks, analyst, uid):
