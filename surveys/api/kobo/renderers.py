@@ -62,7 +62,10 @@ class FastJSONRenderer(PageRenderer, JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # what orjson cannot write (an integer beyond 64 bits a client stored): DRF's JSON
+            return super().render(data, accepted_media_type, renderer_context)
 
     def stream(self, head: dict[str, Any], results: Iterable[Any]) -> Iterator[bytes]:
         opening = self.render({**head, "results": []})  # ends with []}

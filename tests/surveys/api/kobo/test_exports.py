@@ -76,3 +76,15 @@ def test_export_settings_crud_and_data_urls(household, send, analyst, uid):
     assert b"".join(xlsx.streaming_content)[:2] == b"PK"
     assert analyst.delete(f"{url}{setting['uid']}/").status_code == 204
     assert KoboExportSetting.objects.count() == 0
+
+
+def test_an_export_setting_with_an_integer_beyond_64_bits_is_answered_not_500(household, analyst, uid):
+    """orjson writes no integer beyond 64 bits; such a response falls back to DRF's JSON (found by schemathesis)."""
+    big = -61522114106711667155927040
+
+    response = analyst.post(f"/api/v2/assets/{uid}/export-settings/",
+                            {"name": "big", "export_settings": {"fields": [], "extra": {"n": big}}}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["export_settings"]["extra"] == {"n": big}
+    assert KoboExportSetting.objects.get(name="big").export_settings["extra"] == {"n": big}
