@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def production_env(tmp_path, django_db_setup):
     env = {**os.environ, "DATABASE_URL": database, "DJANGO_SETTINGS_MODULE": "mtm.settings.production",
            "DJANGO_SECRET_KEY": "x" * 50, "MTM_RAW_KEY": Fernet.generate_key().decode(),
            "MTM_PSEUDONYM_KEY": Fernet.generate_key().decode(), "MTM_DATA_DIR": str(tmp_path),
-           "MTM_WEB_WORKERS": "1", "MTM_CACHE_PREFIX": f"mtm-{connection.settings_dict['NAME']}"}
+           "MTM_WEB_WORKERS": "1", "MTM_CACHE_PREFIX": f"mtm-{uuid.uuid4().hex[:12]}"}
     env.pop("MTM_GUNICORN_CONTROL_SOCKET", None)
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env,
                    check=True, timeout=120)

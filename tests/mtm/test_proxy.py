@@ -97,7 +97,8 @@ def production_env(tmp_path, celery_worker_process, transactional_db, enumerator
            "DJANGO_SECRET_KEY": "x" * 50, "MTM_RAW_KEY": Fernet.generate_key().decode(),
            "MTM_PSEUDONYM_KEY": Fernet.generate_key().decode(), "MTM_DATA_DIR": str(tmp_path),
            "MTM_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE, "MTM_WEB_WORKERS": "1"}
-    env["MTM_CACHE_PREFIX"] = f"mtm-{connection.settings_dict['NAME']}"  # not another test server's cache
+    # A cache of its own: not another test server's, nor an earlier test's remembered forms for the same names.
+    env["MTM_CACHE_PREFIX"] = f"mtm-{connection.settings_dict['NAME']}-{uuid.uuid4().hex[:8]}"
     env.pop("MTM_GUNICORN_CONTROL_SOCKET", None)
     return env
 
