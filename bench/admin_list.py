@@ -34,7 +34,6 @@ from bench.support import django_for_bench, in_test_database  # noqa: E402
 
 django_for_bench()
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -86,15 +85,10 @@ def timed(client: Client, url: str) -> tuple[float, float, float, list[dict[str,
 
 
 def run(count: int) -> None:
-    from bench.dashboard import fill
+    from bench.dashboard import demo_filled
     from enumerators.models import User
-    from surveys.models import Round
 
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    start = time.perf_counter()
-    fill(count)
-    print(f"{connection.vendor}: {count} synthetic submissions inserted in {time.perf_counter() - start:.1f} s")
-    round4 = Round.objects.get(number=4)
+    round4 = demo_filled(count)
     for who in ("admin", "supervisor"):
         client = Client()
         client.force_login(User.objects.get(username=who))

@@ -123,6 +123,17 @@ def _fill_sql(count: int, q, users: list[int], locations: list[int]) -> None:
                        "AND review_status = 'has_issues' AND id % 3 = 0")
 
 
+def demo_filled(count: int):
+    """The demo loaded and round 4 filled with ``count`` synthetic submissions (the time it took said)."""
+    from surveys.models import Round
+
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    start = time.perf_counter()
+    fill(count)
+    print(f"{connection.vendor}: {count} synthetic submissions inserted in {time.perf_counter() - start:.1f} s")
+    return Round.objects.get(number=4)
+
+
 def timed(user, round_id: int) -> tuple[float, list, object]:
     from surveys.selectors.progress import round_progress
 
@@ -138,13 +149,8 @@ def timed(user, round_id: int) -> tuple[float, list, object]:
 
 def run(count: int) -> None:
     from enumerators.models import User
-    from surveys.models import Round
 
-    call_command("load_demo", stdout=open(os.devnull, "w"))
-    start = time.perf_counter()
-    fill(count)
-    print(f"{connection.vendor}: {count} synthetic submissions inserted in {time.perf_counter() - start:.1f} s")
-    round4 = Round.objects.get(number=4)
+    round4 = demo_filled(count)
     for who in ("admin", "supervisor"):
         median, queries, p = timed(User.objects.get(username=who), round4.pk)
         if os.environ.get("BENCH_QUERIES"):

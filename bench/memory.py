@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support.topology import ROOT, long_read, prepare, running, token_for
+from bench.support.topology import ROOT, long_read, prepared, running, token_for, topology_arguments
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -38,18 +38,13 @@ def memory_kb(pid: int, field: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--format", default="xml", choices=["xml", "json", "geojson"])
     parser.add_argument("--reads", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--keep", action="store_true")
     parser.add_argument("--cached", action="store_true", help="the released records are already cached")
-    parser.add_argument("--port", type=int, default=8131)
+    topology_arguments(parser)
     args = parser.parse_args()
-    try:
-        prepare(keep=args.keep)
-    except Exception as err:  # noqa: BLE001
-        print(f"skipped: PostgreSQL / Redis not reachable ({err})")
+    if not prepared(keep=args.keep):
         return
     from surveys.kobo_ids import asset_uid
 

@@ -21,21 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mtm.settings.test")
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL",
-                                            "postgres://postgres@127.0.0.1:5432/mtm_odata_bench")
-os.environ.pop("REDIS_URL", None)
-
-import django  # noqa: E402
 import orjson  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
-from bench.support.records import copy_to  # noqa: E402
+from bench.support.records import records_database  # noqa: E402
 
 RECORDS = 30_000
 
@@ -62,16 +51,7 @@ def page_through(client: Client, url: str, top: int | None, token: str) -> tuple
 
 
 def main() -> None:
-    setup_test_environment()
-    from django.db import connection
-
-    from surveys.models import Submission
-
-    keep = bool(os.environ.get("BENCH_KEEPDB"))
-    connection.creation.create_test_db(verbosity=0, keepdb=keep, autoclobber=not keep)
-    if Submission.objects.count() < RECORDS:
-        call_command("load_demo", stdout=open(os.devnull, "w"))
-        copy_to(RECORDS)
+    records_database("postgres://postgres@127.0.0.1:5432/mtm_odata_bench", RECORDS)
 
     from enumerators.models import User
     from surveys.models import Questionnaire

@@ -36,11 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.support.topology import (
     ROOT,
     long_read,
-    prepare,
+    prepared,
     running,
     slow_upload,
     tablet_post,
     token_for,
+    topology_arguments,
 )
 
 POST_TIMEOUT = 60.0
@@ -83,17 +84,12 @@ def main() -> None:
     parser.add_argument("--no-proxy", dest="proxy", action="store_false")
     parser.add_argument("--threads", type=int, default=None, help="MTM_WEB_THREADS (default: the conf's)")
     parser.add_argument("--workers", type=int, default=None, help="MTM_WEB_WORKERS (default: the conf's)")
-    parser.add_argument("--code", type=Path, default=ROOT)
-    parser.add_argument("--keep", action="store_true")
     parser.add_argument("--uploads", type=int, default=8)
     parser.add_argument("--reads", type=int, default=4)
     parser.add_argument("--posts", type=int, default=20)
-    parser.add_argument("--port", type=int, default=8131)
+    topology_arguments(parser)
     args = parser.parse_args()
-    try:
-        prepare(keep=args.keep)
-    except Exception as err:  # noqa: BLE001
-        print(f"skipped: PostgreSQL / Redis not reachable ({err})")
+    if not prepared(keep=args.keep):
         return
     from surveys.kobo_ids import asset_uid
 

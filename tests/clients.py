@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -22,6 +23,11 @@ def token_client(username: str, *codenames: str, superuser: bool = False) -> API
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return client
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    """A file as a multipart form's part."""
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
 def body(response) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -98,3 +99,16 @@ def send_privacy_instance(username="enum01", *, consent="yes", name="Aziz Karimo
                                                        device_id="collect:DEVICE42")).submission
     submission_process(submission_id=sub.pk)
     return Submission.objects.get(pk=sub.pk)
+
+
+def wait_for(instance_id: str, state: str, timeout: float = 30.0) -> str | None:
+    """Poll the database until the submission's processing state is ``state`` (a worker in another process
+    gets there) or ``timeout`` seconds pass; the state last seen."""
+    deadline = time.monotonic() + timeout
+    found = None
+    while time.monotonic() < deadline:
+        found = Submission.objects.filter(instance_id=instance_id).values_list("processing", flat=True).first()
+        if found == state:
+            break
+        time.sleep(0.2)
+    return found

@@ -2,6 +2,33 @@
 
 from __future__ import annotations
 
+import os
+
+
+def records_database(default_url: str, total: int) -> None:
+    """Django on the test settings over PostgreSQL at BENCH_DATABASE_URL (else ``default_url``), tasks
+    in-process, in its test database (kept between runs with BENCH_KEEPDB=1) holding the demo and at least
+    ``total`` records of its form."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mtm.settings.test")
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", default_url)
+    os.environ.pop("REDIS_URL", None)
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from surveys.models import Submission
+
+    setup_test_environment()
+    keep = bool(os.environ.get("BENCH_KEEPDB"))
+    connection.creation.create_test_db(verbosity=0, keepdb=keep, autoclobber=not keep)
+    if Submission.objects.count() < total:
+        with open(os.devnull, "w") as quiet:
+            call_command("load_demo", stdout=quiet)
+        copy_to(total)
+
 
 def copy_to(total: int) -> None:
     """Copy the demo's processed interviews until the form has ``total`` records (Django set up)."""

@@ -7,6 +7,7 @@ to measure the code before a change with the same scripts."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import os
@@ -67,6 +68,23 @@ def prepare(*, keep: bool = False) -> None:
         subprocess.run([PY, "manage.py", *command], cwd=code, env=local, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([PY, "-c", f"import django; django.setup(); from bench.support.records import copy_to; "
                               f"copy_to({RECORDS})"], cwd=ROOT, env={**local, "PYTHONPATH": str(ROOT)}, check=True)
+
+
+def topology_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every topology benchmark takes: the code to serve, the kept database, the port."""
+    parser.add_argument("--code", type=Path, default=ROOT, help="the tree to serve (another commit's checkout)")
+    parser.add_argument("--keep", action="store_true", help="reuse the prepared database when it is there")
+    parser.add_argument("--port", type=int, default=8131)
+
+
+def prepared(*, keep: bool) -> bool:
+    """:func:`prepare`, or False (said) when PostgreSQL or Redis cannot be reached: the benchmark is skipped."""
+    try:
+        prepare(keep=keep)
+    except Exception as err:  # noqa: BLE001
+        print(f"skipped: PostgreSQL / Redis not reachable ({err})")
+        return False
+    return True
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, what: str, log: Path) -> None:

@@ -4,7 +4,6 @@ decrypted, validated and counted. (The test settings keep files in each process'
 (``InMemoryStorage``), which the worker process cannot read: the decryption after the key runs in this
 process, eagerly, on the same PostgreSQL database.)"""
 
-import time
 
 import pytest
 import requests
@@ -14,21 +13,10 @@ from surveys.services.form_keys import form_private_key_set
 from surveys.services.questionnaires import questionnaire_import
 from tests.factories import PASSWORD, AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.odk_encryptor import encrypt_interview, key_pair, pem
-from tests.submissions import new_instance_id
+from tests.submissions import new_instance_id, wait_for
 from tests.surveys.test_encryption import PHOTO, encrypted_form_md, plain_instance
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(instance_id, state, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    found = None
-    while time.monotonic() < deadline:
-        found = Submission.objects.filter(instance_id=instance_id).values_list("processing", flat=True).first()
-        if found == state:
-            break
-        time.sleep(0.2)
-    return found
 
 
 def test_the_worker_waits_for_the_key_then_decrypts_validates_and_counts(live_server, celery_worker_process):

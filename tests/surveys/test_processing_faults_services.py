@@ -2,7 +2,6 @@
 processed, the sweep leaves it alone, and once the fault is fixed it is processed again from the service
 the admin calls."""
 
-import time
 
 import pytest
 import requests
@@ -11,7 +10,7 @@ from surveys.models import Round, Submission
 from surveys.services.processing import submissions_retry
 from surveys.tasks import submissions_sweep_task
 from tests.factories import PASSWORD, UserFactory
-from tests.submissions import household_xml, new_instance_id
+from tests.submissions import household_xml, new_instance_id, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -19,17 +18,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def post(url, xml):
     return requests.post(f"{url}/submission", files=[("xml_submission_file", ("submission.xml", xml, "text/xml"))],
                          auth=("enum01", PASSWORD), timeout=60)
-
-
-def wait_for(instance_id, state, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    found = None
-    while time.monotonic() < deadline:
-        found = Submission.objects.filter(instance_id=instance_id).values_list("processing", flat=True).first()
-        if found == state:
-            break
-        time.sleep(0.2)
-    return found
 
 
 def test_the_worker_marks_a_poison_submission_failed_and_goes_on(live_server, enumerator, celery_worker_process):

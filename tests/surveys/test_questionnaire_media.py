@@ -7,15 +7,13 @@ import hashlib
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.core.files.uploadedfile import SimpleUploadedFile
 from lxml import etree
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from surveys.models import Questionnaire, QuestionnaireMedia
 from surveys.services.questionnaire_media import MediaUpload, questionnaire_media_add
 from surveys.services.questionnaires import questionnaire_import
+from tests.clients import token_client, upload
 from tests.factories import AssignmentFactory, EnumeratorFactory, UserFactory
 from tests.forms import form_bytes, simple_form
 from tests.submissions import auth, ingest_processed, new_instance_id
@@ -201,15 +199,7 @@ class TestChoicesFromFiles:
 
 @pytest.fixture
 def api(db):
-    user = UserFactory(username="designer")
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["add_questionnaire", "view_questionnaire"]))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-def upload(name, content):
-    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+    return token_client("designer", "add_questionnaire", "view_questionnaire")
 
 
 @pytest.mark.django_db
