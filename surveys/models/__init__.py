@@ -2,6 +2,7 @@
 submissions. Data and invariants only; every workflow lives in
 :mod:`surveys.services`."""
 
+from surveys.models.central import ODataRow
 from surveys.models.encryption import FormKey
 from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
@@ -34,6 +35,7 @@ __all__ = [
     "KoboExportSetting",
     "KoboRecord",
     "Location",
+    "ODataRow",
     "ProgressCount",
     "Questionnaire",
     "QuestionnaireMedia",

@@ -31,6 +31,7 @@ from surveys.selectors.central.filter import odata_filter, odata_orderby
 from surveys.selectors.central.odata import ODataModel, Table, odata_model, records, repeat_rows, rows
 from surveys.selectors.central.projects import form_for_user
 from surveys.selectors.kobo.assets import Asset
+from surveys.services.central.odata_rows import odata_rows_keep
 
 #: The system query options a request may use; others are Central's 501.1.
 _KNOWN = {"$top", "$skip", "$count", "$filter", "$select", "$expand", "$orderby", "$wkt", "$skiptoken", "$format"}
@@ -39,6 +40,8 @@ _SYSTEM_KEYS = ("submissionDate", "updatedAt", "deletedAt", "submitterId", "subm
 MAX_NUMBER = 1_000_000_000
 _MAX_PAGE_SIZE = re.compile(r"(?:^|[,;\s])odata\.maxpagesize=(\d{1,10})\b")
 _DEFAULT_ORDER = ("-received_at", "-id")
+#: Rows shaped while a page is written, kept in the row cache this many at a time.
+_KEEP_BATCH = 1000
 
 
 class UnexpectedValue(InvalidInput):
@@ -257,13 +260,12 @@ def _head(context: str, count: int | None, next_link: str | None) -> bytes:
     return orjson.dumps(head)[:-1] + b',"value":['
 
 
-def _array(items: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    """A JSON array's items with their commas, in chunks of a few hundred rows."""
-    dumps = orjson.dumps
+def _array(items: Iterator[bytes]) -> Iterator[bytes]:
+    """A JSON array's items (each one's JSON) with their commas, in chunks of a few hundred rows."""
     first = True
     batch: list[bytes] = []
     for item in items:
-        batch.append(dumps(item) if first else b"," + dumps(item))
+        batch.append(item if first else b"," + item)
         first = False
         if len(batch) >= 500:
             yield b"".join(batch)
@@ -296,13 +298,29 @@ def _submissions(request: Request, asset: Asset, model: ODataModel, table: Table
                 next_link = _link(request, {"$skip": None, "$skiptoken": _token(edge[0][1], edge[0][0])})
     writer = RowWriter(expand=query.expand, wkt=query.wkt)
     select = query.select
+    dumps = orjson.dumps
 
-    def items() -> Iterator[dict[str, Any]]:
+    def items() -> Iterator[bytes]:
         if query.top == 0:
             return
-        for row in rows(ordered, asset, start=start, stop=stop):
-            record = writer.submission(row, model.root)
-            yield _pick(record, select) if select is not None else record
+        if select is not None:
+            for row in rows(ordered, asset, start=start, stop=stop):
+                yield dumps(_pick(writer.submission(row, model.root), select))
+            return
+        # Each row's answers from the row cache where current; the others shaped now and kept for next time.
+        variant, key = writer.variant, model.key
+        rendered: list[tuple[int, dt.datetime, str]] = []
+        for row in rows(ordered, asset, start=start, stop=stop, cache=(variant, key)):
+            body = row.cached
+            if body is None:
+                body = dumps(writer.answers(row, model.root)).decode()
+                if row.saved_at is not None:
+                    rendered.append((row.pk, row.saved_at, body))
+                if len(rendered) >= _KEEP_BATCH:
+                    odata_rows_keep(variant=variant, model_key=key, rendered=rendered)
+                    rendered = []
+            yield writer.submission_json(row, body)
+        odata_rows_keep(variant=variant, model_key=key, rendered=rendered)
 
     return chain([_head(f"{base}/$metadata#Submissions", count, next_link)], _array(items()), [b"]}"])
 
@@ -312,11 +330,11 @@ def _repeat(request: Request, asset: Asset, table: Table, query: Query, base: st
     qs = records(user=request.user, asset=asset).order_by(*_DEFAULT_ORDER)
     writer = RowWriter(expand=query.expand, wkt=query.wkt)
 
-    def all_rows() -> Iterator[dict[str, Any]]:
+    def all_rows() -> Iterator[bytes]:
         for row in rows(qs, asset):
             for rid, parent, record, index in repeat_rows(row, table):
                 item = writer.repeat(row, table, rid, parent, record, index)
-                yield _pick(item, query.select) if query.select is not None else item
+                yield orjson.dumps(_pick(item, query.select) if query.select is not None else item)
 
     count = sum(1 for _ in all_rows()) if query.count else None
     context = f"{base}/$metadata#{table.name}"

@@ -7,6 +7,8 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from enumerators.models import User
 from surveys.models import Questionnaire, Round, Submission, SubmissionComment, Survey
 from surveys.selectors.central.odata import Node, Row, Table, repeat_row_id, review_state
@@ -186,19 +188,38 @@ class RowWriter:
                 out[f"{name}@odata.navigationLink"] = f"{link}/{name}"
         return out
 
-    def submission(self, row: Row, root: Node) -> dict[str, Any]:
+    def answers(self, row: Row, root: Node) -> dict[str, Any]:
+        """A submission's row but for ``__id`` and ``__system``: its answers' properties."""
         link = f"Submissions('{quote(row.instance_id, safe=':')}')"
-        out: dict[str, Any] = {"__id": row.instance_id}
-        out.update(self.properties(root, row.answers, row.instance_id, link, ()))
+        out = self.properties(root, row.answers, row.instance_id, link, ())
         if "meta" in out and isinstance(out["meta"], dict) and "instanceID" in out["meta"]:
             out["meta"]["instanceID"] = row.instance_id
-        out["__system"] = {
+        return out
+
+    @staticmethod
+    def system(row: Row) -> dict[str, Any]:
+        """A submission's ``__system`` property."""
+        return {
             "submissionDate": stamp(row.received_at), "updatedAt": stamp(row.updated_at),
             "deletedAt": None, "submitterId": str(row.submitter_id or 0), "submitterName": row.submitter_name,
             "attachmentsPresent": row.attachments, "attachmentsExpected": row.attachments, "status": None,
             "reviewState": row.review_state, "deviceId": None, "edits": 0 if row.review_state != "edited" else 1,
             "formVersion": row.version}
-        return out
+
+    def submission(self, row: Row, root: Node) -> dict[str, Any]:
+        return {"__id": row.instance_id, **self.answers(row, root), "__system": self.system(row)}
+
+    @property
+    def variant(self) -> int:
+        """Which cached rendering of a row this writer's output is (:class:`surveys.models.ODataRow`)."""
+        return (1 if self.expand else 0) | (2 if self.wkt else 0)
+
+    def submission_json(self, row: Row, answers_json: str) -> bytes:
+        """A submission's row as JSON, its answers' properties given as JSON text (cached or just rendered)."""
+        dumps = orjson.dumps
+        inner = answers_json[1:-1].encode()
+        return b"".join((b'{"__id":', dumps(row.instance_id), b"," if inner else b"", inner, b',"__system":',
+                         dumps(self.system(row)), b"}"))
 
     def repeat(self, row: Row, table: Table, row_id: str, parent_id: str, record: dict[str, Any],
                index: tuple[int, ...]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from django.db.models import ExpressionWrapper, F, Q, QuerySet, TextField
+from django.db.models import Case, ExpressionWrapper, F, FilteredRelation, Q, QuerySet, TextField, Value, When
 
 from surveys.models import Submission
 from surveys.release import answers_released, withheld_paths
@@ -92,6 +92,20 @@ class ODataModel:
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
 
+    @property
+    def key(self) -> str:
+        """A hash of the model's tables, properties and types: a cached row rendered under another model
+        (the form has had a new version since) is rendered again."""
+        parts: list[str] = []
+
+        def walk(node: Node) -> None:
+            for child in node.children:
+                parts.append(f"{child.path}:{child.kind}")
+                walk(child)
+
+        walk(self.root)
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
 
 def odata_model(asset: Asset) -> ODataModel:
     """The OData model of a form over every version, identifier fields left out."""
@@ -137,7 +151,7 @@ def odata_model(asset: Asset) -> ODataModel:
 
 _COLUMNS = ("id", "instance_id", "questionnaire_id", "received_at", "updated_at", "submitted_by_id",
             "submitted_by__username", "review_status", "previous_id", "attachments_expected", "reviewed_at",
-            "answers_text")
+            "answers_text", "cached_body")
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,11 @@ class Row:
     review_state: str | None
     attachments: int
     answers: dict[str, Any]
+    #: The submission's own ``updated_at`` (what a cached row belongs to).
+    saved_at: dt.datetime | None = None
+    #: Its row's properties as JSON text, from :class:`surveys.models.ODataRow` where current (``answers``
+    #: then empty: they were not read).
+    cached: str | None = None
 
 
 def records(*, user: AnyUser, asset: Asset, condition: Q | None = None) -> QuerySet[Submission]:
@@ -169,27 +188,45 @@ def review_state(review_status: str | None, previous_id: int | None) -> str | No
     return "edited" if previous_id is not None else None
 
 
-def rows(qs: QuerySet[Submission], asset: Asset, *, start: int = 0, stop: int | None = None) -> Iterator[Row]:
+def rows(qs: QuerySet[Submission], asset: Asset, *, start: int = 0, stop: int | None = None,
+         cache: tuple[int, str] | None = None) -> Iterator[Row]:
     """``qs``'s submissions in its order (``[start:stop]`` of them) as :class:`Row` s, released, read
-    ``CHUNK`` at a time."""
+    ``CHUNK`` at a time. With ``cache`` (the variant and the model's key), a submission whose cached row of
+    that variant is current comes with it and without its answers (never read from the database)."""
     versions = {q.pk: q for q in asset.versions}
     withheld = {pk: withheld_paths(q.schema) for pk, q in versions.items()}
-    annotated = qs.annotate(answers_text=ExpressionWrapper(F("answers"), output_field=TextField()))
+    answers_text = ExpressionWrapper(F("answers"), output_field=TextField())
+    if cache is None:
+        annotated = qs.annotate(answers_text=answers_text, cached_body=Value(None, output_field=TextField()))
+    else:
+        variant, model_key = cache
+        current = Q(cached_row__model_key=model_key, cached_row__source_updated_at=F("updated_at"))
+        annotated = qs.annotate(
+            cached_row=FilteredRelation("odata_rows", condition=Q(odata_rows__variant=variant)),
+        ).annotate(
+            answers_text=Case(When(current, then=Value(None, output_field=TextField())), default=answers_text),
+            cached_body=Case(When(current, then=F("cached_row__body_json")),
+                             default=Value(None, output_field=TextField())))
     loads = orjson.loads
     values = annotated.values_list(*_COLUMNS)
     if start or stop is not None:
         values = values[start:stop]
-    for (pk, instance_id, qid, received_at, _updated_at, submitter_id, submitter_name, review, previous_id,
-         expected, reviewed_at, text) in values.iterator(chunk_size=CHUNK):
+    for (pk, instance_id, qid, received_at, updated_at, submitter_id, submitter_name, review, previous_id,
+         expected, reviewed_at, text, cached) in values.iterator(chunk_size=CHUNK):
+        common = {"pk": pk, "instance_id": instance_id, "version": versions[qid].version,
+                  "received_at": received_at, "updated_at": reviewed_at, "submitter_id": submitter_id,
+                  "submitter_name": submitter_name, "review_state": review_state(review, previous_id),
+                  "attachments": expected, "saved_at": updated_at}
+        if cached is not None:
+            yield Row(**common, answers={}, cached=cached)
+            continue
         answers = loads(text) if type(text) is str else text
         hidden = withheld[qid]
         # The model leaves withheld fields out, so they are never read; a record that still holds one at its
         # top level (anonymisation drops them already) is released through the policy all the same.
         released = (answers_released(answers=answers, schema=versions[qid].schema, withheld=hidden)
                     if hidden and not hidden.isdisjoint(answers or {}) else answers or {})
-        yield Row(pk=pk, instance_id=instance_id, version=versions[qid].version, received_at=received_at,
-                  updated_at=reviewed_at, submitter_id=submitter_id, submitter_name=submitter_name,
-                  review_state=review_state(review, previous_id), attachments=expected, answers=released)
+        yield Row(**common, answers=released)
 
 
 def repeat_row_id(instance_id: str, path: str, index: tuple[int, ...]) -> str:
