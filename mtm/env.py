@@ -66,6 +66,14 @@ class Env:
     hook_timeout_seconds: float
     #: MTM_HOOK_PRIVATE_ADDRESSES: whether endpoints may be private (LAN) or loopback addresses; None = default.
     hook_private_addresses: bool | None
+    #: MTM_EMAIL_HOST (and _PORT, _USER, _PASSWORD, _TLS, _FROM): the mail server for the reports sent by
+    #: e-mail (REST services' failures); None: messages are written to the log's console instead.
+    email_host: str | None
+    email_port: int
+    email_user: str
+    email_password: str
+    email_tls: bool
+    email_from: str
     #: The language of the shell a management command runs in (``ru`` from ``LANG=ru_RU.UTF-8``), "" if none.
     shell_language: str
 
@@ -105,6 +113,12 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         hook_retry_delays=tuple(int(float(v)) for v in _list(e.get("MTM_HOOK_RETRY_DELAYS"), ["60", "600", "7200"])),
         hook_timeout_seconds=float(e.get("MTM_HOOK_TIMEOUT_SECONDS") or 10),
         hook_private_addresses=_optional_bool(e.get("MTM_HOOK_PRIVATE_ADDRESSES")),
+        email_host=e.get("MTM_EMAIL_HOST") or None,
+        email_port=int(e.get("MTM_EMAIL_PORT") or 25),
+        email_user=e.get("MTM_EMAIL_USER", ""),
+        email_password=e.get("MTM_EMAIL_PASSWORD", ""),
+        email_tls=_bool(e.get("MTM_EMAIL_TLS"), default=False),
+        email_from=e.get("MTM_EMAIL_FROM") or "MTM Collect <mtm-collect@localhost>",
         shell_language=_posix_language(e),
     )
 

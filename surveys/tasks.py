@@ -14,6 +14,7 @@ from surveys.selectors.exports import exports_waiting
 from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.exports import record_export_run
 from surveys.services.hooks.delivery import deliveries_resend_due, delivery_run
+from surveys.services.hooks.failures import hook_failures_report
 from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
@@ -42,6 +43,12 @@ def submissions_sweep_task(grace_seconds: int | None = None) -> int:
     for delivery_id in deliveries_resend_due(overdue=overdue):
         hook_delivery_enqueue(delivery_id)
     return len(ids)
+
+
+@shared_task(name="surveys.hook_failures_report", time_limit=600, soft_time_limit=580)
+def hook_failures_report_task() -> int:
+    """Daily: e-mail each REST service's failed deliveries to the people responsible for its form."""
+    return hook_failures_report().messages
 
 
 @shared_task(name="surveys.raw_purge", time_limit=3600, soft_time_limit=3500)

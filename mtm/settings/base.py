@@ -173,8 +173,21 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "submissions-sweep": {"task": "surveys.submissions_sweep", "schedule": ENV.sweep_seconds},
     "raw-purge": {"task": "surveys.raw_purge", "schedule": 86400.0},
+    "hook-failures-report": {"task": "surveys.hook_failures_report", "schedule": 86400.0},
 }
 MTM_SWEEP_GRACE_SECONDS = ENV.sweep_grace_seconds
+
+# E-mail (the REST services' daily failures report): through MTM_EMAIL_HOST, else written to the console.
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if ENV.email_host
+                 else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = ENV.email_host or "localhost"
+EMAIL_PORT = ENV.email_port
+EMAIL_HOST_USER = ENV.email_user
+EMAIL_HOST_PASSWORD = ENV.email_password
+EMAIL_USE_TLS = ENV.email_tls
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = ENV.email_from
+SERVER_EMAIL = ENV.email_from
 
 # REST services (KoboToolbox's hooks, docs/adr/0017): deliveries go to a queue of their own, consumed by a
 # worker of its own (`make hook-worker`), so that a slow or dead receiver never holds processing. Each

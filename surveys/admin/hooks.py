@@ -11,6 +11,8 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from mtm.admin import domain_errors
 from mtm.errors import InvalidInput, MtmError
@@ -28,16 +30,16 @@ _FORM_FIELDS = {"name": "name", "endpoint": "endpoint", "export_type": "export_t
 
 
 class RestHookForm(forms.ModelForm):
-    form_id = forms.ChoiceField(label="Form")
-    endpoint = forms.CharField(max_length=2000, help_text="An http:// or https:// URL")
-    username = forms.CharField(required=False, help_text="For basic authorization")
+    form_id = forms.ChoiceField(label=_("Form"))
+    endpoint = forms.CharField(max_length=2000, help_text=_("An http:// or https:// URL"))
+    username = forms.CharField(required=False, help_text=_("For basic authorization"))
     password = forms.CharField(required=False, widget=forms.PasswordInput,
-                               help_text="Write-only: leave empty to keep the stored one")
+                               help_text=_("Write-only: leave empty to keep the stored one"))
     secret = forms.CharField(required=False, widget=forms.PasswordInput,
-                             help_text="Signs each body (X-MTM-Signature-256). Write-only: leave empty to keep it")
-    custom_headers = forms.JSONField(required=False, initial=dict, help_text='e.g. {"X-Api-Key": "…"}')
-    subset_fields_text = forms.CharField(required=False, label="Subset fields",
-                                         help_text="Question names or group paths, comma-separated; empty: all")
+                             help_text=_("Signs each body (X-MTM-Signature-256). Write-only: leave empty to keep it"))
+    custom_headers = forms.JSONField(required=False, initial=dict, help_text=_('e.g. {"X-Api-Key": "…"}'))
+    subset_fields_text = forms.CharField(required=False, label=_("Subset fields"),
+                                         help_text=_("Question names or group paths, comma-separated; empty: all"))
 
     class Meta:
         model = RestHook
@@ -59,7 +61,7 @@ class RestHookForm(forms.ModelForm):
         data = self.cleaned_data
         headers = data.get("custom_headers") or {}
         if not isinstance(headers, dict):
-            raise InvalidInput("Custom headers are an object of names and values.", field="settings")
+            raise InvalidInput(_("Custom headers are an object of names and values."), field="settings")
         return HookInput(
             name=data.get("name") or "", endpoint=data.get("endpoint") or "", active=data.get("active"),
             export_type=data.get("export_type"), auth_level=data.get("auth_level"),
@@ -91,35 +93,35 @@ class RestHookAdmin(admin.ModelAdmin):
                   "custom_headers", "secret", "subset_fields_text", "email_notification", "payload_template"]
         return [*fields, "signed", "recent_logs"] if obj else fields
 
-    @admin.display(description="Delivered")
+    @admin.display(description=_("Delivered"))
     def delivered(self, obj: RestHook) -> int:
         return getattr(obj, "n_success", 0)
 
-    @admin.display(description="Pending")
+    @admin.display(description=_("Pending"))
     def pending(self, obj: RestHook) -> int:
         return getattr(obj, "n_pending", 0)
 
-    @admin.display(description="Failed")
+    @admin.display(description=_("Failed"))
     def failed(self, obj: RestHook) -> int:
         return getattr(obj, "n_failed", 0)
 
-    @admin.display(description="Deliveries")
+    @admin.display(description=_("Deliveries"))
     def deliveries_link(self, obj: RestHook) -> str:
         url = reverse("admin:surveys_hookdelivery_changelist") + f"?hook__id__exact={obj.pk}"
         return format_html('<a href="{}">Deliveries and logs</a>', url)
 
-    @admin.display(description="Signed", boolean=True)
+    @admin.display(description=_("Signed"), boolean=True)
     def signed(self, obj: RestHook) -> bool:
         return bool(secrets_open(obj.sealed).get("secret"))
 
-    @admin.display(description="Latest attempts")
+    @admin.display(description=_("Latest attempts"))
     def recent_logs(self, obj: RestHook) -> str:
         logs = HookLog.objects.filter(hook=obj).order_by("-date_created", "-id")[:20]
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
             (log.date_created.strftime("%Y-%m-%d %H:%M:%S"), log.submission_id, log.attempt,
              HookDelivery.Status(log.status).label, log.status_code or "—") for log in logs))
-        return format_html("<table><tr><th>When</th><th>Submission</th><th>Attempt</th><th>Status</th>"
-                           "<th>Code</th></tr>{}</table>", rows) if logs else "—"
+        return format_html("<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+                           _("When"), _("Submission"), _("Attempt"), _("Status"), _("Code"), rows) if logs else "—"
 
     def save_form(self, request, form, change):
         return form.instance
@@ -189,12 +191,14 @@ class HookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the failed deliveries again", permissions=["send"])
+    @admin.action(description=_("Send the failed deliveries again"), permissions=["send"])
     def send_again(self, request, queryset):
         with domain_errors(request) as outcome:
             sent = deliveries_retry(delivery_ids=list(queryset.values_list("id", flat=True)))
         if outcome.ok:
-            messages.success(request, f"{sent} deliveries will be sent again; the others were not failed.")
+            messages.success(request, ngettext(
+                "%(count)d delivery will be sent again; the others were not failed.",
+                "%(count)d deliveries will be sent again; the others were not failed.", sent) % {"count": sent})
 
     def has_send_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser or (request.user.has_perm("surveys.change_hookdelivery")

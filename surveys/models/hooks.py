@@ -8,6 +8,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 def hook_uid() -> str:
@@ -34,30 +35,39 @@ class RestHook(models.Model):
         XML = "xml", "XML"
 
     class AuthLevel(models.TextChoices):
-        NO_AUTH = "no_auth", "No authorization"
-        BASIC_AUTH = "basic_auth", "Basic authorization"
+        NO_AUTH = "no_auth", _("No authorization")
+        BASIC_AUTH = "basic_auth", _("Basic authorization")
 
     uid = models.CharField(max_length=32, unique=True, default=hook_uid, editable=False)
-    form_id = models.CharField(max_length=100, db_index=True)
-    name = models.CharField(max_length=255)
-    endpoint = models.URLField(max_length=2000)
-    active = models.BooleanField(default=True)
-    export_type = models.CharField(max_length=4, choices=ExportType.choices, default=ExportType.JSON)
-    auth_level = models.CharField(max_length=10, choices=AuthLevel.choices, default=AuthLevel.NO_AUTH)
-    settings = models.JSONField(default=dict, blank=True, help_text="username and custom_headers (no secret)")
+    form_id = models.CharField(_("form ID"), max_length=100, db_index=True)
+    name = models.CharField(_("name"), max_length=255)
+    endpoint = models.URLField(_("endpoint"), max_length=2000)
+    active = models.BooleanField(_("active"), default=True)
+    export_type = models.CharField(_("export type"), max_length=4, choices=ExportType.choices,
+                                   default=ExportType.JSON)
+    auth_level = models.CharField(_("authorization"), max_length=10, choices=AuthLevel.choices,
+                                  default=AuthLevel.NO_AUTH)
+    settings = models.JSONField(_("settings"), default=dict, blank=True,
+                                help_text=_("username and custom_headers (no secret)"))
     sealed = models.BinaryField(default=b"", blank=True, editable=False,
                                 help_text="The password and signing secret, encrypted with MTM_HOOK_KEY.")
-    subset_fields = models.JSONField(default=list, blank=True)
-    email_notification = models.BooleanField(default=True)
-    payload_template = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey("enumerators.User", on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
-    date_created = models.DateTimeField(auto_now_add=True)
-    date_modified = models.DateTimeField(auto_now=True)
+    subset_fields = models.JSONField(_("subset fields"), default=list, blank=True)
+    email_notification = models.BooleanField(
+        _("e-mail notification"), default=True,
+        help_text=_("Once a day, e-mail the deliveries that failed after every retry to the people responsible "
+                    "for the form."))
+    payload_template = models.TextField(_("payload template"), blank=True, default="")
+    created_by = models.ForeignKey("enumerators.User", verbose_name=_("created by"), on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    date_created = models.DateTimeField(_("created"), auto_now_add=True)
+    date_modified = models.DateTimeField(_("modified"), auto_now=True)
+    #: Until when the e-mailed report of failed deliveries has told (:mod:`surveys.services.hooks.failures`).
+    failures_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["form_id", "name", "id"]
-        verbose_name = "REST service"
+        verbose_name = _("REST service")
+        verbose_name_plural = _("REST services")
         constraints = [
             models.UniqueConstraint(fields=["form_id", "name"], name="rest_hook_name_unique"),
             models.CheckConstraint(condition=~Q(name=""), name="rest_hook_name_not_blank"),
@@ -79,26 +89,29 @@ class HookDelivery(models.Model):
 
     class Status(models.IntegerChoices):
         # KoboToolbox's numbers: 0 failed, 1 pending, 2 success.
-        FAILED = 0, "failed"
-        PENDING = 1, "pending"
-        SUCCESS = 2, "success"
+        FAILED = 0, _("failed")
+        PENDING = 1, _("pending")
+        SUCCESS = 2, _("success")
 
     uid = models.CharField(max_length=32, unique=True, default=delivery_uid, editable=False)
-    hook = models.ForeignKey(RestHook, on_delete=models.CASCADE, related_name="deliveries")
-    submission = models.ForeignKey("surveys.Submission", on_delete=models.CASCADE, related_name="hook_deliveries")
-    status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.PENDING)
-    tries = models.PositiveIntegerField(default=0)
-    round_tries = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    message = models.TextField(blank=True, default="")
-    date_created = models.DateTimeField(auto_now_add=True)
-    date_modified = models.DateTimeField(auto_now=True)
+    hook = models.ForeignKey(RestHook, verbose_name=_("REST service"), on_delete=models.CASCADE,
+                             related_name="deliveries")
+    submission = models.ForeignKey("surveys.Submission", verbose_name=_("submission"), on_delete=models.CASCADE,
+                                   related_name="hook_deliveries")
+    status = models.PositiveSmallIntegerField(_("status"), choices=Status.choices, default=Status.PENDING)
+    tries = models.PositiveIntegerField(_("attempts"), default=0)
+    round_tries = models.PositiveIntegerField(_("attempts since the last retry"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("held until"), null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True, default="")
+    date_created = models.DateTimeField(_("created"), auto_now_add=True)
+    date_modified = models.DateTimeField(_("modified"), auto_now=True)
 
     class Meta:
         ordering = ["-date_created", "-id"]
-        verbose_name_plural = "hook deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["hook", "submission"], name="hook_delivery_once"),
             models.CheckConstraint(condition=Q(status__in=[0, 1, 2]), name="hook_delivery_status_valid"),
@@ -114,18 +127,21 @@ class HookLog(models.Model):
     first part of its answer or the error; ``status`` is the delivery's after that attempt."""
 
     uid = models.CharField(max_length=32, unique=True, default=hook_log_uid, editable=False)
-    delivery = models.ForeignKey(HookDelivery, on_delete=models.CASCADE, related_name="logs")
-    hook = models.ForeignKey(RestHook, on_delete=models.CASCADE, related_name="logs")
-    submission_id = models.BigIntegerField(db_index=True)
-    attempt = models.PositiveIntegerField()
-    status = models.PositiveSmallIntegerField(choices=HookDelivery.Status.choices)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    message = models.TextField(blank=True, default="")
-    date_created = models.DateTimeField(auto_now_add=True)
-    date_modified = models.DateTimeField(auto_now=True)
+    delivery = models.ForeignKey(HookDelivery, verbose_name=_("delivery"), on_delete=models.CASCADE,
+                                 related_name="logs")
+    hook = models.ForeignKey(RestHook, verbose_name=_("REST service"), on_delete=models.CASCADE, related_name="logs")
+    submission_id = models.BigIntegerField(_("submission"), db_index=True)
+    attempt = models.PositiveIntegerField(_("attempt"))
+    status = models.PositiveSmallIntegerField(_("status"), choices=HookDelivery.Status.choices)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True, default="")
+    date_created = models.DateTimeField(_("created"), auto_now_add=True)
+    date_modified = models.DateTimeField(_("modified"), auto_now=True)
 
     class Meta:
         ordering = ["-date_created", "-id"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         constraints = [
             models.UniqueConstraint(fields=["delivery", "attempt"], name="hook_log_one_per_attempt"),
             models.CheckConstraint(condition=Q(status__in=[0, 1, 2]), name="hook_log_status_valid"),

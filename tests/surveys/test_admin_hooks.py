@@ -69,7 +69,7 @@ def test_deliveries_show_every_attempt_and_failed_ones_are_sent_again(household,
             response = boss.post("/admin/surveys/hookdelivery/",
                                  {"action": "send_again", "_selected_action": [delivery.pk]}, follow=True)
 
-    assert "1 deliveries will be sent again" in response.content.decode()
+    assert "1 delivery will be sent again" in response.content.decode()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.tries, HookLog.objects.count()) == (HookDelivery.Status.SUCCESS, 5, 5)
 

@@ -9,13 +9,14 @@ import hashlib
 import hmac
 import json
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import IntegrityError, transaction
 from lxml import etree
 
 from enumerators.models import User
-from surveys.models import HookDelivery, HookLog, RestHook, Submission
+from surveys.models import HookDelivery, HookLog, Questionnaire, RestHook, Submission
 from surveys.selectors.kobo.assets import asset_of_form
 from surveys.services.hooks.config import HookInput, hook_create
 from surveys.services.hooks.delivery import deliveries_plan
@@ -299,3 +300,42 @@ def test_the_sweep_sends_a_delivery_whose_message_was_lost_and_only_that(hook_fo
 
     assert [json.loads(r.body)["_id"] for r in receiver.received] == [lost.submission_id]
     assert list(HookDelivery.objects.order_by("id").values_list("status", flat=True)) == [2, 1]
+
+
+def test_failed_deliveries_are_e_mailed_once_in_each_recipients_language(hook_for, deliver, owner, household,
+                                                                        mailoutbox):
+    from django.utils import timezone
+
+    from surveys.services.hooks.failures import hook_failures_report
+
+    owner.email, owner.language = "owner@example.org", ""
+    owner.save()
+    uploader = UserFactory(username="designer", email="designer@example.org", language="ru")
+    Questionnaire.objects.filter(pk=household.pk).update(created_by=uploader)
+    with receiving(codes=(400,)) as receiver:
+        hook = hook_for(receiver.url + "/in?token=abc")
+        hook_for(receiver.url, name="quiet", email_notification=False)
+        first, second = deliver(), deliver()
+        report = hook_failures_report(now=timezone.now())
+        again = hook_failures_report(now=timezone.now())
+        third = deliver()
+        later = hook_failures_report(now=timezone.now())
+
+    host = urlsplit(receiver.url).netloc
+    assert (report.hooks, report.messages, again.messages, later.messages) == (1, 2, 0, 2)
+    english, russian, english_later, russian_later = mailoutbox
+    assert (english.to, russian.to, english_later.to, russian_later.to) == (
+        ["owner@example.org"], ["designer@example.org"], ["owner@example.org"], ["designer@example.org"])
+    assert english.subject == "REST service “receiver”: 2 deliveries failed"
+    assert russian.subject == "REST-сервис «receiver»: не доставлено интервью — 2"
+    lines = english.body.splitlines()
+    assert lines[0] == (f"The REST service “receiver” of form household could not deliver these interviews to "
+                        f"{host}, after every retry:")
+    assert [line.split()[1] for line in lines[2:4]] == [first.instance_id, second.instance_id]
+    assert [line.split()[4] for line in lines[2:4]] == ["400", "400"]
+    assert english_later.subject == "REST service “receiver”: 1 delivery failed"
+    assert russian_later.subject == "REST-сервис «receiver»: не доставлено интервью — 1"
+    assert english_later.body.splitlines()[2].split()[1] == third.instance_id
+    assert "token" not in english.body and "/hook" not in english.body
+    assert "Ali" not in english.body and "N123" not in english.body
+    assert RestHook.objects.get(pk=hook.pk).failures_reported_at is not None

@@ -96,7 +96,7 @@ class HookLogSerializer(serializers.Serializer):
     submission_id = serializers.IntegerField()
     tries = serializers.IntegerField(help_text="Which attempt of this submission's delivery")
     status = serializers.IntegerField(min_value=0, max_value=2, help_text="0 failed, 1 pending, 2 success")
-    status_str = serializers.ChoiceField(choices=HookDelivery.Status.labels)
+    status_str = serializers.ChoiceField(choices=["failed", "pending", "success"])
     status_code = serializers.IntegerField(allow_null=True)
     message = serializers.CharField(allow_blank=True)
     date_created = serializers.DateTimeField()
@@ -115,7 +115,7 @@ class HookRetrySerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     status = serializers.IntegerField(min_value=0, max_value=2, help_text="0 failed, 1 pending, 2 success")
-    status_str = serializers.ChoiceField(choices=HookDelivery.Status.labels)
+    status_str = serializers.ChoiceField(choices=["failed", "pending", "success"])
     status_code = serializers.IntegerField(allow_null=True)
     tries = serializers.IntegerField()
 
@@ -138,7 +138,7 @@ def hook_json(hook: RestHook, asset: Asset, request: Request) -> dict[str, Any]:
 def log_json(log: HookLog, hook: RestHook, asset: Asset, request: Request) -> dict[str, Any]:
     url = reverse("kobo-hook-log", kwargs={"uid": asset.uid, "hook_uid": hook.uid, "log_uid": log.uid})
     return {"url": request.build_absolute_uri(url), "uid": log.uid, "submission_id": log.submission_id,
-            "tries": log.attempt, "status": log.status, "status_str": HookDelivery.Status(log.status).label,
+            "tries": log.attempt, "status": log.status, "status_str": HookDelivery.Status(log.status).name.lower(),
             "status_code": log.status_code, "message": log.message, "date_created": log.date_created.isoformat(),
             "date_modified": log.date_modified.isoformat()}
 
@@ -243,7 +243,7 @@ class HookLogRetry(KoboView):
         delivery = hook_log_retry(user=request.user, asset=asset, hook_uid=hook_uid, log_uid=log_uid)
         delivery.refresh_from_db()
         return Response({"detail": "The submission is being sent again.", "status": delivery.status,
-                         "status_str": HookDelivery.Status(delivery.status).label,
+                         "status_str": HookDelivery.Status(delivery.status).name.lower(),
                          "status_code": delivery.status_code, "tries": delivery.tries})
 
     @extend_schema(request=None, responses={200: HookRetrySerializer, **errors(400, 403, 404)})

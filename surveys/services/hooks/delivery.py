@@ -119,7 +119,7 @@ def delivery_run(*, delivery_id: int, render: Render) -> DeliveryOutcome:
     claimed = _claim(delivery_id)
     if claimed is None:
         status = HookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
-        return DeliveryOutcome(delivery_id, "missing" if status is None else HookDelivery.Status(status).label,
+        return DeliveryOutcome(delivery_id, "missing" if status is None else HookDelivery.Status(status).name.lower(),
                                attempted=False)
     delivery, hook = claimed
     if not hook.active:
@@ -127,7 +127,7 @@ def delivery_run(*, delivery_id: int, render: Render) -> DeliveryOutcome:
     else:
         attempt = _attempt(delivery, hook, render)
     status = _record(delivery.pk, attempt)
-    return DeliveryOutcome(delivery_id, HookDelivery.Status(status).label, attempted=True)
+    return DeliveryOutcome(delivery_id, HookDelivery.Status(status).name.lower(), attempted=True)
 
 
 def _claim(delivery_id: int) -> tuple[HookDelivery, RestHook] | None:
