@@ -5,6 +5,13 @@ rules of OData v4's CSDL: namespaces, version, keys, and every type named resolv
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
 import requests
 from lxml import etree
 from odata import ODataService
@@ -85,3 +92,43 @@ def test_metadata_is_an_odata_v4_edmx_whose_every_type_resolves(analyst, intervi
     resp = user.find(f"{{{EDM}}}ComplexType[@Name='resp']")
     assert [(p.get("Name"), p.get("Type")) for p in resp] == [  # no identifier field (name)
         ("passport", "Edm.String"), ("sex", "Edm.String"), ("age", "Edm.Int64"), ("gps", "Edm.GeographyPoint")]
+
+
+#: OASIS's CSDL XML schemas (edmx.xsd importing edm.xsd), as the OData TC publishes them in the npm package
+#: odata-csdl; fetched once into var/ (never committed), the test skipped where npm or the registry is absent.
+CSDL_PACKAGE = "odata-csdl@0.11.2"
+
+
+@pytest.fixture(scope="session")
+def csdl_schema() -> etree.XMLSchema:
+    root = Path(__file__).resolve().parents[4]
+    schemas = root / "node_modules" / "odata-csdl" / "schemas"
+    if not (schemas / "edmx.xsd").exists():
+        schemas = root / "var" / "test-cache" / "odata-csdl" / "package" / "schemas"
+    if not (schemas / "edmx.xsd").exists():
+        target = schemas.parent.parent
+        target.mkdir(parents=True, exist_ok=True)
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is not installed: OASIS's CSDL schemas cannot be fetched")
+        packed = subprocess.run([npm, "pack", CSDL_PACKAGE, "--pack-destination", str(target), "--silent"],
+                                capture_output=True, text=True, timeout=120)
+        if packed.returncode != 0:
+            pytest.skip(f"npm could not fetch {CSDL_PACKAGE}: {packed.stderr.strip()[:200]}")
+        with tarfile.open(target / packed.stdout.strip().splitlines()[-1]) as tar:
+            tar.extractall(target, filter="data")
+    return etree.XMLSchema(etree.parse(str(schemas / "edmx.xsd")))
+
+
+def test_metadata_validates_against_oasis_csdl_schemas_but_for_centrals_names(analyst, interviews, project_id,
+                                                                             csdl_schema):
+    """Every rule of OData v4's CSDL XML schemas holds but one that ODK Central breaks on purpose and its
+    clients rely on: repeat tables named with dots (``Submissions.member``) and the parent key with a hyphen
+    (``__Submissions-id``) are not CSDL simple identifiers."""
+    response = client_for("analyst1").get(f"/v1/projects/{project_id}/forms/household.svc/$metadata")
+    csdl_schema.validate(etree.fromstring(response.content))
+
+    pattern = re.compile(r"Element '\{([^}]*)\}(\w+)', attribute 'Name': \[facet 'pattern'\] The value '([^']*)'")
+    broken = [m.groups() if (m := pattern.match(e.message)) else e.message for e in csdl_schema.error_log]
+    assert broken == [(EDM, "EntityType", "Submissions.member"), (EDM, "Property", "__Submissions-id"),
+                      (EDM, "EntitySet", "Submissions.member")]
