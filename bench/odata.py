@@ -24,23 +24,9 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench.support.records import records_database  # noqa: E402
+from bench.support.records import backend_cpu, records_database  # noqa: E402
 
 RECORDS = 30_000
-
-
-def backend_cpu() -> float:
-    """CPU seconds this connection's PostgreSQL backend has used (``/proc``: the server on this machine)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def page_through(client: Client, url: str, top: int | None, token: str) -> tuple[float, float, int, float]:

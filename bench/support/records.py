@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+
+def backend_cpu() -> float:
+    """CPU seconds this connection's PostgreSQL backend has used (``/proc``: the server on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def records_database(default_url: str, total: int) -> None:

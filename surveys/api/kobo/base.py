@@ -88,9 +88,14 @@ class KoboPagination(BasePagination):
                 OpenApiParameter("limit", whole, description=f"Results per page (default {cls.default_limit}, "
                                                              f"at most {cls.max_limit})")]
 
-    def _url(self, offset: int) -> str:
+    def _url(self, offset: int, **extra: int | None) -> str:
         params = self.request.query_params.copy()
         params[self.offset_param], params["limit"] = str(offset), str(self.limit)
+        for name, value in extra.items():
+            if value is None:
+                params.pop(name, None)
+            else:
+                params[name] = str(value)
         return self.request.build_absolute_uri(self.request.path) + "?" + urlencode(sorted(params.lists()),
                                                                                     doseq=True)
 
@@ -100,11 +105,36 @@ class AssetPagination(KoboPagination):
 
 
 class DataPagination(KoboPagination):
-    """The data endpoint: ``start`` and ``limit`` (default and maximum 30,000, KoboToolbox's)."""
+    """The data endpoint: ``start`` and ``limit`` (default and maximum 30,000, KoboToolbox's). In an order by
+    ``_id`` the next link also carries ``after_id``, the page's last record (keyset paging: a client that
+    follows ``next`` gets page 30 as fast as page 1; ``start`` is kept for clients that count)."""
 
     offset_param = "start"
     default_limit = MAX_LIMIT
     max_limit = MAX_LIMIT
+
+    def window(self, request: Request) -> tuple[int, int]:
+        self.after_id = _whole(request, "after_id", -1)
+        return super().window(request)
+
+    def keyset(self) -> int | None:
+        """The ``after_id`` asked for (after :meth:`window`), None when none."""
+        return None if self.after_id < 0 else self.after_id
+
+    def head_after(self, count: int, last_id: int | None) -> dict[str, Any]:
+        """:meth:`head`, the next link carrying ``after_id`` where the page has a keyset."""
+        head = self.head(count)
+        if head["previous"] is not None:
+            head["previous"] = self._url(max(0, self.offset - self.limit), after_id=None)
+        if head["next"] is not None and last_id is not None:
+            head["next"] = self._url(self.offset + self.limit, after_id=last_id)
+        return head
+
+    @classmethod
+    def schema_parameters(cls) -> list[OpenApiParameter]:
+        return [*super().schema_parameters(), OpenApiParameter(
+            "after_id", {"type": "integer", "minimum": 0},
+            description="Keyset paging in an order by _id: the previous page's last _id (the next link has it)")]
 
 
 def _whole(request: Request, name: str, default: int) -> int:

@@ -119,11 +119,12 @@ class AssetData(KoboView):
         query = parse_json_param(params.get("query"), "query", dict)
         sort = parse_json_param(params.get("sort"), "sort", dict)
         fields = parse_json_param(params.get("fields"), "fields", list)
-        page = asset_records(user=request.user, asset=asset, query=query, sort=sort, start=start, limit=limit)
+        page = asset_records(user=request.user, asset=asset, query=query, sort=sort, start=start, limit=limit,
+                             after_id=paginator.keyset())
         renderer = request.accepted_renderer
         assert isinstance(renderer, PageRenderer)  # every renderer of this view
         results = records_shaped(page, asset=asset, fields=fields, as_json=renderer.format == "json")
-        return renderer.streamed_response(paginator.head(page.count), results)
+        return renderer.streamed_response(paginator.head_after(page.count, page.last_id), results)
 
 
 class DataRecord(KoboView):

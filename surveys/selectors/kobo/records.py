@@ -14,6 +14,7 @@ shape as KoboToolbox's records is the API's (:mod:`surveys.api.kobo.records`).""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from django.db.models import (
     When,
 )
 
+from mtm import cache as mtm_cache
 from mtm.errors import NotFound
 from surveys.form_schema import FormSchema
 from surveys.models import KoboRecord, Submission, SubmissionAttachment
@@ -123,6 +125,8 @@ class RecordPage:
     count: int
     facts: dict[int, VersionFacts]
     chunks: Iterator[RecordChunk]
+    #: The page's last record's id where the order is by ``_id`` alone (the next page's keyset), else None.
+    last_id: int | None = None
 
 
 def visible_records(*, user: AnyUser, form_id: str | None = None) -> QuerySet[Submission]:
@@ -140,18 +144,43 @@ def field_types(asset: Asset) -> dict[str, str]:
 
 
 def asset_records(*, user: AnyUser, asset: Asset, query: dict[str, Any] | None = None,
-                  sort: dict[str, Any] | None = None, start: int = 0, limit: int = MAX_LIMIT) -> RecordPage:
+                  sort: dict[str, Any] | None = None, start: int = 0, limit: int = MAX_LIMIT,
+                  after_id: int | None = None) -> RecordPage:
     """One page of the asset's records that ``user`` may see, with the count of
     all that match ``query``. The count and the page's ids are read now (a
     bad query fails here, before any record is written); the records as
-    ``chunks`` is iterated."""
+    ``chunks`` is iterated.
+
+    Keyset paging: in an order by ``_id`` alone (the default, or ``{"_id": -1}``) ``after_id`` — the
+    previous page's last id, which the next link carries — starts the page past that record instead of
+    counting ``start`` rows off (the index finds it: page 30 costs what page 1 does), and the count is the
+    one the walk's first page read (kept :data:`COUNT_SECONDS`), not read again. Elsewhere ``start``."""
     qs = visible_records(user=user, form_id=asset.form_id).filter(query_filter(query, field_types(asset)))
-    ordered = qs.order_by(*sort_columns(sort))  # a bad sort fails here
-    count = qs.count()
-    ids = list(ordered[start:start + limit].values_list("id", flat=True)) if count > start else []
+    columns = sort_columns(sort)  # a bad sort fails here
+    ordered = qs.order_by(*columns)
+    by_id = columns in (["id"], ["-id"])
+    count_key = _count_key(user, asset, query)
+    count = mtm_cache.get(count_key) if by_id and after_id is not None else None
+    if count is None:
+        count = qs.count()
+        mtm_cache.set(count_key, count, COUNT_SECONDS)
+    if by_id and after_id is not None:
+        keyset = ordered.filter(pk__gt=after_id) if columns == ["id"] else ordered.filter(pk__lt=after_id)
+        ids = list(keyset[:limit].values_list("id", flat=True))
+    else:
+        ids = list(ordered[start:start + limit].values_list("id", flat=True)) if count > start else []
     facts = _version_facts(asset)
-    return RecordPage(count=count, facts=facts,
-                      chunks=_chunks(qs, ids, facts=facts, attachments=may_open_raw(user)))
+    return RecordPage(count=count, facts=facts, chunks=_chunks(qs, ids, facts=facts, attachments=may_open_raw(user)),
+                      last_id=ids[-1] if by_id and ids else None)
+
+
+#: How long a walk through the pages reuses its first page's count.
+COUNT_SECONDS = 120
+
+
+def _count_key(user: AnyUser, asset: Asset, query: dict[str, Any] | None) -> str:
+    digest = hashlib.sha256(orjson.dumps(query or {}, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
+    return f"kobo-count:{user.pk}:{asset.uid}:{digest}"
 
 
 def asset_record(*, user: AnyUser, asset: Asset, submission_id: int) -> RecordPage:

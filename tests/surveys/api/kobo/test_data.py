@@ -24,6 +24,12 @@ def data(client, uid, **params):
     return body_json(response)
 
 
+def data_at(client, url, params):
+    response = client.get(url, params)
+    assert response.status_code == 200, body(response)
+    return body_json(response)
+
+
 def test_record_shape(household, send, analyst, uid):
     sub = send(sex="female", members=("10", "12"), reasons="work family", income="1500.5", name="Aziz Karimov")
     Submission.objects.filter(pk=sub.pk).update(received_at=dt.datetime(2024, 5, 2, 5, 41, 7, 250000, tzinfo=dt.UTC))
@@ -75,7 +81,7 @@ def test_query_sort_fields_and_paging(household, send, analyst, uid):
     assert data(analyst, uid, fields=["_id", "resp/age"], limit="1")["results"] == [{"_id": old.pk, "resp/age": "50"}]
     page = data(analyst, uid, start="1", limit="1")
     assert (page["count"], [r["_id"] for r in page["results"]]) == (3, [young.pk])
-    assert page["next"] == f"http://testserver/api/v2/assets/{uid}/data/?limit=1&start=2"
+    assert page["next"] == f"http://testserver/api/v2/assets/{uid}/data/?after_id={young.pk}&limit=1&start=2"
     assert page["previous"] == f"http://testserver/api/v2/assets/{uid}/data/?limit=1&start=0"
 
 
@@ -174,3 +180,42 @@ def test_released_answers_are_cached_until_the_submission_is_saved(household, se
 
     assert again == first
     assert KoboRecord.objects.get(submission=sub).source_updated_at == Submission.objects.get(pk=sub.pk).updated_at
+
+
+def test_following_next_pages_by_keyset_and_gives_what_offsets_give(household, send, analyst, uid):
+    subs = [send(age=str(20 + n)) for n in range(5)]
+    pks = [s.pk for s in subs]
+
+    def walk(**params) -> tuple[list[int], list[str | None], list[int]]:
+        url, seen, links, counts = f"/api/v2/assets/{uid}/data/", [], [], []
+        query = {"limit": "2", **params}
+        while url:
+            page = data_at(analyst, url, query)
+            seen += [r["_id"] for r in page["results"]]
+            links.append(page["next"])
+            counts.append(page["count"])
+            url, query = (page["next"] or "").removeprefix("http://testserver"), {}
+        return seen, links, counts
+
+    ascending, links, counts = walk()
+    descending, back_links, _ = walk(sort=json.dumps({"_id": -1}))
+    by_age, age_links, _ = walk(sort=json.dumps({"resp/age": -1}))
+
+    assert ascending == pks and descending == pks[::-1] and by_age == pks[::-1]
+    assert counts == [5, 5, 5]
+    assert links[0] == f"http://testserver/api/v2/assets/{uid}/data/?after_id={pks[1]}&limit=2&start=2"
+    assert back_links[1].startswith(f"http://testserver/api/v2/assets/{uid}/data/?after_id={pks[1]}&limit=2")
+    assert "after_id" not in age_links[0]  # another order pages by offset
+
+    # A keyset page starts after the id given whatever ``start`` says; ``previous`` goes back by offset.
+    page = data_at(analyst, f"/api/v2/assets/{uid}/data/", {"limit": "2", "start": "4", "after_id": str(pks[0])})
+    assert [r["_id"] for r in page["results"]] == pks[1:3]
+    assert page["previous"] == f"http://testserver/api/v2/assets/{uid}/data/?limit=2&start=2"
+    # The walk's count is its first page's: a record that arrives mid-walk is counted by the next walk.
+    first = data_at(analyst, f"/api/v2/assets/{uid}/data/", {"limit": "2"})
+    send(age="60")
+    second = data_at(analyst, first["next"].removeprefix("http://testserver"), {})
+    again = data_at(analyst, f"/api/v2/assets/{uid}/data/", {"limit": "2"})
+    assert (first["count"], second["count"], again["count"]) == (5, 5, 6)
+    bad = analyst.get(f"/api/v2/assets/{uid}/data/", {"after_id": "-3"})
+    assert (bad.status_code, json.loads(body(bad))) == (400, {"after_id": ["Zero or more."]})

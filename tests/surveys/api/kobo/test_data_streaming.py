@@ -44,10 +44,11 @@ def whole_page(uid, fmt, *, start=0, limit=30_000, fields=None, url, query=None)
     asset = asset_for_user(user=user, uid=uid)
     page = asset_records(user=user, asset=asset, start=start, limit=limit)
     results = list(records_shaped(page, asset=asset, fields=fields, as_json=fmt == "json"))
-    def link(at):
-        return f"{url}?" + urlencode(sorted({**(query or {}), "limit": str(limit), "start": str(at)}.items()))
+    def link(at, **keyset):
+        return f"{url}?" + urlencode(sorted({**(query or {}), **keyset, "limit": str(limit),
+                                             "start": str(at)}.items()))
 
-    nxt = link(start + limit) if start + limit < page.count else None
+    nxt = link(start + limit, after_id=str(page.last_id)) if start + limit < page.count else None
     prev = link(max(0, start - limit)) if start else None
     return RENDERERS[fmt]().render({"count": page.count, "next": nxt, "previous": prev, "results": results})
 
