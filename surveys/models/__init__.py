@@ -7,6 +7,7 @@ from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.progress import ProgressCount
+from surveys.models.quality import BackCheck, InterviewQuality, ScoreCell
 from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
@@ -28,6 +29,9 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
+    "BackCheck",
+    "InterviewQuality",
+    "ScoreCell",
     "FormKey",
     "HookDelivery",
     "HookLog",
