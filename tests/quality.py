@@ -97,7 +97,8 @@ def audit_csv(answers: dict[str, str], *, start: dt.datetime, rng: random.Random
 
 def interview(rng: random.Random, *, day: dt.date, hour: int, fabricator: bool = False) -> Interview:
     answers = fabricated_answers(rng) if fabricator else honest_answers(rng)
-    start = dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 50), tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    almaty = dt.timezone(dt.timedelta(hours=5))
+    start = dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 50), tzinfo=almaty)
     speed = 0.2 if fabricator else math.exp(rng.gauss(0, 0.2))
     data, end = audit_csv(answers, start=start, rng=rng, speed=speed, where=ASTANA if fabricator else ALMATY,
                           change_one=not fabricator and rng.random() < 0.1)

@@ -30,11 +30,10 @@ from surveys.models.surveys import (
 
 __all__ = [
     "BackCheck",
-    "InterviewQuality",
-    "ScoreCell",
     "FormKey",
     "HookDelivery",
     "HookLog",
+    "InterviewQuality",
     "KoboExportSetting",
     "KoboRecord",
     "Location",
@@ -48,6 +47,7 @@ __all__ = [
     "ReviewEvent",
     "Round",
     "RoundTally",
+    "ScoreCell",
     "Submission",
     "SubmissionAttachment",
     "SubmissionComment",

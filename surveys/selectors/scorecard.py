@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Sum
 
 from surveys.models import BackCheck, ScoreCell
+from surveys.score_bins import bin_seconds, percentile_bin
 from surveys.selectors.scope import round_for_user, team_user_ids
-from surveys.services.quality.cells import bin_seconds, percentile_bin
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser
@@ -186,7 +186,7 @@ def _figure(e: int, measure: str, values: dict[int, dict[str, float | None]],
     one for the enumerator's count and the robust spread of the other enumerators' shares (so chance in a small
     count and real differences between honest enumerators both stay inside); other figures by robust z."""
     value = values[e][measure]
-    others = [v[measure] for other, v in values.items() if other != e and v[measure] is not None]
+    others = [float(v) for other, row in values.items() if other != e and (v := row[measure]) is not None]
     if value is None or len(others) < 2:
         return Figure(value)
     if (measure in SHARES or measure == "backcheck_difference_rate") and measure in counts[e]:
@@ -199,7 +199,7 @@ def _figure(e: int, measure: str, values: dict[int, dict[str, float | None]],
         spread = max(binomial, 1.4826 * statistics.median(abs(v - median) for v in others))
         z: float | None = (part / whole - rest) / spread
     else:
-        z = _robust_z(value, [float(v) for v in others])
+        z = _robust_z(value, others)
     if z is None:
         return Figure(value)
     z = max(-99.0, min(99.0, z))

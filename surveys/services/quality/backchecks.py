@@ -148,7 +148,8 @@ def backchecks_draw(*, round_id: int, by: Any = None) -> int:
     round_ = Round.objects.select_for_update().filter(pk=round_id).first()
     if round_ is None:
         raise NotFound(_("No such round."))
-    if by is not None and not (by.is_superuser or by.has_perm("surveys.add_backcheck")):
+    if by is not None and not (by.is_superuser or by.has_perm("surveys.add_backcheck")
+                                or by.has_perm("surveys.review_submission")):
         raise Forbidden(_("This account may not draw back-checks."))
     settings = round_quality_settings(round_)
     if settings.backcheck_percent <= 0:
@@ -171,7 +172,7 @@ def backchecks_draw(*, round_id: int, by: Any = None) -> int:
         weight = settings.backcheck_flagged_weight if pk in flagged else 1.0
         by_enumerator.setdefault(enumerator_id, []).append(
             (draw_key(settings.backcheck_seed, instance_id, weight), pk, weight))
-    new = []
+    new: list[BackCheck] = []
     for enumerator_id, total in sorted(totals.items()):
         wanted = math.ceil(settings.backcheck_percent * total / 100 - 1e-9) - drawn.get(enumerator_id, 0)
         candidates = sorted(by_enumerator.get(enumerator_id, []), reverse=True)[:max(0, wanted)]

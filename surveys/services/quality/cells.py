@@ -3,7 +3,6 @@ delta on every processing, and the rebuild that recounts a round from the stored
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
 
@@ -11,21 +10,13 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from surveys.models import InterviewQuality, ScoreCell, Submission
+from surveys.score_bins import QUESTION_BINS, SCORE_BINS, bin_seconds, percentile_bin, time_bin
 
-#: Bins per unit of log(1 + seconds): a bin is 5 % wide (scorecard medians) or 10 % (time per question).
-SCORE_BINS, QUESTION_BINS = 20, 10
+__all__ = ["QUESTION_BINS", "SCORE_BINS", "Contribution", "cells_apply", "round_scorecard_rebuild",
+           "team_median_active", "team_question_minimums", "time_bin"]
 
 #: ``{"s": {key: n}, "q": {key: n}}``: an interview's contribution by cell kind.
 Contribution = Mapping[str, Mapping[str, int]]
-
-
-def time_bin(seconds: float, per: int = SCORE_BINS) -> int:
-    return int(round(math.log1p(max(0.0, seconds)) * per))
-
-
-def bin_seconds(index: int, per: int = SCORE_BINS) -> float:
-    """The seconds a bin stands for (its centre)."""
-    return math.expm1(index / per)
 
 
 def cells_apply(*, round_id: int, enumerator_id: int, new: Contribution, old: Contribution) -> None:
@@ -101,15 +92,3 @@ def team_median_active(*, round_id: int, enumerator_id: int, least: int) -> floa
     if sum(n for _, n in found) < least:
         return None
     return bin_seconds(percentile_bin(found, 0.5))
-
-
-def percentile_bin(bins: list[tuple[int, int]], share: float) -> int:
-    """The bin holding the ``share`` percentile of counts per bin."""
-    ordered = sorted(bins)
-    total = sum(n for _, n in ordered)
-    seen = 0
-    for index, n in ordered:
-        seen += n
-        if seen >= share * total:
-            return index
-    return ordered[-1][0]
