@@ -56,7 +56,8 @@ class AuditFacts:
     #: Why the log could not be read (``available`` false); never quotes the file.
     problem: str = ""
     events: int = 0
-    #: Seconds on question screens (``question`` and ``group questions`` events).
+    #: Seconds on question screens (``question`` and ``group questions`` events; a field-list screen's
+    #: ``group questions`` row and its questions' rows cover the same time, counted once).
     active_seconds: float = 0.0
     #: Seconds per question (``question`` events; path under the root, repeat indexes dropped), summed
     #: over visits.
@@ -169,7 +170,8 @@ def _node(node: str, root: str) -> str:
 def _facts(events: list[_Event], *, order: Sequence[str], tracks_changes: bool) -> AuditFacts:
     rank = {path: index for index, path in enumerate(order)}
     question_seconds: dict[str, float] = {}
-    active = paused = 0.0
+    paused = 0.0
+    screens: list[tuple[int, int]] = []
     pauses = backward = 0
     visits: dict[str, int] = {}
     changed: set[str] = set()
@@ -189,7 +191,7 @@ def _facts(events: list[_Event], *, order: Sequence[str], tracks_changes: bool) 
             pauses += 1
             paused += (event.start - last_screen_end) / 1000
         duration = max(0, (event.end or event.start) - event.start) / 1000
-        active += duration
+        screens.append((event.start, event.end or event.start))
         last_screen_end = event.end or event.start
         if event.name == "question":
             question_seconds[event.node] = question_seconds.get(event.node, 0.0) + duration
@@ -204,9 +206,23 @@ def _facts(events: list[_Event], *, order: Sequence[str], tracks_changes: bool) 
                 and event.old != "" and event.old != event.new):
             changed.add(event.node)
     times = [t for e in events for t in (e.start, e.end) if t is not None]
+    active = _covered(screens) / 1000
     return AuditFacts(
         available=True, events=len(events), active_seconds=round(active, 3),
         question_seconds={path: round(seconds, 3) for path, seconds in question_seconds.items()},
         pauses=pauses, paused_seconds=round(paused, 3), backward_jumps=backward, changed_answers=len(changed),
         tracks_changes=tracks_changes, trail=tuple(e.point for e in events if e.point is not None),
         started_ms=min(times) if times else None, ended_ms=max(times) if times else None)
+
+
+def _covered(spans: list[tuple[int, int]]) -> int:
+    """Milliseconds covered by the spans, overlaps counted once."""
+    total, reach = 0, None
+    for start, end in sorted(spans):
+        if reach is None or start > reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
