@@ -84,9 +84,9 @@ def round_scorecard(*, round_id: int, enumerator_ids: list[int] | None = None) -
     backchecks = {e: (c, d) for e, c, d in checks.values_list("enumerator_id", "compared", "differing")}
     names = _usernames(list(by))
     values = {e: _values(keys, backchecks.get(e)) for e, keys in by.items()}
-    answers = {e: _answers(keys) for e, keys in by.items()}
+    distances = _distances({e: _answers(keys) for e, keys in by.items()})
     for e in values:
-        values[e]["answer_distance"] = _distance(e, answers)
+        values[e]["answer_distance"] = distances[e]
     pooled: dict[str, int] = defaultdict(int)
     for keys in by.values():
         for key, n in keys.items():
@@ -135,19 +135,23 @@ def _answers(keys: dict[str, int]) -> dict[str, dict[str, int]]:
     return out
 
 
-def _distance(e: int, answers: dict[int, dict[str, dict[str, int]]]) -> float | None:
-    """The mean Jensen–Shannon distance (base 2, 0–1) between the enumerator's answers to each categorical
-    question and the rest of the team's."""
-    found = []
-    for question, mine in answers[e].items():
-        rest: dict[str, int] = defaultdict(int)
-        for other, theirs in answers.items():
-            if other != e:
-                for value, n in theirs.get(question, {}).items():
-                    rest[value] += n
-        if sum(mine.values()) >= FEWEST_ANSWERS and sum(rest.values()) >= FEWEST_ANSWERS:
-            found.append(jensen_shannon(mine, rest))
-    return round(statistics.fmean(found), 4) if found else None
+def _distances(answers: dict[int, dict[str, dict[str, int]]]) -> dict[int, float | None]:
+    """Per enumerator, the mean Jensen–Shannon distance (base 2, 0–1) between their answers to each categorical
+    question and the rest of the team's (the team's totals less their own: linear in enumerators)."""
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for per_question in answers.values():
+        for question, counts in per_question.items():
+            for value, n in counts.items():
+                totals[question][value] += n
+    out: dict[int, float | None] = {}
+    for e, per_question in answers.items():
+        found = []
+        for question, mine in per_question.items():
+            rest = {value: n - mine.get(value, 0) for value, n in totals[question].items()}
+            if sum(mine.values()) >= FEWEST_ANSWERS and sum(rest.values()) >= FEWEST_ANSWERS:
+                found.append(jensen_shannon(mine, rest))
+        out[e] = round(statistics.fmean(found), 4) if found else None
+    return out
 
 
 def jensen_shannon(p: dict[str, int], q: dict[str, int]) -> float:
@@ -166,13 +170,13 @@ def _median(values: list[float | None]) -> float | None:
     return round(statistics.median(known), 4) if known else None
 
 
-def _robust_z(value: float, others: list[float]) -> float | None:
+def _robust_z(value: float, others: list[float], floor: float = 0.0) -> float | None:
     """How far ``value`` lies from the rest of the team, in robust standard deviations (1.4826 × MAD; the mean
-    absolute deviation where the MAD is 0)."""
+    absolute deviation where the MAD is 0), the spread at least ``floor`` × the median (a time bin's width)."""
     if len(others) < 2:
         return None
     median = statistics.median(others)
-    spread = 1.4826 * statistics.median(abs(v - median) for v in others)
+    spread = max(1.4826 * statistics.median(abs(v - median) for v in others), floor * abs(median))
     if spread == 0:
         spread = 1.253314 * statistics.fmean(abs(v - median) for v in others)
     if spread == 0:
@@ -182,24 +186,25 @@ def _robust_z(value: float, others: list[float]) -> float | None:
 
 def _figure(e: int, measure: str, values: dict[int, dict[str, float | None]],
             counts: dict[int, dict[str, tuple[int, int]]]) -> Figure:
-    """A share is compared with the pooled share of the rest of the team, its spread the larger of the binomial
-    one for the enumerator's count and the robust spread of the other enumerators' shares (so chance in a small
-    count and real differences between honest enumerators both stay inside); other figures by robust z."""
+    """A share is compared with the median of the other enumerators' shares (one fabricator does not move it),
+    its spread the larger of the binomial one for the enumerator's count and the robust spread of the others'
+    shares (so chance in a small count and real differences between honest enumerators both stay inside);
+    other figures by robust z."""
     value = values[e][measure]
     others = [float(v) for other, row in values.items() if other != e and (v := row[measure]) is not None]
     if value is None or len(others) < 2:
         return Figure(value)
     if (measure in SHARES or measure == "backcheck_difference_rate") and measure in counts[e]:
         part, whole = counts[e][measure]
-        rest_part = sum(counts[o][measure][0] for o in counts if o != e and measure in counts[o])
-        rest_whole = sum(counts[o][measure][1] for o in counts if o != e and measure in counts[o])
-        rest = (rest_part + 0.5) / (rest_whole + 1)
-        binomial = math.sqrt(rest * (1 - rest) / whole)
         median = statistics.median(others)
+        # The binomial spread at the others' median share (never 0 or 1: half an event either way).
+        rest = min(max(median, 0.5 / whole), 1 - 0.5 / whole)
+        binomial = math.sqrt(rest * (1 - rest) / whole)
         spread = max(binomial, 1.4826 * statistics.median(abs(v - median) for v in others))
-        z: float | None = (part / whole - rest) / spread
+        z: float | None = (part / whole - median) / spread
     else:
-        z = _robust_z(value, others)
+        # Times are read from bins 5 % wide: a difference within a bin or two is no difference.
+        z = _robust_z(value, others, floor=0.1 if measure.startswith("median_") else 0.0)
     if z is None:
         return Figure(value)
     z = max(-99.0, min(99.0, z))
