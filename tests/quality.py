@@ -107,7 +107,7 @@ def interview(rng: random.Random, *, day: dt.date, hour: int, fabricator: bool =
     return Interview(answers, data, start, end)
 
 
-def instance_xml(item: Interview, *, form_id: str = "quality", extra: str = "") -> bytes:
+def instance_xml(item: Interview, *, form_id: str = "quality", extra: str = "", deprecated: str = "") -> bytes:
     def value(path: str) -> str:
         return item.answers.get(path, "")
 
@@ -116,7 +116,8 @@ def instance_xml(item: Interview, *, form_id: str = "quality", extra: str = "") 
     scale = "".join(f"<sat{n}>{value(f'sat/sat{n}')}</sat{n}>" for n in range(1, 5))
     return (f'<data id="{form_id}" version="1"><start>{item.start.isoformat()}</start>'
             f"<end>{item.end.isoformat()}</end>{plain}<sat>{scale}</sat><comment>{value('comment')}</comment>{extra}"
-            f"<meta><audit>audit.csv</audit><instanceID>{item.instance_id}</instanceID></meta></data>").encode()
+            f"<meta><audit>audit.csv</audit><instanceID>{item.instance_id}</instanceID>"
+            f"{f'<deprecatedID>{deprecated}</deprecatedID>' if deprecated else ''}</meta></data>").encode()
 
 
 def send(item: Interview, username: str, *, audit: bytes | None = None) -> Submission:
