@@ -159,7 +159,7 @@ class TestThroughProcessing:
         return Submission.objects.get(pk=sub.pk)
 
     def test_a_back_check_within_the_threshold_and_one_above_it(self, collected):
-        round_, sent = collected
+        _, sent = collected
         instance_id, item = next(iter(sent.items()))
         original = Submission.objects.get(instance_id=instance_id)
         check = self._backcheck(item, dict(item.answers))
