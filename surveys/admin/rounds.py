@@ -29,6 +29,7 @@ from surveys.selectors.scorecard import round_scorecard_for_user
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.exports import record_export_create
 from surveys.services.quality.backchecks import backchecks_draw
+from surveys.services.quality.cells import round_scorecard_rebuild
 from surveys.services.tallies import round_tally_rebuild
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -56,7 +57,7 @@ class RoundAdmin(admin.ModelAdmin):
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
     readonly_fields = ["setup_state", "disclosure_risk", "dashboard_link", "report_link"]
-    actions = ["export_xlsx", "export_csv", "rebuild_tallies", "draw_backchecks"]
+    actions = ["export_xlsx", "export_csv", "rebuild_tallies", "rebuild_scorecard", "draw_backchecks"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=viewable_rounds(user=request.user).values("pk"))
@@ -97,6 +98,15 @@ class RoundAdmin(admin.ModelAdmin):
             self.message_user(request, ngettext("%(round)s: tables rebuilt from %(count)d counted interview.",
                                                 "%(round)s: tables rebuilt from %(count)d counted interviews.",
                                                 counted) % {"round": round_, "count": counted})
+
+    @admin.action(description=_("Rebuild the enumerator scorecard from the interviews' facts"),
+                  permissions=["change"])
+    def rebuild_scorecard(self, request, queryset):
+        for round_ in queryset:
+            cells = round_scorecard_rebuild(round_id=round_.pk)
+            self.message_user(request, ngettext("%(round)s: scorecard rebuilt (%(count)d cell).",
+                                                "%(round)s: scorecard rebuilt (%(count)d cells).",
+                                                cells) % {"round": round_, "count": cells})
 
     @admin.action(description=_("Draw back-checks (the round's percentage of each enumerator's interviews)"))
     def draw_backchecks(self, request, queryset):

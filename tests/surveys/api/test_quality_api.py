@@ -87,3 +87,21 @@ class TestAdmin:
         client.force_login(teams.users.admin)
         page = client.get(reverse("admin:surveys_submission_change", args=[sub.pk])).content.decode()
         assert "How it was filled (audit log)" in page and "The form keeps no audit log." in page
+
+
+@pytest.mark.django_db
+def test_the_round_list_rebuilds_the_scorecard_and_draws_back_checks(client, teams):
+    from surveys.models import ScoreCell
+
+    teams.round.checks = {**teams.round.checks, "backcheck_percent": 100}
+    teams.round.save()
+    running = sorted(ScoreCell.objects.values_list("enumerator_id", "kind", "key", "n"))
+    ScoreCell.objects.all().delete()
+    client.force_login(teams.users.admin)
+    url = reverse("admin:surveys_round_changelist")
+    page = client.post(url, {"action": "rebuild_scorecard", "_selected_action": [teams.round.pk]}, follow=True)
+    assert sorted(ScoreCell.objects.values_list("enumerator_id", "kind", "key", "n")) == running
+    assert f"scorecard rebuilt ({len(running)} cells)" in page.content.decode()
+    page = client.post(url, {"action": "draw_backchecks", "_selected_action": [teams.round.pk]}, follow=True)
+    assert "7 interviews drawn for back-checks." in page.content.decode()
+    assert BackCheck.objects.count() == 7
