@@ -148,3 +148,39 @@ class TestThroughProcessing:
         assert submission_process(submission_id=sub.pk).changed is False
         assert sorted(ScoreCell.objects.values_list("kind", "key", "n")) == cells
         assert InterviewQuality.objects.values().get(submission=sub) == quality
+
+
+@pytest.mark.django_db
+class TestChecksFedByTheLog:
+    def test_the_xlsform_min_seconds_column_is_in_the_schema(self, quality_form):
+        from surveys.models import Questionnaire
+
+        schema = Questionnaire.objects.get(form_id="quality").schema
+        assert {f["name"]: f["min_seconds"] for f in schema["fields"] if "min_seconds" in f} == {"age": 2.0}
+
+    def test_questions_under_the_rounds_minimum(self, quality_form):
+        quality_form.checks = {**quality_form.checks, "min_seconds": {"sex": 100, "age": 100, "worked": 100,
+                                                                      "remit": 100, "docs": 100, "contract": 100}}
+        quality_form.save()
+        sub = send(interview(random.Random(8), day=dt.date(2024, 5, 2), hour=10), "enum01")
+        assert sub.flags.get(check_name="fast_answers").reason == (
+            "6 of 6 timed questions answered faster than their minimum.")
+
+    def test_many_answers_changed_after_moving_on(self, quality_form):
+        item = interview(random.Random(10), day=dt.date(2024, 5, 2), hour=10)
+        lines = [b"question,/data/" + name.encode() + b",1714626900000,1714626901000,43.25,76.9,5,old,new"
+                 for name in ("sex", "age", "worked", "remit", "docs")]
+        sub = send(item, "enum01", audit=item.audit + b"\n".join(lines) + b"\n")
+        assert sub.flags.get(check_name="changed_answers").reason == (
+            "5 answers changed after the enumerator had moved on.")
+        assert InterviewQuality.objects.get(submission=sub).changed_answers == 5
+
+    def test_a_trail_that_never_reaches_the_interviews_area(self, quality_form):
+        rng = random.Random(11)
+        item = interview(rng, day=dt.date(2024, 5, 2), hour=10)
+        away = item.audit.replace(b"43.2", b"51.1").replace(b"76.8", b"71.4").replace(b"76.9", b"71.4")
+        sub = send(item, "enum01", audit=away)
+        quality = InterviewQuality.objects.get(submission=sub)
+        assert quality.trail_in_area is False
+        assert sub.flags.get(check_name="trail_outside_area").reason == (
+            f"None of the {quality.trail_points} points of the location trail is in the interview's area (Almaty).")
