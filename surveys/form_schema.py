@@ -24,7 +24,7 @@ relevance. Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from django.utils.translation import get_language
 
@@ -65,6 +65,9 @@ class SchemaField(TypedDict):
     parent: str | None
     #: The path of the innermost repeat holding the field; None outside repeats (and for a top-level repeat).
     repeat: str | None
+    #: The XLSForm's optional ``min_seconds`` column: the least time a question can honestly take (only
+    #: written where the form gives one; the ``fast_answers`` check).
+    min_seconds: NotRequired[float]
 
 
 class SchemaChoice(TypedDict):

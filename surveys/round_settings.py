@@ -24,15 +24,20 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from surveys.models import Round
 
+#: The checks fed by an interview's audit log and by back-checks (issue 17: :mod:`surveys.services.quality`).
+QUALITY_CHECKS = ("fast_answers", "low_active_time", "changed_answers", "trail_outside_area", "backcheck_differs")
 #: The quality checks a round can run (``CheckSettings.enabled``), in the order they run.
 CHECKS = ("short_interview", "outside_hours", "gps_outside_area", "duplicate_respondent", "outlier",
-          "high_daily_count", "interview_dates")
+          "high_daily_count", "interview_dates", *QUALITY_CHECKS)
 #: What each check is called where a person reads it (the submission list's filter, the dashboard).
 CHECK_LABELS: dict[str, Promise] = {
     "short_interview": _("Too short"), "outside_hours": _("Outside collection hours"),
     "gps_outside_area": _("GPS outside the location"), "duplicate_respondent": _("Same respondent twice"),
     "outlier": _("Impossible or unlikely answer"), "high_daily_count": _("Too many in a day"),
     "interview_dates": _("Impossible dates"),
+    "fast_answers": _("Questions answered too fast"), "low_active_time": _("Far less time than the team"),
+    "changed_answers": _("Many answers changed afterwards"), "trail_outside_area": _("Never in the area"),
+    "backcheck_differs": _("Back-check differs"),
 }
 
 #: A JSON scalar an answer is compared with.
@@ -145,6 +150,71 @@ class PrivacySettings:
             small_cell=int(_number(data["small_cell"])) if "small_cell" in data else default.small_cell,
             retention_days=None if retention is None else int(_number(retention)),
         )
+
+
+def _dont_know_values() -> frozenset[str]:
+    return frozenset({"dk", "dont_know", "don_t_know", "do_not_know", "refused", "refuse", "refusal",
+                      "no_answer", "prefer_not_to_say", "prefer_not", "98", "99", "-98", "-99", "888", "999"})
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """The keys of ``Round.checks`` read by the audit-log checks, the scorecard and back-checks (issue 17)."""
+
+    #: ``fast_answers``: seconds per question name (else the XLSForm's ``min_seconds`` column, else the rest of
+    #: the team's 5th percentile of that question, once they have ``team_minimum`` timings of it).
+    min_seconds: Mapping[str, float] = field(default_factory=dict)
+    #: ``fast_answers``: the share of an interview's timed questions below their minimum that flags it.
+    fast_share: float = 0.25
+    #: ``low_active_time``: active time below this share of the rest of the team's median.
+    active_factor: float = 0.5
+    #: How many interviews (or timings of a question) the rest of the team needs before it is compared with.
+    team_minimum: int = 20
+    #: ``changed_answers``: this many answers changed after the enumerator moved on, or more.
+    changed_answers_max: int = 5
+    #: Choice names that mean "don't know" or "refused".
+    dont_know_values: frozenset[str] = field(default_factory=_dont_know_values)
+    #: Back-checks: the percentage of each enumerator's interviews drawn (0: none).
+    backcheck_percent: float = 0.0
+    #: The seed of the draw (the same seed and interviews draw the same sample).
+    backcheck_seed: str = "0"
+    #: A flagged interview's weight in the draw (an unflagged one weighs 1).
+    backcheck_flagged_weight: float = 3.0
+    #: The back-check form's field that carries the original's instanceID.
+    backcheck_link_field: str = "original_instance_id"
+    #: The share of compared questions that may differ before the original is flagged.
+    backcheck_threshold: float = 0.1
+    #: Numbers: the relative difference (of the larger) still counted the same; per question name absolute.
+    backcheck_tolerance: float = 0.1
+    backcheck_tolerances: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object] | None) -> QualitySettings:
+        data = data or {}
+        default = cls()
+        return cls(
+            min_seconds={str(k): float(_number(v)) for k, v in _mapping(data.get("min_seconds")).items()},
+            fast_share=_float(data, "fast_share", default.fast_share),
+            active_factor=_float(data, "active_factor", default.active_factor),
+            team_minimum=int(_float(data, "team_minimum", default.team_minimum)),
+            changed_answers_max=int(_float(data, "changed_answers_max", default.changed_answers_max)),
+            dont_know_values=(frozenset(s.lower() for s in _strings(data["dont_know_values"]))
+                              if "dont_know_values" in data else default.dont_know_values),
+            backcheck_percent=min(100.0, max(0.0, _float(data, "backcheck_percent", default.backcheck_percent))),
+            backcheck_seed=str(data.get("backcheck_seed", default.backcheck_seed)),
+            backcheck_flagged_weight=max(1.0, _float(data, "backcheck_flagged_weight",
+                                                     default.backcheck_flagged_weight)),
+            backcheck_link_field=str(data.get("backcheck_link_field") or default.backcheck_link_field),
+            backcheck_threshold=_float(data, "backcheck_threshold", default.backcheck_threshold),
+            backcheck_tolerance=_float(data, "backcheck_tolerance", default.backcheck_tolerance),
+            backcheck_tolerances={str(k): float(_number(v))
+                                  for k, v in _mapping(data.get("backcheck_tolerances")).items()},
+        )
+
+
+def round_quality_settings(round_: Round) -> QualitySettings:
+    """The round's audit-log, scorecard and back-check settings (``Round.checks``)."""
+    return QualitySettings.from_json(round_.checks)
 
 
 def round_check_settings(round_: Round) -> CheckSettings:

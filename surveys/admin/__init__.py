@@ -6,6 +6,7 @@ from surveys.admin import (  # noqa: F401
     exports,
     hooks,
     locations,
+    quality,
     questionnaires,
     respondents,
     rounds,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from mtm.admin import domain_errors
+from surveys.admin.quality import scorecard_table
 from surveys.form_schema import form_language
 from surveys.models import (
     Round,
@@ -24,8 +25,11 @@ from surveys.presentation.reports import for_page, render_report
 from surveys.selectors.progress import round_progress
 from surveys.selectors.reports import round_report_choices, round_report_for_user
 from surveys.selectors.scope import RISK_WHOLE_ROUND, round_for_risk, round_for_user, viewable_rounds
+from surveys.selectors.scorecard import round_scorecard_for_user
 from surveys.services.disclosure import round_disclosure_risk
 from surveys.services.exports import record_export_create
+from surveys.services.quality.backchecks import backchecks_draw
+from surveys.services.quality.cells import round_scorecard_rebuild
 from surveys.services.tallies import round_tally_rebuild
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,7 +57,7 @@ class RoundAdmin(admin.ModelAdmin):
     list_filter = ["status", "survey"]
     filter_horizontal = ["locations"]
     readonly_fields = ["setup_state", "disclosure_risk", "dashboard_link", "report_link"]
-    actions = ["export_xlsx", "export_csv", "rebuild_tallies"]
+    actions = ["export_xlsx", "export_csv", "rebuild_tallies", "rebuild_scorecard", "draw_backchecks"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=viewable_rounds(user=request.user).values("pk"))
@@ -95,6 +99,25 @@ class RoundAdmin(admin.ModelAdmin):
                                                 "%(round)s: tables rebuilt from %(count)d counted interviews.",
                                                 counted) % {"round": round_, "count": counted})
 
+    @admin.action(description=_("Rebuild the enumerator scorecard from the interviews' facts"),
+                  permissions=["change"])
+    def rebuild_scorecard(self, request, queryset):
+        for round_ in queryset:
+            cells = round_scorecard_rebuild(round_id=round_.pk)
+            self.message_user(request, ngettext("%(round)s: scorecard rebuilt (%(count)d cell).",
+                                                "%(round)s: scorecard rebuilt (%(count)d cells).",
+                                                cells) % {"round": round_, "count": cells})
+
+    @admin.action(description=_("Draw back-checks (the round's percentage of each enumerator's interviews)"))
+    def draw_backchecks(self, request, queryset):
+        for round_ in queryset:
+            with domain_errors(request) as outcome:
+                drawn = backchecks_draw(round_id=round_.pk, by=request.user)
+            if outcome.ok:
+                self.message_user(request, ngettext("%(round)s: %(count)d interview drawn for back-checks.",
+                                                    "%(round)s: %(count)d interviews drawn for back-checks.",
+                                                    drawn) % {"round": round_, "count": drawn})
+
     def get_urls(self):
         return [path("<int:round_id>/report/", self.admin_site.admin_view(self.report_view),
                      name="surveys_round_report"),
@@ -130,11 +153,12 @@ class RoundAdmin(admin.ModelAdmin):
         (:func:`surveys.selectors.progress.round_progress`)."""
         round_ = round_for_user(user=request.user, round_id=round_id)  # 404 / 403 by the middleware
         progress = round_progress(user=request.user, round_id=round_.pk)
+        scorecard = scorecard_table(round_scorecard_for_user(user=request.user, round_id=round_.pk), round_id=round_.pk)
         submissions = reverse("admin:surveys_submission_changelist")
         context = {**self.admin_site.each_context(request),
                    "title": gettext("%(round)s: collection dashboard") % {"round": round_},
                    "opts": self.model._meta, "round": round_, "p": progress,
-                   "list_url": f"{submissions}?round={round_.pk}"}
+                   "list_url": f"{submissions}?round={round_.pk}", "scorecard": scorecard}
         return TemplateResponse(request, "surveys/round_dashboard.html", context)
 
     def report_view(self, request: HttpRequest, round_id: int) -> HttpResponse:

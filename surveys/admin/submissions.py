@@ -119,7 +119,7 @@ REVIEW_DONE: dict[str | None, Callable[[int], str]] = {
 
 #: The page's fields, all read-only: the interview at a glance, then (collapsed) what only a technician reads.
 _INTERVIEW = ("submitted_by", "interview_date", "location", "respondent_sex", "review", "reviewed_by",
-              "reviewed_at", "validation", "problem_list", "received_at")
+              "reviewed_at", "validation", "problem_list", "received_at", "audit_facts")
 _TECHNICAL = ("form_id", "questionnaire", "instance_id", "deprecated_id", "previous", "is_current", "device",
               "user_agent", "started_at", "ended_at", "complete", "attachments_expected", "processing",
               "processing_error", "processed_at", "raw_format", "encrypted", "raw_sha256",
@@ -243,6 +243,12 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
         return response
 
     # --- the page ---------------------------------------------------------------------------------
+
+    @admin.display(description=_("How it was filled (audit log)"))
+    def audit_facts(self, obj: Submission) -> str:
+        from surveys.admin.quality import audit_facts_html
+
+        return audit_facts_html(obj)
 
     @admin.display(description=_("Problems"))
     def problem_list(self, obj: Submission) -> str:

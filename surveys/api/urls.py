@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from surveys.api import exports, questionnaires, rounds, submissions
+from surveys.api import exports, quality, questionnaires, rounds, submissions
 
 urlpatterns = [
     path("", include("surveys.api.kobo.urls")),
@@ -19,6 +19,8 @@ urlpatterns = [
     path("v1/submissions/<path:instance_id>/", submissions.SubmissionDetail.as_view(), name="api-submission"),
     path("v1/rounds/<int:round_id>/risk", rounds.RoundRisk.as_view(), name="api-round-risk"),
     path("v1/rounds/<int:round_id>/report", rounds.RoundReport.as_view(), name="api-round-report"),
+    path("v1/rounds/<int:round_id>/scorecard", quality.RoundScorecard.as_view(), name="api-round-scorecard"),
+    path("v1/rounds/<int:round_id>/backchecks", quality.RoundBackChecks.as_view(), name="api-round-backchecks"),
     path("v1/exports/", exports.ExportList.as_view(), name="api-exports"),
     path("v1/exports/<str:uid>/", exports.ExportDetail.as_view(), name="api-export"),
     path("v1/exports/<str:uid>/file", exports.ExportFile.as_view(), name="api-export-file"),

@@ -8,6 +8,7 @@ from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.progress import ProgressCount
+from surveys.models.quality import BackCheck, InterviewQuality, ScoreCell
 from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
@@ -29,9 +30,11 @@ from surveys.models.surveys import (
 )
 
 __all__ = [
+    "BackCheck",
     "FormKey",
     "HookDelivery",
     "HookLog",
+    "InterviewQuality",
     "KoboExportSetting",
     "KoboRecord",
     "Location",
@@ -46,6 +49,7 @@ __all__ = [
     "ReviewEvent",
     "Round",
     "RoundTally",
+    "ScoreCell",
     "Submission",
     "SubmissionAttachment",
     "SubmissionComment",

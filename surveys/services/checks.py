@@ -19,6 +19,8 @@ from surveys.models import Location, Submission
 from surveys.round_settings import CheckSettings
 from surveys.services import geo
 from surveys.services.anonymise import keyed_hash, normal_text
+from surveys.services.audit_log import AuditFacts
+from surveys.services.quality.checks import RUNS as QUALITY_RUNS
 
 _NOT_RESPONDENT = {"deviceid", "phonenumber", "simserial", "subscriberid", "username", "email", "start-geopoint",
                    "geopoint", "geotrace", "geoshape", "start", "end", "today"}
@@ -42,6 +44,8 @@ class InterviewFacts:
     respondent_sex: str = ""
     #: The time answers (``start``, ``end``) given but out of range (year 1 or 9999 with an offset): ignored.
     out_of_range: tuple[str, ...] = ()
+    #: The interview's audit log read (:func:`surveys.services.quality.facts.submission_audit`); None: no log.
+    audit: AuditFacts | None = None
 
 
 def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings) -> InterviewFacts:
@@ -114,7 +118,7 @@ def submission_checks(*, submission: Submission, answers: dict[str, Any], schema
     flags: list[Flag] = []
     for check, run in (("short_interview", _short), ("outside_hours", _hours), ("gps_outside_area", _gps),
                        ("duplicate_respondent", _duplicate), ("outlier", _outliers),
-                       ("high_daily_count", _daily), ("interview_dates", _dates)):
+                       ("high_daily_count", _daily), ("interview_dates", _dates), *QUALITY_RUNS):
         if check in enabled:
             reason = run(submission=submission, answers=answers, schema=schema, facts=facts, config=config)
             if reason:

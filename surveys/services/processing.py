@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,7 @@ from surveys.services.checks import Flag, assigned_locations, interview_facts, s
 from surveys.services.counts import counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
+from surveys.services.quality.facts import quality_record, submission_audit
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks
 from surveys.services.validation import FormRules, submission_validate
@@ -116,6 +117,7 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     step.name = "interview facts"
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
+    facts = replace(facts, audit=submission_audit(submission=submission, schema=rules.schema))  # issue 17
     step.name = "anonymisation"
     privacy = round_privacy_settings(submission.round)
     areas = [facts.location] if facts.location else assigned_locations(submission)
@@ -140,6 +142,9 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
         flags = [] if record.consent is False else submission_checks(
             submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
         changed |= _sync_flags(submission, flags)
+        step.name = "quality facts"  # issue 17: audit log, answer patterns, scorecard cells, back-checks
+        quality_record(submission=submission, answers=result.answers, unanswered=result.unanswered,
+                       schema=rules.schema, facts=facts, flags=flags, consent=record.consent, areas=areas)
         step.name = "review"
         issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
         changed |= review_after_checks(submission=submission, issues=issues)

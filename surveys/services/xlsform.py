@@ -316,9 +316,20 @@ def _walk(children: list[dict[str, Any]], *, root: str, parent: str, repeat: str
             "parent": parent or None,
             "repeat": repeat,
         })
+        minimum = _min_seconds(element.get("min_seconds"))
+        if minimum is not None:  # the optional ``min_seconds`` column (issue 17: fast answers)
+            out[-1]["min_seconds"] = minimum
         if ftype in ("group", "repeat"):
             _walk(element.get("children", []), root=root, parent=path,
                   repeat=path if ftype == "repeat" else repeat, binds=binds, out=out, languages=languages)
+
+
+def _min_seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
 
 
 def _constraint_message(element: dict[str, Any]) -> Any:

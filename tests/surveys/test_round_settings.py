@@ -28,7 +28,7 @@ def test_keys_left_out_take_the_defaults():
             checks.daily_minimum) == (10.0, (7, 21), "Asia/Almaty", 3.0, 10)
     assert checks.ranges == {"age": (14, 80), "hours_day": (0, 16), "hours_per_day": (0, 16)}
     assert checks.sex_values == {"male": "m", "female": "f", "m": "m", "f": "f"}
-    assert len(checks.enabled) == 7
+    assert len(checks.enabled) == 12  # the seven of issue 4 and the five fed by audit logs and back-checks
     assert (privacy.consent_field, privacy.consent_value, privacy.gps, privacy.k, privacy.small_cell,
             privacy.retention_days) == (None, "yes", "displace", 3, 10, None)
 

@@ -1,0 +1,94 @@
+"""The scorecard's running cells (:class:`~surveys.models.ScoreCell`): what each interview adds, kept as a
+delta on every processing, and the rebuild that recounts a round from the stored facts (the same rows)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from surveys.models import InterviewQuality, ScoreCell, Submission
+from surveys.score_bins import QUESTION_BINS, SCORE_BINS, bin_seconds, percentile_bin, time_bin
+
+__all__ = ["QUESTION_BINS", "SCORE_BINS", "Contribution", "cells_apply", "round_scorecard_rebuild",
+           "team_median_active", "team_question_minimums", "time_bin"]
+
+#: ``{"s": {key: n}, "q": {key: n}}``: an interview's contribution by cell kind.
+Contribution = Mapping[str, Mapping[str, int]]
+
+
+def cells_apply(*, round_id: int, enumerator_id: int, new: Contribution, old: Contribution) -> None:
+    """Add ``new`` and take away ``old`` in one statement (an upsert that adds: safe under concurrent
+    processing of the same enumerator's interviews); cells that reach zero are removed."""
+    rows: list[tuple[int, int, str, str, int]] = []
+    for kind in ("s", "q"):
+        delta: Counter[str] = Counter()
+        for key, n in (new.get(kind) or {}).items():
+            delta[key] += int(n)
+        for key, n in (old.get(kind) or {}).items():
+            delta[key] -= int(n)
+        rows.extend((round_id, enumerator_id, kind, key, n) for key, n in sorted(delta.items()) if n)
+    if not rows:
+        return
+    table = ScoreCell._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (round_id, enumerator_id, kind, key, n) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (round_id, kind, enumerator_id, key) DO UPDATE SET n = {table}.n + excluded.n", rows)
+    if any(n < 0 for *_, n in rows):
+        ScoreCell.objects.filter(round_id=round_id, kind__in=("s", "q"), enumerator_id=enumerator_id,
+                                 n=0).delete()
+
+
+@transaction.atomic
+def round_scorecard_rebuild(*, round_id: int) -> int:
+    """Recount a round's cells from its interviews' stored facts (current, processed ones count); returns the
+    number of cells. Equal to the running cells (tested). Idempotent."""
+    ScoreCell.objects.filter(round_id=round_id).delete()
+    totals: dict[tuple[int, str, str], int] = Counter()
+    counting = []
+    rows = (InterviewQuality.objects.filter(round_id=round_id)
+            .values_list("pk", "enumerator_id", "contribution", "submission__is_current", "submission__processing"))
+    for pk, enumerator_id, contribution, current, processing in rows.iterator(chunk_size=2000):
+        if not (current and processing == Submission.Processing.PROCESSED and contribution):
+            continue
+        counting.append(pk)
+        for kind, keys in contribution.items():
+            for key, n in keys.items():
+                totals[(enumerator_id, kind, key)] += int(n)
+    InterviewQuality.objects.filter(round_id=round_id).exclude(pk__in=counting).update(counted=False)
+    InterviewQuality.objects.filter(pk__in=counting).update(counted=True)
+    ScoreCell.objects.bulk_create(
+        [ScoreCell(round_id=round_id, enumerator_id=e, kind=kind, key=key, n=n)
+         for (e, kind, key), n in sorted(totals.items()) if n], batch_size=2000)
+    return sum(1 for n in totals.values() if n)
+
+
+def team_question_minimums(*, round_id: int, enumerator_id: int, names: set[str], least: int,
+                           share: float = 0.05) -> dict[str, float]:
+    """The rest of the team's ``share`` percentile of the time on each question (by name), for the questions
+    the rest of the team answered at least ``least`` times."""
+    if not names:
+        return {}
+    rows = (ScoreCell.objects.filter(round_id=round_id, kind="q").exclude(enumerator_id=enumerator_id)
+            .values_list("key").annotate(total=Sum("n")).values_list("key", "total"))
+    bins: dict[str, list[tuple[int, int]]] = {}
+    for key, total in rows:
+        name, _, index = key.rpartition(":")
+        if name in names and total > 0:
+            bins.setdefault(name, []).append((int(index), int(total)))
+    return {name: bin_seconds(percentile_bin(found, share), QUESTION_BINS)
+            for name, found in bins.items() if sum(n for _, n in found) >= least}
+
+
+def team_median_active(*, round_id: int, enumerator_id: int, least: int) -> float | None:
+    """The rest of the team's median active time (seconds), once it has ``least`` audited interviews."""
+    rows = (ScoreCell.objects.filter(round_id=round_id, kind="s", key__startswith="active:")
+            .exclude(enumerator_id=enumerator_id).values_list("key").annotate(total=Sum("n"))
+            .values_list("key", "total"))
+    found = [(int(key.split(":", 1)[1]), int(total)) for key, total in rows if total > 0]
+    if sum(n for _, n in found) < least:
+        return None
+    return bin_seconds(percentile_bin(found, 0.5))

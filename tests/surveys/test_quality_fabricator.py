@@ -1,0 +1,107 @@
+"""Done when (issue 17): one honest team and one fabricator, audit logs in Collect's format; the checks and the
+scorecard single out the fabricator on every measure while flagging fewer than 5 % of the honest interviews."""
+
+import datetime as dt
+import random
+
+import pytest
+
+from surveys.models import BackCheck, InterviewQuality, Round, ScoreCell, Submission
+from surveys.selectors.scorecard import MEASURES, round_scorecard
+from surveys.services.ingest import Sender, submission_ingest_xml
+from surveys.services.processing import submission_process
+from surveys.services.quality.backchecks import backchecks_draw
+from surveys.services.quality.cells import round_scorecard_rebuild
+from surveys.services.questionnaires import questionnaire_import
+from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory, location
+from tests.forms import form_bytes
+from tests.quality import backcheck_xml, interview, send
+
+HONEST = [f"honest{n}" for n in range(1, 7)]
+FABRICATOR = "fab"
+DAYS, PER_DAY = 8, 3
+
+
+@pytest.fixture
+def quality_round(db):
+    round_ = RoundFactory()
+    round_.checks = {"location_field": "place", "backcheck_percent": 20, "backcheck_seed": "issue17"}
+    round_.save()
+    for name in ("quality.md", "quality_backcheck.md"):
+        questionnaire_import(source=form_bytes(name), filename=name, survey_slug="mtm-kz", round_number=4)
+    for username in [*HONEST, FABRICATOR, "checker"]:
+        assignment = AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username=username)),
+                                       round=round_)
+        assignment.locations.add(location("KZ-75"))
+    return Round.objects.get(pk=round_.pk)
+
+
+def _collect(rng):
+    sent = {}
+    for day in range(DAYS):
+        for slot in range(PER_DAY):
+            for username in [*HONEST, FABRICATOR]:
+                item = interview(rng, day=dt.date(2024, 5, 2) + dt.timedelta(days=day), hour=9 + 3 * slot,
+                                 fabricator=username == FABRICATOR)
+                sent[send(item, username).pk] = (username, item)
+    return sent
+
+
+def _flagged(pk):
+    return set(Submission.objects.get(pk=pk).flags.values_list("check_name", flat=True))
+
+
+@pytest.mark.django_db
+def test_the_fabricator_is_singled_out_and_the_honest_team_is_left_alone(quality_round):
+    rng = random.Random(17)
+    sent = _collect(rng)
+    # Once the whole team has a baseline, every interview is processed again (as a supervisor's re-run would).
+    for pk in sent:
+        submission_process(submission_id=pk)
+
+    honest = [pk for pk, (who, _) in sent.items() if who != FABRICATOR]
+    fabricated = [pk for pk, (who, _) in sent.items() if who == FABRICATOR]
+    honest_flagged = [pk for pk in honest if _flagged(pk)]
+    assert len(honest_flagged) < 0.05 * len(honest), [_flagged(pk) for pk in honest_flagged]
+    for pk in fabricated:
+        assert {"fast_answers", "low_active_time", "trail_outside_area"} <= _flagged(pk)
+
+    # Back-checks: 20 % of each enumerator's interviews, rounded up; a checker calls the respondents back.
+    assert backchecks_draw(round_id=quality_round.pk) == 7 * 5
+    checker = Sender(user=UserFactory(username="checker"))
+    by_id = {item.instance_id: (who, item) for who, item in sent.values()}
+    for row in BackCheck.objects.select_related("original"):
+        who, item = by_id[row.original.instance_id]
+        truth = item.answers if who != FABRICATOR else {**item.answers, "sex": "female", "worked": "yes",
+                                                        "months": "7", "docs": "dk"}
+        sub = submission_ingest_xml(xml=backcheck_xml(item, truth), sender=checker).submission
+        submission_process(submission_id=sub.pk)
+    assert BackCheck.objects.filter(backcheck__isnull=False, compared__gte=5).count() == 35
+    fab_id = Submission.objects.get(pk=fabricated[0]).submitted_by_id
+    assert sum(BackCheck.objects.exclude(enumerator_id=fab_id).values_list("differing", flat=True)) == 0
+    assert set(BackCheck.objects.filter(flagged=True).values_list("enumerator_id", flat=True)) == {fab_id}
+    assert all("backcheck_differs" in _flagged(row.original_id) for row in BackCheck.objects.filter(flagged=True))
+
+    card = round_scorecard(round_id=quality_round.pk)
+    fab_row = next(r for r in card.rows if r.username == FABRICATOR)
+    assert {r.username for r in card.rows} == {*HONEST, FABRICATOR}  # the checker's interviews are not counted
+    assert fab_row.interviews == DAYS * PER_DAY and card.interviews == 7 * DAYS * PER_DAY
+    for measure in MEASURES:
+        figure = fab_row.figures[measure]
+        others = [abs(r.figures[measure].z or 0) for r in card.rows if r.username != FABRICATOR]
+        assert figure.outlier, (measure, figure)
+        assert abs(figure.z) > max(others), (measure, figure, others)
+    assert fab_row.figures["gate_skip_share"].value == 1.0
+    assert fab_row.figures["dont_know_share"].value == 0.0
+    assert fab_row.figures["straight_lining_share"].value == 1.0
+    assert fab_row.figures["flag_rate"].value == 1.0
+    fab_checks = BackCheck.objects.filter(enumerator_id=fab_id)
+    assert fab_row.figures["backcheck_difference_rate"].value == round(
+        sum(c.differing for c in fab_checks) / sum(c.compared for c in fab_checks), 4)
+
+    # The running cells equal a rebuild from the stored facts.
+    running = sorted(ScoreCell.objects.filter(round=quality_round).values_list("enumerator_id", "kind", "key", "n"))
+    round_scorecard_rebuild(round_id=quality_round.pk)
+    assert sorted(ScoreCell.objects.filter(round=quality_round).values_list(
+        "enumerator_id", "kind", "key", "n")) == running
+    assert InterviewQuality.objects.filter(audit="read").count() == len(sent)
