@@ -18,6 +18,7 @@ from surveys.models.submissions import (
     SubmissionFlag,
     attachment_upload_to,
 )
+from surveys.models.webforms import PublicLink, SubmissionCorrection
 from surveys.models.surveys import (
     Questionnaire,
     QuestionnaireMedia,
@@ -35,6 +36,7 @@ __all__ = [
     "KoboRecord",
     "Location",
     "ProgressCount",
+    "PublicLink",
     "Questionnaire",
     "QuestionnaireMedia",
     "RawPurge",
@@ -47,6 +49,7 @@ __all__ = [
     "Submission",
     "SubmissionAttachment",
     "SubmissionComment",
+    "SubmissionCorrection",
     "SubmissionFlag",
     "Survey",
     "attachment_upload_to",
