@@ -18,7 +18,6 @@ from surveys.models.submissions import (
     SubmissionFlag,
     attachment_upload_to,
 )
-from surveys.models.webforms import PublicLink, SubmissionCorrection
 from surveys.models.surveys import (
     Questionnaire,
     QuestionnaireMedia,
@@ -27,6 +26,7 @@ from surveys.models.surveys import (
     media_upload_to,
     xlsform_upload_to,
 )
+from surveys.models.webforms import PublicLink, SubmissionCorrection
 
 __all__ = [
     "FormKey",

@@ -15,7 +15,7 @@ opened in ODK Web Forms' edit mode, a wrong answer changed, saved with a reason 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -33,7 +33,7 @@ from surveys.services.ingest import IngestResult, submission_ingest_correction
 from surveys.services.instance import BINARY_TYPES, instance_header, parse_instance
 
 if TYPE_CHECKING:
-    from enumerators.models import AnyUser
+    from enumerators.models import AnyUser, User
 
 #: How long a reason may be (the audit keeps it whole).
 REASON_MAX = 2000
@@ -112,8 +112,9 @@ def submission_correct(*, submission_id: int, by: AnyUser | None, xml: bytes, re
             submission=new, filename=attachment.filename,
             defaults={"sha256": attachment.sha256, "size": attachment.size,
                       "content_type": attachment.content_type, "file": attachment.file.name})
-    SubmissionCorrection.objects.create(submission=new, replaced=previous, actor=by, reason=reason)
-    SubmissionComment.objects.create(submission=new, author=by,
+    actor = cast("User", by)  # may_correct let only an active account through
+    SubmissionCorrection.objects.create(submission=new, replaced=previous, actor=actor, reason=reason)
+    SubmissionComment.objects.create(submission=new, author=actor,
                                      text=_("Corrected in the browser: %(reason)s") % {"reason": reason})
     return result
 

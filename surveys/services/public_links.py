@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from enumerators.models import AnyUser, User
 
 
-def _may_manage(user: AnyUser | None) -> bool:
+def _may_manage(user: AnyUser | None) -> TypeGuard[User]:
     return bool(user is not None and user.is_active
                 and (user.is_superuser or user.has_perm("surveys.add_publiclink")))
 

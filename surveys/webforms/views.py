@@ -21,12 +21,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
@@ -94,7 +93,9 @@ def fill(request: HttpRequest, form_id: str) -> HttpResponse:
 @login_required(login_url=LOGIN_URL)
 def submission(request: HttpRequest) -> HttpResponse:
     """An interview filled in the browser, as Collect posts it, stored by the same ingest service."""
-    sender = Sender(user=request.user, user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    user = request.user
+    assert user.is_authenticated  # login_required
+    sender = Sender(user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""))
     return _answered(lambda: submission_answer(multipart_ingest(request, sender)))
 
 
@@ -160,9 +161,7 @@ def correct_form(request: HttpRequest, submission_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def correct_media(request: HttpRequest, submission_id: int, filename: str) -> HttpResponse:
-    from django.http import FileResponse
-
-    def media() -> HttpResponse:
+    def media() -> FileResponse:
         sub = submission_for_correction(user=request.user, submission_id=submission_id)
         found = questionnaire_media_file(questionnaire=sub.questionnaire, filename=filename)
         return FileResponse(found.file.open("rb"), content_type=found.content_type)
@@ -191,7 +190,7 @@ def correct_save(request: HttpRequest, submission_id: int) -> HttpResponse:
     return _answered(save)
 
 
-def _answered(answer: Any) -> HttpResponse:
+def _answered(answer: Any) -> Any:
     """A posting endpoint's answer: a domain error as OpenRosa's envelope with its status."""
     try:
         response: HttpResponse = answer()

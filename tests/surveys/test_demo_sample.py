@@ -310,7 +310,7 @@ class TestDemoInstances:
         # every question of the form is answered somewhere in the sample (but the optional photo: a sample has
         # no camera)
         questions = {f["path"] for f in schema["fields"] if f["type"] not in ("group", "repeat", "note", "calculate",
-                                                                              "image")
+                                                                              "image", "photo")
                      and not f["repeat"] and f["path"] != "meta/instanceID"}
         assert questions - set(answered) == set()
 

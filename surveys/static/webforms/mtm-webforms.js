@@ -102,7 +102,7 @@ async function dataURLToBlob(url) {
 // ---- sending ----------------------------------------------------------------------------------------
 function envelopeText(body) {
   const doc = new DOMParser().parseFromString(body, "text/xml");
-  const node = doc.getElementsByTagNameNS("*", "text")[0] || doc.getElementsByTagName("text")[0];
+  const node = doc.getElementsByTagNameNS("*", "message")[0];
   return node ? node.textContent.trim() : body.slice(0, 300);
 }
 
@@ -256,6 +256,7 @@ async function onSubmit(payload, callback) {
       return;
     }
     say(result.outcome === "sent" ? text.sent : text.duplicate, "success");
+    document.body.dataset.lastSent = entry.id;
     document.getElementById("mtm-draft").hidden = true;
     callback({ status: "success", next: POST_SUBMIT__NEW_INSTANCE });
   } else if (result.outcome === "refused") {
