@@ -218,8 +218,22 @@ async function fetchFormAttachment(url) {
   return fetch(config.urls.media.replace("FILENAME", encodeURIComponent(name)), { credentials: "same-origin" });
 }
 
+let sending = false;
+
+// A second press of Send while one is on its way is ignored: Web Forms would serialise the instance again
+// (its `end` time moved on) and the server would rightly refuse different content under the same
+// instanceID (409).
 async function onSubmit(payload, callback) {
-  if (payload.status !== "ready") return;
+  if (payload.status !== "ready" || sending) return;
+  sending = true;
+  try {
+    await submitted(payload, callback);
+  } finally {
+    sending = false;
+  }
+}
+
+async function submitted(payload, callback) {
   const data = payload.data[0];
   let xml = await data.get(config.xmlPart).text();
   if (restoredDraft && !config.correction) xml = asDraftInstance(xml, restoredDraft.instanceID);
