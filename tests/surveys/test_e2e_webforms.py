@@ -178,7 +178,7 @@ def log_in(driver, live_server, username: str, *, admin: bool = False) -> None:
     driver.get(f"{live_server.url}/{'admin' if admin else 'collect'}/login/")
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
+    driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
 
 
 def switch_language(driver, language: str) -> None:
