@@ -35,9 +35,9 @@ class PublicLinkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         ids = (Questionnaire.objects.filter(allow_anonymous=True, archived_at__isnull=True)
                .order_by("form_id").values_list("form_id", flat=True).distinct())
-        field = self.fields["form_id"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [(form_id, form_id) for form_id in ids]
+        field = self.fields.get("form_id")  # absent on a link's own page: everything is read only there
+        if isinstance(field, forms.ChoiceField):
+            field.choices = [(form_id, form_id) for form_id in ids]
 
 
 @admin.register(PublicLink)
