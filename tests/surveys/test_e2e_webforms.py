@@ -158,7 +158,7 @@ class WebForm:
                 if self.driver.find_element(self.by.ID, "mtm-status").get_attribute("data-kind") != "info":
                     break
                 time.sleep(0.25)
-            if self.driver.find_element(self.by.ID, "mtm-status").get_attribute("data-kind") in ("success", "error"):
+            if self.driver.find_element(self.by.ID, "mtm-status").get_attribute("data-kind") in ("success", "error", "warning"):
                 return
             self.driver.implicitly_wait(0)
             try:
@@ -355,3 +355,61 @@ def test_a_public_link_submits_without_login_and_a_revoked_one_is_refused(live_s
     shots(browser, "9-revoked", size)
     assert PublicLink.objects.get().revoked_by == admin
     assert Submission.objects.count() == 1
+
+
+def test_a_draft_survives_a_reload_and_an_interrupted_send_is_sent_again_once(live_server, photo_form, browser):
+    """On a phone: a half-filled interview is restored after a reload (its instanceID kept); sent without a
+    connection it waits on the device, and reaches the server once the browser is back online — a second
+    delivery of it at the next visit (its answer lost) is the server's 202, nothing duplicated."""
+    from selenium.webdriver.common.by import By
+
+    from surveys.models import Submission
+
+    size = (390, 844)
+    browser.set_window_size(*size)
+    log_in(browser, live_server, "enum01")
+    browser.get(f"{live_server.url}/collect/fill/simple/")
+    form = WebForm(browser)
+    form.type("Question one", "Черновик")
+    time.sleep(1.5)  # drafts are kept every second
+    draft = browser.execute_script("return JSON.parse(localStorage.getItem(document.getElementById("
+                                   "'mtm-webform-config').textContent.match(/\"draftKey\": \"([^\"]+)\"/)[1]))")
+    browser.refresh()
+    form = WebForm(browser)
+    assert form.question("Question one").find_element(By.CSS_SELECTOR, "input, textarea").get_attribute(
+        "value") == "Черновик"
+    assert browser.find_element(By.ID, "mtm-draft").is_displayed()
+    shots(browser, "10-draft-restored", size)
+
+    browser.execute_cdp_cmd("Network.enable", {})
+    offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+    form.type("Age", "33")
+    form.send_answering_the_rest()
+    assert browser.find_element(By.ID, "mtm-status").get_attribute("data-kind") == "warning"
+    shots(browser, "11-kept-offline", size)
+    waiting = browser.execute_script("return JSON.parse(localStorage.getItem('mtm-webform-outbox'))")
+    assert [entry["id"] for entry in waiting] == [draft["instanceID"]]
+    assert not Submission.objects.exists()
+
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
+    for _ in range(40):  # back online: the page sends what waits
+        if browser.find_element(By.ID, "mtm-status").get_attribute("data-kind") == "success":
+            break
+        time.sleep(0.25)
+    assert browser.find_element(By.ID, "mtm-status").text == "Sent. Thank you: the interview is stored."
+    stored = Submission.objects.get()
+    assert (stored.instance_id, stored.submitted_by.username) == (draft["instanceID"], "enum01")
+    assert browser.execute_script("return localStorage.getItem('mtm-webform-outbox')") == "[]"
+
+    # The server's answer was lost: the device sends the same interview again.
+    browser.execute_script("localStorage.setItem('mtm-webform-outbox', JSON.stringify(arguments[0]))", waiting)
+    browser.refresh()
+    WebForm(browser)
+    for _ in range(40):
+        if browser.find_element(By.ID, "mtm-status").get_attribute("data-kind") == "success":
+            break
+        time.sleep(0.25)
+    assert browser.find_element(By.ID, "mtm-status").text == "Already received: nothing was duplicated."
+    assert Submission.objects.count() == 1
+    shots(browser, "12-sent-once", size)
