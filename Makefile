@@ -174,4 +174,4 @@ messages: install
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var webforms/node_modules .pytest_cache .ruff_cache

@@ -158,7 +158,8 @@ class WebForm:
                 if self.driver.find_element(self.by.ID, "mtm-status").get_attribute("data-kind") != "info":
                     break
                 time.sleep(0.25)
-            if self.driver.find_element(self.by.ID, "mtm-status").get_attribute("data-kind") in ("success", "error", "warning"):
+            kind = self.driver.find_element(self.by.ID, "mtm-status").get_attribute("data-kind")
+            if kind in ("success", "error", "warning"):
                 return
             self.driver.implicitly_wait(0)
             try:
