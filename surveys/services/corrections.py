@@ -3,8 +3,10 @@ opened in ODK Web Forms' edit mode, a wrong answer changed, saved with a reason 
 
 - Who: the interview's supervisor (its submitter's ``Enumerator.supervisor``), the data-protection role or
   a superuser (:func:`may_correct`); anyone else :class:`~mtm.errors.Forbidden`, nothing stored.
-- What the page gets (:func:`correction_instance`): the instance with every field tagged ``identifier``
-  and every photo / audio / file answer emptied: a supervisor never sees them.
+- What the page gets (:func:`correction_instance`): the instance with every field tagged ``identifier``,
+  ``pseudonym`` or ``location``, every GPS answer and every photo / audio / file answer emptied: a
+  supervisor sees none of them raw anywhere else either (released answers drop identifiers, keep
+  pseudonyms as keyed hashes and GPS displaced).
 - What is saved (:func:`submission_correct`): the edited instance (``meta/deprecatedID`` = the version it
   corrects, a new ``instanceID``) with those fields put back from the raw version on the server, stored
   through the ingest service as an edit (:func:`~surveys.services.ingest.submission_ingest_correction`:
@@ -28,6 +30,7 @@ from surveys.form_schema import FormSchema
 from surveys.models import Submission, SubmissionAttachment, SubmissionComment, SubmissionCorrection
 from surveys.release import withheld_paths
 from surveys.selectors.questionnaires import questionnaire_schema
+from surveys.services.anonymise import GEO_TYPES
 from surveys.services.encrypted_submissions import submission_instance
 from surveys.services.ingest import IngestResult, submission_ingest_correction
 from surveys.services.instance import BINARY_TYPES, instance_header, parse_instance
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 
 #: How long a reason may be (the audit keeps it whole).
 REASON_MAX = 2000
+#: Privacy tags whose raw answers a correction page never gets (they are carried over on the server).
+WITHHELD_TAGS = {"identifier", "pseudonym", "location"}
 
 
 def may_correct(user: AnyUser | None, submission: Submission) -> bool:
@@ -124,13 +129,14 @@ def _schema(submission: Submission) -> FormSchema:
 
 
 def _withheld_nodes(root: etree._Element, schema: FormSchema) -> dict[str, list[etree._Element]]:
-    """The elements of the fields a supervisor may not see, by path, in document order (a repeat's
+    """The elements of the fields a correction page never gets, by path, in document order (a repeat's
     instances one after the other)."""
     withheld = withheld_paths(schema)
     root_name = schema.get("root", "data")
     found = {}
     for field in schema.get("fields", []):
-        if field["path"] in withheld or field["type"] in BINARY_TYPES:
+        if (field["path"] in withheld or field.get("privacy") in WITHHELD_TAGS or field["type"] in BINARY_TYPES
+                or field["type"] in GEO_TYPES):
             relative = field["xpath"].removeprefix(f"/{root_name}/")
             found[field["path"]] = list(root.iterfind("/".join(f"{{*}}{part}" for part in relative.split("/"))))
     return found

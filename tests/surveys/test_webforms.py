@@ -36,6 +36,8 @@ CORRECTABLE = b"""
 | | text | name | Name | identifier | |
 | | integer | age | Age | | . >= 14 |
 | | image | photo | Photo | | |
+| | geopoint | gps | GPS | location | |
+| | text | passport | Passport | pseudonym | |
 | settings |
 | | form_id | version |
 | | people | 1 |
@@ -43,10 +45,14 @@ CORRECTABLE = b"""
 JPEG = b"\xff\xd8\xff\xe0photo-bytes"
 
 
+GPS = "43.2500 76.9000 800 5"
+
+
 def people_xml(*, instance_id: str, name: str = "Aigerim Nurlanovna", age: str = "30", photo: str = "p.jpg",
-               deprecated_id: str | None = None) -> bytes:
+               gps: str = GPS, passport: str = "N1234567", deprecated_id: str | None = None) -> bytes:
     deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
     return (f'<data id="people" version="1"><name>{name}</name><age>{age}</age><photo>{photo}</photo>'
+            f"<gps>{gps}</gps><passport>{passport}</passport>"
             f"<meta><instanceID>{instance_id}</instanceID>{deprecated}</meta></data>").encode()
 
 
@@ -77,17 +83,19 @@ def team(db):
 def corrected_xml(team, *, age: str = "41", instance_id: str | None = None) -> bytes:
     """What Web Forms' edit mode sends: the withheld fields empty, a new instanceID, the deprecatedID."""
     old = team["submission"]
-    return people_xml(instance_id=instance_id or new_instance_id(), name="", photo="", age=age,
-                      deprecated_id=old.instance_id)
+    return people_xml(instance_id=instance_id or new_instance_id(), name="", photo="", gps="", passport="",
+                      age=age, deprecated_id=old.instance_id)
 
 
 class TestCorrections:
-    def test_the_page_gets_the_answers_without_identifiers_or_files(self, team):
+    def test_the_page_gets_the_answers_without_identifiers_gps_pseudonyms_or_files(self, team):
         served = correction_instance(user=team["users"]["sup1"], submission_id=team["submission"].pk)
 
         root = parse_instance(served)
-        assert (root.findtext("name"), root.findtext("age"), root.findtext("photo")) == ("", "30", "")
-        assert b"Aigerim" not in served and b"p.jpg" not in served
+        assert [root.findtext(name) for name in ("name", "age", "photo", "gps", "passport")] == ["", "30", "", "",
+                                                                                                  ""]
+        assert b"Aigerim" not in served and b"p.jpg" not in served and b"43.25" not in served
+        assert b"N1234567" not in served
         assert root.findtext("meta/instanceID") == team["submission"].instance_id
 
     def test_a_correction_is_a_new_version_with_the_withheld_fields_carried_over(
@@ -105,8 +113,8 @@ class TestCorrections:
         assert new.submitted_by == team["users"]["enum01"]  # still the enumerator's interview
         assert submission_instance(old) == raw_before
         raw = parse_instance(submission_instance(new))
-        assert (raw.findtext("name"), raw.findtext("age"), raw.findtext("photo")) == ("Aigerim Nurlanovna", "41",
-                                                                                       "p.jpg")
+        assert [raw.findtext(name) for name in ("name", "age", "photo", "gps", "passport")] == [
+            "Aigerim Nurlanovna", "41", "p.jpg", GPS, "N1234567"]
         assert raw.findtext("meta/deprecatedID") == old.instance_id
         assert [(a.filename, a.sha256) for a in new.attachments.all()] == [("p.jpg", hashlib.sha256(JPEG).hexdigest())]
         assert (new.processing, new.validation, new.answers["age"]) == ("processed", "valid", 41)
