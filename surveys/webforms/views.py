@@ -183,9 +183,13 @@ def correct_instance(request: HttpRequest, submission_id: int) -> HttpResponse:
 def correct_save(request: HttpRequest, submission_id: int) -> HttpResponse:
     def save() -> HttpResponse:
         parts = multipart_parts(request)
-        return submission_answer(submission_correct(
+        result = submission_correct(
             submission_id=submission_id, by=request.user, xml=parts.xml, reason=request.POST.get("reason", ""),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")))
+            user_agent=request.META.get("HTTP_USER_AGENT", ""))
+        response = submission_answer(result)
+        # The page goes on to the new version's page in the admin.
+        response["Location"] = reverse("admin:surveys_submission_change", args=[result.submission.pk])
+        return response
 
     return _answered(save)
 

@@ -304,10 +304,11 @@ def test_supervisor_corrects_one_answer_on_a_tablet(live_server, demo_team, brow
     browser.find_element(By.ID, "correction-reason").send_keys("Возраст записан неверно, уточнено по телефону")
     shots(browser, "6-correction", size)
     browser.find_element(By.XPATH, "//div[contains(@class,'footer')]//button[normalize-space()='Send']").click()
-    browser.find_element(By.ID, "correction-history")  # back on the interview's page
+    browser.find_element(By.ID, "correction-history")  # on the new version's page
     shots(browser, "7-corrected", size)
 
     old, new = Submission.objects.get(pk=original.pk), Submission.objects.exclude(pk=original.pk).get()
+    assert browser.current_url == f"{live_server.url}/admin/surveys/submission/{new.pk}/change/"
     assert (old.is_current, new.is_current, new.previous_id, new.deprecated_id) == (False, True, old.pk,
                                                                                    old.instance_id)
     assert new.submitted_by.username == "enum01"
@@ -350,6 +351,15 @@ def test_a_public_link_submits_without_login_and_a_revoked_one_is_refused(live_s
 
     stored = Submission.objects.get()
     assert (stored.form_id, stored.submitted_by) == ("feedback", None)
+    # The link's page in the admin: the address and its QR code.
+    browser.set_window_size(768, 1024)
+    log_in(browser, live_server, "coordinator", admin=True)
+    browser.get(f"{live_server.url}/admin/surveys/publiclink/{link.pk}/change/")
+    assert browser.find_element(By.ID, "public-link-url").text == f"{live_server.url}/f/{link.token}/"
+    browser.find_element(By.CSS_SELECTOR, "#public-link-qr svg")
+    shots(browser, "8-public-link-admin", (768, 1024))
+    browser.delete_all_cookies()
+    browser.set_window_size(*size)
     public_link_revoke(link_id=link.pk, by=admin)
     browser.get(f"{live_server.url}/f/{link.token}/")
     assert browser.find_element(By.ID, "refused").text == "This link has been revoked."

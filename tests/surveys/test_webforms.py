@@ -14,7 +14,7 @@ from django.test import Client
 from enumerators.roles import ANALYSTS, DATA_PROTECTION, SUPERVISORS
 from enumerators.services.roles import roles_ensure
 from mtm.errors import Forbidden, InvalidInput, NotFound
-from surveys.models import PublicLink, Submission, SubmissionComment, SubmissionCorrection
+from surveys.models import PublicLink, RoundTally, Submission, SubmissionComment, SubmissionCorrection
 from surveys.selectors.submissions import counted_submissions
 from surveys.services.corrections import correction_instance, submission_correct
 from surveys.services.encrypted_submissions import submission_instance
@@ -102,6 +102,8 @@ class TestCorrections:
             self, team, django_capture_on_commit_callbacks):
         old = team["submission"]
         raw_before = submission_instance(old)
+        ages = RoundTally.objects.filter(round_id=old.round_id, dimension="", path="age", count__gt=0)
+        assert sorted(ages.values_list("value", "count")) == [("30", 1), ("@asked", 1), ("@base", 1)]
 
         with django_capture_on_commit_callbacks(execute=True):  # processing, enqueued on commit
             result = submission_correct(submission_id=old.pk, by=team["users"]["sup1"], xml=corrected_xml(team),

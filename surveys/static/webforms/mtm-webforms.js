@@ -129,8 +129,9 @@ async function deliver(entry) {
     return { outcome: "later" };
   }
   const message = envelopeText(await response.text());
-  if (response.status === 201) return { outcome: "sent", message };
-  if (response.status === 202) return { outcome: "duplicate", message };
+  const location = response.headers.get("Location");
+  if (response.status === 201) return { outcome: "sent", message, location };
+  if (response.status === 202) return { outcome: "duplicate", message, location };
   if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
     return { outcome: "refused", message, status: response.status };
   }
@@ -266,7 +267,7 @@ async function submitted(payload, callback) {
     clearDraft();
     if (config.correction) {
       say(text.corrected, "success");
-      window.location.assign(config.urls.back);
+      window.location.assign(result.location || config.urls.back);
       return;
     }
     say(result.outcome === "sent" ? text.sent : text.duplicate, "success");
