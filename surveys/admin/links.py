@@ -68,8 +68,8 @@ class PublicLinkAdmin(admin.ModelAdmin):
     def link(self, obj: PublicLink) -> str:
         url = self._url(self._request, obj)
         if obj.revoked_at is not None:
-            return format_html('<s id="public-link-url">{}</s>', url)
-        return format_html('<a id="public-link-url" href="{}">{}</a>', url, url)
+            return format_html('<s id="public-link-url" style="word-break: break-all">{}</s>', url)
+        return format_html('<a id="public-link-url" style="word-break: break-all" href="{}">{}</a>', url, url)
 
     @admin.display(description=_("QR code"))
     def qr_code(self, obj: PublicLink) -> str:
