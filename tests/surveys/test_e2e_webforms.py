@@ -27,7 +27,10 @@ DEMO_FORM = ROOT / "surveys" / "demo" / "forms" / "mtm_kz_r4.md"
 #: A 1 × 1 PNG, the photo of the place of the interview.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAA"
                        "AABJRU5ErkJggg==")
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+WEB_FORMS = ROOT / "webforms" / "node_modules" / "@getodk" / "web-forms" / "dist" / "index.js"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(not WEB_FORMS.exists(), reason="ODK Web Forms is not installed: `make install` "
+                                                                   "runs npm ci in webforms/")]
 
 
 @pytest.fixture
