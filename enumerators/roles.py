@@ -33,5 +33,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     DATA_MANAGERS: ["surveys.view_survey", "surveys.view_round", "surveys.view_questionnaire",
                     "surveys.view_submission", "surveys.view_resthook", "surveys.add_resthook",
                     "surveys.change_resthook", "surveys.delete_resthook", "surveys.view_hookdelivery",
-                    "surveys.change_hookdelivery", "surveys.view_hooklog"],
+                    "surveys.change_hookdelivery", "surveys.view_hooklog", "surveys.view_publiclink",
+                    "surveys.add_publiclink"],
 }

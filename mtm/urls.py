@@ -14,5 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     # ODK Central's API and OData feed, before OpenRosa's /<username>/… routes.
     path("v1/", include("surveys.api.central.urls")),
+    # The browser's web forms (/collect/, /f/<token>/), before OpenRosa's /<username>/… routes.
+    path("", include("surveys.webforms.urls")),
     path("", include("surveys.openrosa.urls")),
 ]

@@ -99,6 +99,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = ENV.data_dir / "static"
+# ODK Web Forms and Vue's browser build, fetched by `make install` (npm ci in webforms/, ADR 0020) and
+# served as static files (WhiteNoise in production): no CDN at run time.
+WEBFORMS_MODULES = BASE_DIR / "webforms" / "node_modules"
+STATICFILES_DIRS = [
+    ("webforms/odk", WEBFORMS_MODULES / "@getodk" / "web-forms" / "dist"),
+    ("webforms/vue", WEBFORMS_MODULES / "vue" / "dist"),
+]
 MEDIA_ROOT = ENV.data_dir / "media"
 MEDIA_URL = "media/"
 STORAGES = {

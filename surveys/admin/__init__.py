@@ -5,6 +5,7 @@ from surveys.admin import (  # noqa: F401
     encryption,
     exports,
     hooks,
+    links,
     locations,
     quality,
     questionnaires,

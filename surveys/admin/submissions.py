@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -35,6 +35,7 @@ from surveys.models import (
     Submission,
     SubmissionAttachment,
     SubmissionComment,
+    SubmissionCorrection,
     SubmissionFlag,
 )
 from surveys.release import answers_released
@@ -43,6 +44,7 @@ from surveys.round_settings import CHECK_LABELS
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import may_see_submissions
 from surveys.selectors.submissions import scoped_submissions
+from surveys.services.corrections import may_correct
 from surveys.services.processing import submissions_retry
 from surveys.services.review import submission_comment_add, submission_review
 
@@ -184,6 +186,10 @@ class SubmissionAdmin(ExportActionMixin, admin.ModelAdmin):
         obj = self.get_object(request, object_id) if object_id and str(object_id).isdigit() else None
         if obj is not None:
             extra["answers"] = self._answers(obj)
+            extra["can_correct"] = (obj.is_current and obj.complete and not obj.encrypted
+                                    and may_correct(request.user, obj))
+            extra["corrections"] = list(SubmissionCorrection.objects.filter(Q(submission=obj) | Q(replaced=obj))
+                                        .select_related("actor", "submission", "replaced"))
         return super().change_view(request, object_id, form_url, extra)
 
     def review_view(self, request: HttpRequest, submission_id: int) -> HttpResponse:

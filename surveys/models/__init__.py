@@ -28,6 +28,7 @@ from surveys.models.surveys import (
     media_upload_to,
     xlsform_upload_to,
 )
+from surveys.models.webforms import PublicLink, SubmissionCorrection
 
 __all__ = [
     "BackCheck",
@@ -40,6 +41,7 @@ __all__ = [
     "Location",
     "ODataRow",
     "ProgressCount",
+    "PublicLink",
     "Questionnaire",
     "QuestionnaireMedia",
     "RawPurge",
@@ -53,6 +55,7 @@ __all__ = [
     "Submission",
     "SubmissionAttachment",
     "SubmissionComment",
+    "SubmissionCorrection",
     "SubmissionFlag",
     "Survey",
     "attachment_upload_to",

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone, translation
@@ -27,8 +30,6 @@ def submission(request: OpenRosaRequest) -> HttpResponse:
     if request.method == "HEAD":
         return openrosa_response(status=204)
     length = int(request.META.get("CONTENT_LENGTH") or 0)
-    # Collect keeps the files of a part within the advertised size; the
-    # multipart envelope and the XML come on top of that.
     if length > settings.OPENROSA_MAX_SUBMISSION_BYTES + MULTIPART_ALLOWANCE:
         raise TooLarge(_("The submission is larger than %(bytes)s bytes.")
                        % {"bytes": settings.OPENROSA_MAX_SUBMISSION_BYTES})
@@ -41,6 +42,25 @@ def submission(request: OpenRosaRequest) -> HttpResponse:
     if request.content_type == "application/json":  # an API's answer: in English, as the APIs (mtm.locale)
         with translation.override(settings.LANGUAGE_CODE):
             return _json(request, sender)
+    return submission_answer(multipart_ingest(request, sender))
+
+
+@dataclass(frozen=True)
+class MultipartParts:
+    xml: bytes
+    attachments: list[UploadedFile[bytes]]
+    is_incomplete: bool
+
+
+def multipart_parts(request: HttpRequest) -> MultipartParts:
+    """An OpenRosa multipart post's parts (``xml_submission_file`` and the attachments), checked as
+    Collect's ``/submission`` checks them: the browser's web forms (``surveys.webforms``) post the same."""
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    # Collect keeps the files of a part within the advertised size; the
+    # multipart envelope and the XML come on top of that.
+    if length > settings.OPENROSA_MAX_SUBMISSION_BYTES + MULTIPART_ALLOWANCE:
+        raise TooLarge(_("The submission is larger than %(bytes)s bytes.")
+                       % {"bytes": settings.OPENROSA_MAX_SUBMISSION_BYTES})
     try:
         files = request.FILES
         is_incomplete = request.POST.get("*isIncomplete*", "").lower() == "yes"
@@ -54,8 +74,18 @@ def submission(request: OpenRosaRequest) -> HttpResponse:
     if (xml_file.size or 0) > settings.OPENROSA_MAX_SUBMISSION_BYTES:
         raise TooLarge(_("The submission XML is too large."))
     attachments = [f for key in files for f in files.getlist(key) if key != XML_PART]
-    result = submission_ingest_xml(xml=xml_file.read(), sender=sender, attachments=attachments,
-                                   is_incomplete=is_incomplete)
+    return MultipartParts(xml=xml_file.read(), attachments=attachments, is_incomplete=is_incomplete)
+
+
+def multipart_ingest(request: HttpRequest, sender: Sender) -> IngestResult:
+    """A multipart post through the ingest service, stored first, exactly once."""
+    parts = multipart_parts(request)
+    return submission_ingest_xml(xml=parts.xml, sender=sender, attachments=parts.attachments,
+                                 is_incomplete=parts.is_incomplete)
+
+
+def submission_answer(result: IngestResult) -> HttpResponse:
+    """OpenRosa's answer to a stored post: 201 for a new instance, 202 for one received already."""
     return openrosa_response(xml.response_message(_message(result), nature="submit_success"),
                              status=201 if result.created else 202)
 

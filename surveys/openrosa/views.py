@@ -66,7 +66,7 @@ def _answered(view: Any, request: OpenRosaRequest, username: str | None, args: A
         request.openrosa_user, request.openrosa_anonymous = owner, True
     else:
         try:
-            user = request_user(request)
+            user = request_user(request) or _web_session_user(request)
         except AuthFailed as failure:
             return openrosa_unauthorized(str(failure), stale=failure.stale)
         if user is None:
@@ -77,6 +77,16 @@ def _answered(view: Any, request: OpenRosaRequest, username: str | None, args: A
     with translation.override(openrosa_language(request, None if username is not None else request.openrosa_user)):
         response: HttpResponse = view(request, *args, **kwargs)
     return response
+
+
+def _web_session_user(request: OpenRosaRequest) -> Any:
+    """The browser's web forms (``surveys.webforms``) read a form and its media from these endpoints with
+    the enumerator's logged-in session, never with credentials: a GET without an Authorization header.
+    Collect always sends credentials and has no session, so what it sees is unchanged."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
 
 
 def _url(request: OpenRosaRequest, name: str, **kwargs: str) -> str:

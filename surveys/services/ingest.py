@@ -124,6 +124,24 @@ def submission_ingest_json(*, body: bytes, sender: Sender) -> IngestResult:
                    is_incomplete=False, encrypted=False)
 
 
+def submission_ingest_correction(*, xml: bytes, previous: Submission, user_agent: str = "") -> IngestResult:
+    """A supervisor's correction (:mod:`surveys.services.corrections`, which checks who may and carries the
+    withheld fields over): the instance stored as an edit of ``previous`` — its ``deprecatedID`` — in the
+    name of the interview's submitter, so that it stays in their counts and their team. The round must
+    still be open; nothing else of ``_target``'s rule applies (a supervisor is not assigned to the form)."""
+    root = parse_instance(xml)
+    header = instance_header(root)
+    target = submission_target(form_id=header.form_id, version=header.version, submitter=None)
+    if not target.round_open:
+        raise Forbidden(_("Round %(round)s of '%(form_id)s' is closed to submissions.")
+                        % {"round": target.round_number, "form_id": header.form_id})
+    return _ingest(target=target, instance_id=header.instance_id, deprecated_id=header.deprecated_id,
+                   raw=xml, raw_format=Submission.Format.XML, xml=None, digest=_sha256(xml),
+                   expected=len(expected_attachments(root, target.schema)),
+                   sender=Sender(user=previous.submitted_by, user_agent=user_agent), attachments=(),
+                   is_incomplete=False, encrypted=False)
+
+
 def manifest_files(root: etree._Element) -> tuple[str, ...]:
     return manifest_read(root).files
 
