@@ -58,6 +58,8 @@ class Env:
     sweep_seconds: float
     #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
     sweep_grace_seconds: int
+    #: MTM_PROCESS_BATCH: how many waiting submissions a worker processes in one transaction (at most).
+    process_batch: int
     #: MTM_HOOK_KEY: the Fernet key that seals REST services' passwords and signing secrets.
     hook_key: str
     #: MTM_HOOK_RETRY_DELAYS: seconds before each retry of a failed delivery (then it is failed).
@@ -101,6 +103,7 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         cache_prefix=e.get("MTM_CACHE_PREFIX") or "mtm",
         sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
         sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
+        process_batch=max(1, int(e.get("MTM_PROCESS_BATCH") or 200)),
         hook_key=e.get("MTM_HOOK_KEY", ""),
         hook_retry_delays=tuple(int(float(v)) for v in _list(e.get("MTM_HOOK_RETRY_DELAYS"), ["60", "600", "7200"])),
         hook_timeout_seconds=float(e.get("MTM_HOOK_TIMEOUT_SECONDS") or 10),

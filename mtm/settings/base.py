@@ -175,6 +175,12 @@ CELERY_BEAT_SCHEDULE = {
     "raw-purge": {"task": "surveys.raw_purge", "schedule": 86400.0},
 }
 MTM_SWEEP_GRACE_SECONDS = ENV.sweep_grace_seconds
+# Processing in batches (docs/adr/0018): a post marks processing due in the cache (one SET NX) and enqueues
+# one task when none is due yet; the task takes whatever waits, MTM_PROCESS_BATCH at a time, for at most
+# MTM_PROCESS_TASK_SECONDS, then sends itself again if more waits.
+MTM_PROCESS_BATCH = ENV.process_batch
+MTM_PROCESS_TASK_SECONDS = 60.0
+MTM_PROCESS_DUE_SECONDS = 30
 
 # REST services (KoboToolbox's hooks, docs/adr/0017): deliveries go to a queue of their own, consumed by a
 # worker of its own (`make hook-worker`), so that a slow or dead receiver never holds processing. Each

@@ -1,5 +1,7 @@
-"""Processing a stored submission (:func:`submission_process`, the Celery
-task's work), under the submission's row lock:
+"""Processing stored submissions in batches (:func:`submissions_process_pending`, the Celery task's work:
+whatever waits, a few hundred at a time; :func:`submissions_process` for given ones, and
+:func:`submission_process` — a batch of one — for an edit, a retry or a form key given), under the rows'
+locks, each interview through these steps:
 
 1. open the raw instance (:mod:`surveys.services.raw_store`; an encrypted one
    decrypted and its signature checked, :mod:`surveys.services.encrypted_submissions`
@@ -17,12 +19,13 @@ task's work), under the submission's row lock:
    (:func:`surveys.services.hooks.delivery.deliveries_plan`), sent on the
    hooks' own queue once the transaction commits.
 
-The steps run in a savepoint. When any of them raises (an unreadable
+The steps of each interview run in a savepoint. When any of them raises (an unreadable
 instance, a fault in a check), everything they wrote is rolled back and the
 submission is marked ``failed`` with a reason naming the step, never an
 answer; the queue goes on with the next one (:func:`submission_retry` sends
 it round again). A database that is gone is not the submission's fault:
-that error is raised, for the task to retry.
+that error is raised, for the task to retry. The counts' differences are
+summed over the batch and written once at its end (``counts_batched``).
 
 Running it again on the same submission changes nothing."""
 
@@ -30,13 +33,14 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,7 +51,7 @@ from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import within_scope
 from surveys.services.anonymise import submission_anonymise
 from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
-from surveys.services.counts import counts_kept
+from surveys.services.counts import CountsBatch, counts_batched, counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
 from surveys.services.respondents import respondent_link
@@ -81,18 +85,57 @@ class _Step:
 
 @transaction.atomic
 def submission_process(*, submission_id: int) -> ProcessOutcome:
-    submission = (Submission.objects.select_for_update(of=("self",))
-                  .select_related("questionnaire", "round")
-                  .defer("questionnaire__schema", "questionnaire__xform_xml")  # the schema comes from its cache
-                  .filter(pk=submission_id).first())
-    if submission is None:
-        return ProcessOutcome(submission_id, "missing", changed=False)
+    """Process one submission: a batch of one (an edit, a key given, a retry, the eager mode)."""
+    return submissions_process(submission_ids=[submission_id])[0]
+
+
+@transaction.atomic
+def submissions_process(*, submission_ids: Sequence[int]) -> list[ProcessOutcome]:
+    """Process the given submissions in one transaction (rows locked in id order), one outcome each in
+    id order. Each interview runs in its own savepoint: one that fails is marked failed and the rest
+    go on; the counts move once for the whole batch (:func:`surveys.services.counts.counts_batched`)."""
+    ids = sorted(set(submission_ids))
+    locked = {s.pk: s for s in _locked(Submission.objects.filter(pk__in=ids).order_by("pk"))}
+    return _process_batch([locked.get(pk) or pk for pk in ids])
+
+
+def submissions_process_pending(*, limit: int) -> list[ProcessOutcome]:
+    """Process up to ``limit`` of the submissions waiting (complete, pending, raw data kept), oldest first,
+    in one batch; rows another worker holds are skipped (``SKIP LOCKED``), so workers on several hosts
+    share the queue without waiting on each other. Returns their outcomes (none: nothing waits)."""
+    with transaction.atomic():
+        waiting = (Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
+                                             raw_purged_at__isnull=True).order_by("received_at", "id"))
+        batch = list(_locked(waiting, skip_locked=True)[:limit])
+        return _process_batch(sorted(batch, key=lambda s: s.pk))
+
+
+def _locked(submissions: QuerySet[Submission], *, skip_locked: bool = False) -> QuerySet[Submission]:
+    return (submissions.select_for_update(of=("self",), skip_locked=skip_locked)
+            .select_related("questionnaire", "round")
+            .defer("questionnaire__schema", "questionnaire__xform_xml")  # the schema comes from its cache
+            .prefetch_related("flags"))
+
+
+def _process_batch(batch: Sequence[Submission | int]) -> list[ProcessOutcome]:
+    outcomes = []
+    with counts_batched() as counts:
+        for submission in batch:
+            if isinstance(submission, int):
+                outcomes.append(ProcessOutcome(submission, "missing", changed=False))
+            else:
+                outcomes.append(_process_one(submission, counts))
+    return outcomes
+
+
+def _process_one(submission: Submission, counts: CountsBatch) -> ProcessOutcome:
     if not submission.complete or submission.raw_purged_at is not None:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
-        return ProcessOutcome(submission_id, submission.processing, changed=False)
+        return ProcessOutcome(submission.pk, submission.processing, changed=False)
     step = _Step()
     try:
-        with transaction.atomic():  # a savepoint: a step that fails leaves nothing of the others behind
+        # A savepoint: a step that fails leaves nothing of the others behind (nor its counts' difference).
+        with counts.staged(), transaction.atomic():
             outcome = _process(submission, step)
     except DatabaseOperationalError:
         raise  # the database itself (gone, deadlock): transient, the task retries
