@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import OperationalError as DatabaseOperationalError
 
 from surveys.selectors.exports import exports_waiting
-from surveys.selectors.submissions import submissions_unprocessed
+from surveys.selectors.submissions import submissions_unprocessed, submissions_waiting
 from surveys.services.exports import record_export_run
 from surveys.services.hooks.delivery import deliveries_resend_due, delivery_run
 from surveys.services.processing import submission_process, submissions_process_pending
@@ -39,17 +39,20 @@ def submissions_process_task() -> int:
     ``MTM_PROCESS_TASK_SECONDS``; when more waits then, the task sends itself again. Returns how many it
     processed. The due mark is cleared first, so a post stored from then on enqueues a task again: none is
     left waiting. Idempotent: what is processed is not taken again; two workers share the queue (rows
-    one holds are skipped by the other)."""
+    one holds are skipped by the other). Rows skipped because another transaction held them (a resend's
+    check, another worker's batch) are taken by the task sent again a second later."""
     _due_clear()
     limit, done = settings.MTM_PROCESS_BATCH, 0
     deadline = time.monotonic() + settings.MTM_PROCESS_TASK_SECONDS
     while True:
         taken = len(submissions_process_pending(limit=limit))
         done += taken
-        if taken < limit:
-            return done
-        if time.monotonic() > deadline:
+        if taken == limit and time.monotonic() > deadline:
             processing_due()
+            return done
+        if taken < limit:
+            if submissions_waiting():
+                processing_due(countdown=1.0)
             return done
 
 
@@ -93,7 +96,7 @@ def submission_enqueue(submission_id: int) -> bool:
     return True
 
 
-def processing_due() -> bool:
+def processing_due(countdown: float = 0) -> bool:
     """Enqueue the batch task unless one is queued already (one ``SET NX`` in the cache under load, not a
     message per post); never raise. Without the cache, the task is sent anyway."""
     try:
@@ -103,7 +106,7 @@ def processing_due() -> bool:
     if not first:
         return True
     try:
-        submissions_process_task.delay()
+        submissions_process_task.apply_async(countdown=countdown or None)
     except Exception:
         log.exception("could not enqueue processing now; the sweep will retry")
         _due_clear()

@@ -44,7 +44,9 @@ class InterviewFacts:
     out_of_range: tuple[str, ...] = ()
 
 
-def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings) -> InterviewFacts:
+def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings,
+                    locations: dict[str, Location | None] | None = None) -> InterviewFacts:
+    """``locations``: the locations by code a batch has looked up already (filled as it goes)."""
     fields = schema.get("fields", [])
     zone = ZoneInfo(config.timezone)
     started, bad_start = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None), zone)
@@ -54,7 +56,13 @@ def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: Chec
         value = answers.get(config.location_field)
         if isinstance(value, str):
             # Choice names cannot hold "-": kz_75 names the location KZ-75.
-            location = Location.objects.filter(code=value.upper().replace("_", "-")).first()
+            code = value.upper().replace("_", "-")
+            if locations is None or code not in locations:
+                location = Location.objects.filter(code=code).first()
+                if locations is not None:
+                    locations[code] = location
+            else:
+                location = locations[code]
     day = started.astimezone(zone).date() if started else None
     return InterviewFacts(started_at=started, ended_at=ended, interview_date=day, location=location,
                           fingerprint=_fingerprint(answers, fields, config),

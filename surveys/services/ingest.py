@@ -197,6 +197,10 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         "processing": Submission.Processing.RECEIVING if is_incomplete else Submission.Processing.PENDING,
     }
     submission, created = _insert_or_existing(values)
+    if not created and (attachments or (not is_incomplete and not submission.complete)):
+        # Something may change (attachments merged, the last part of a split upload): lock it. A plain
+        # resend only reads it, so it never waits for a processing batch holding the row.
+        submission = Submission.objects.select_for_update().get(pk=submission.pk)
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(_("Submission '%(instance_id)s' exists already with different content.")
                                  % {"instance_id": instance_id})
@@ -227,7 +231,7 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
     """Insert first, in one statement that yields to the unique constraint
     (``ON CONFLICT DO NOTHING``): new instances, the common case, cost one
     round trip. When the instance is stored already (a resend, or a
-    concurrent post of it that won), lock and return the stored row. Any
+    concurrent post of it that won), return the stored row (not locked). Any
     other constraint breaking (an edited row edited concurrently) ends the
     whole ingest as a conflict, storing nothing."""
     meta = Submission._meta
@@ -255,8 +259,7 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
         created = Submission(pk=row[0], **{attnames[name]: value for name, value in values.items()})
         created._state.adding, created._state.db = False, connection.alias
         return created, True
-    existing = Submission.objects.select_for_update().get(form_id=values["form_id"],
-                                                          instance_id=values["instance_id"])
+    existing = Submission.objects.get(form_id=values["form_id"], instance_id=values["instance_id"])
     return existing, False
 
 

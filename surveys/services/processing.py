@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -45,8 +46,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mtm.errors import Forbidden, MtmError
-from surveys.models import Submission, SubmissionComment, SubmissionFlag
+from surveys.models import Location, ReviewEvent, Submission, SubmissionComment, SubmissionFlag
 from surveys.round_settings import round_check_settings, round_privacy_settings
+from surveys.selectors.hooks import active_hook_ids
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import within_scope
 from surveys.services.anonymise import submission_anonymise
@@ -55,7 +57,7 @@ from surveys.services.counts import CountsBatch, counts_batched, counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
 from surveys.services.respondents import respondent_link
-from surveys.services.review import review_after_checks
+from surveys.services.review import REVIEW_FIELDS, review_after_checks_planned
 from surveys.services.validation import FormRules, submission_validate
 
 if TYPE_CHECKING:
@@ -117,26 +119,67 @@ def _locked(submissions: QuerySet[Submission], *, skip_locked: bool = False) -> 
             .prefetch_related("flags"))
 
 
+class BatchWrites:
+    """What a batch writes in bulk when it ends: flags added, changed and cleared, the system's review
+    entries and review states. Each interview's writes are staged and kept only when its savepoint is
+    released (:meth:`staged`)."""
+
+    def __init__(self) -> None:
+        self.flags_new: list[SubmissionFlag] = []
+        self.flags_changed: list[SubmissionFlag] = []
+        self.flags_gone: list[int] = []
+        self.events: list[ReviewEvent] = []
+        self.reviewed: list[Submission] = []
+        self.hooks: dict[str, list[int]] = {}
+        self.locations: dict[str, Location | None] = {}
+
+    @contextmanager
+    def staged(self) -> Iterator[BatchWrites]:
+        stage = BatchWrites()
+        stage.hooks, stage.locations = self.hooks, self.locations
+        yield stage
+        self.flags_new += stage.flags_new
+        self.flags_changed += stage.flags_changed
+        self.flags_gone += stage.flags_gone
+        self.events += stage.events
+        self.reviewed += stage.reviewed
+
+    def hook_ids(self, form_id: str) -> list[int]:
+        if form_id not in self.hooks:
+            self.hooks[form_id] = active_hook_ids(form_id=form_id)
+        return self.hooks[form_id]
+
+    def write(self) -> None:
+        if self.flags_gone:
+            SubmissionFlag.objects.filter(pk__in=self.flags_gone).delete()
+        SubmissionFlag.objects.bulk_create(self.flags_new, batch_size=500)
+        SubmissionFlag.objects.bulk_update(self.flags_changed, ["reason"], batch_size=500)
+        ReviewEvent.objects.bulk_create(self.events, batch_size=500)
+        Submission.objects.bulk_update(self.reviewed, REVIEW_FIELDS, batch_size=200)
+
+
 def _process_batch(batch: Sequence[Submission | int]) -> list[ProcessOutcome]:
     outcomes = []
+    writes = BatchWrites()
     with counts_batched() as counts:
         for submission in batch:
             if isinstance(submission, int):
                 outcomes.append(ProcessOutcome(submission, "missing", changed=False))
             else:
-                outcomes.append(_process_one(submission, counts))
+                outcomes.append(_process_one(submission, counts, writes))
+        writes.write()
     return outcomes
 
 
-def _process_one(submission: Submission, counts: CountsBatch) -> ProcessOutcome:
+def _process_one(submission: Submission, counts: CountsBatch, writes: BatchWrites) -> ProcessOutcome:
     if not submission.complete or submission.raw_purged_at is not None:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
         return ProcessOutcome(submission.pk, submission.processing, changed=False)
     step = _Step()
     try:
         # A savepoint: a step that fails leaves nothing of the others behind (nor its counts' difference).
-        with counts.staged(), transaction.atomic():
-            outcome = _process(submission, step)
+        with counts.staged(), writes.staged() as staged, transaction.atomic():
+            outcome = _process(submission, step, staged)
     except DatabaseOperationalError:
         raise  # the database itself (gone, deadlock): transient, the task retries
     except AwaitingKey as waiting:
@@ -144,11 +187,11 @@ def _process_one(submission: Submission, counts: CountsBatch) -> ProcessOutcome:
     except Exception as err:  # noqa: BLE001 - one poison interview must not stop the queue
         return _failed(submission, step.name, err)
     # The form's REST services: a pending delivery each, sent on their own queue once this commits.
-    deliveries_plan(submission=submission)
+    deliveries_plan(submission=submission, hook_ids=writes.hook_ids(submission.form_id))
     return outcome
 
 
-def _process(submission: Submission, step: _Step) -> ProcessOutcome:
+def _process(submission: Submission, step: _Step, writes: BatchWrites) -> ProcessOutcome:
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.schema_key)
     # "Now" is when it was received, so today() means the same on every run.
@@ -158,7 +201,7 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     result = submission_validate(xml=xml, rules=rules, now=submission.received_at)
     step.name = "interview facts"
     config = round_check_settings(submission.round)
-    facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
+    facts = interview_facts(answers=result.answers, schema=rules.schema, config=config, locations=writes.locations)
     step.name = "anonymisation"
     privacy = round_privacy_settings(submission.round)
     areas = [facts.location] if facts.location else assigned_locations(submission)
@@ -182,10 +225,14 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
         # Checks read the answers in memory (raw); a refusal is not an interview to check.
         flags = [] if record.consent is False else submission_checks(
             submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
-        changed |= _sync_flags(submission, flags)
+        changed |= _sync_flags(submission, flags, writes)
         step.name = "review"
         issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
-        changed |= review_after_checks(submission=submission, issues=issues)
+        event = review_after_checks_planned(submission=submission, issues=issues)  # written with the batch
+        if event is not None:
+            writes.events.append(event)
+            writes.reviewed.append(submission)
+            changed = True
         step.name = "counts"
     changed |= counts.changed
     return ProcessOutcome(submission.pk, submission.processing, changed)
@@ -275,18 +322,19 @@ def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
     return ProcessOutcome(submission.pk, submission.processing, bool(changed))
 
 
-def _sync_flags(submission: Submission, flags: list[Flag]) -> bool:
+def _sync_flags(submission: Submission, flags: list[Flag], writes: BatchWrites) -> bool:
+    """The submission's flags made ``flags`` (written with the batch: :class:`BatchWrites`)."""
     wanted = {f.check: f.reason for f in flags}
     stored = {f.check_name: f for f in submission.flags.all()}
-    gone = [name for name in stored if name not in wanted]
-    if gone:
-        submission.flags.filter(check_name__in=gone).delete()
+    gone = [flag.pk for name, flag in stored.items() if name not in wanted]
+    writes.flags_gone += gone
     changed = bool(gone)
     for name, reason in wanted.items():
         if name not in stored:
-            SubmissionFlag.objects.create(submission=submission, check_name=name, reason=reason)
+            writes.flags_new.append(SubmissionFlag(submission=submission, check_name=name, reason=reason))
             changed = True
         elif stored[name].reason != reason:
-            SubmissionFlag.objects.filter(pk=stored[name].pk).update(reason=reason)
+            stored[name].reason = reason
+            writes.flags_changed.append(stored[name])
             changed = True
     return changed
