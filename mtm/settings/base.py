@@ -101,8 +101,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = ENV.data_dir / "static"
 MEDIA_ROOT = ENV.data_dir / "media"
 MEDIA_URL = "media/"
+# Attachments, form media and exports: the data folder, or an S3-compatible bucket (MTM_S3_BUCKET; README,
+# "Several hosts") that web processes and workers on several hosts share.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": ENV.default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Request bodies read into memory (KoBo JSON posts, form fields) may be as large
