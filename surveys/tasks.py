@@ -106,7 +106,10 @@ def processing_due(countdown: float = 0) -> bool:
     if not first:
         return True
     try:
-        submissions_process_task.apply_async(countdown=countdown or None)
+        if countdown:
+            submissions_process_task.apply_async(countdown=countdown)
+        else:
+            submissions_process_task.delay()
     except Exception:
         log.exception("could not enqueue processing now; the sweep will retry")
         _due_clear()

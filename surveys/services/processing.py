@@ -108,8 +108,8 @@ def submissions_process_pending(*, limit: int) -> list[ProcessOutcome]:
     with transaction.atomic():
         waiting = (Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
                                              raw_purged_at__isnull=True).order_by("received_at", "id"))
-        batch = list(_locked(waiting, skip_locked=True)[:limit])
-        return _process_batch(sorted(batch, key=lambda s: s.pk))
+        taken = sorted(_locked(waiting, skip_locked=True)[:limit], key=lambda s: s.pk)
+        return _process_batch(taken)
 
 
 def _locked(submissions: QuerySet[Submission], *, skip_locked: bool = False) -> QuerySet[Submission]:
