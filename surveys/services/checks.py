@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import statistics
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -117,12 +118,14 @@ def _fingerprint(answers: dict[str, Any], fields: list[SchemaField], config: Che
 
 
 def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: FormSchema,
-                      facts: InterviewFacts, config: CheckSettings) -> list[Flag]:
+                      facts: InterviewFacts, config: CheckSettings, daily: DailyCounts | None = None) -> list[Flag]:
+    """The round's enabled checks' flags. ``daily``: a batch's interviews per enumerator and day, read
+    once and kept in step by the batch (:class:`DailyCounts`)."""
     enabled = config.enabled
     flags: list[Flag] = []
     for check, run in (("short_interview", _short), ("outside_hours", _hours), ("gps_outside_area", _gps),
                        ("duplicate_respondent", _duplicate), ("outlier", _outliers),
-                       ("high_daily_count", _daily), ("interview_dates", _dates)):
+                       ("high_daily_count", partial(_daily, daily=daily)), ("interview_dates", _dates)):
         if check in enabled:
             reason = run(submission=submission, answers=answers, schema=schema, facts=facts, config=config)
             if reason:
@@ -230,14 +233,12 @@ def _outliers(*, answers: dict[str, Any], schema: FormSchema, config: CheckSetti
     return ("; ".join(found) + ".") if found else None
 
 
-def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
+def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, daily: DailyCounts | None = None,
+           **_: Any) -> str | None:
     if submission.submitted_by_id is None or facts.interview_date is None:
         return None
     day = facts.interview_date
-    counts = dict(
-        Submission.objects.filter(round_id=submission.round_id, interview_date=day, is_current=True,
-                                  submitted_by__isnull=False)
-        .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
+    counts = daily.of(submission.round_id, day) if daily is not None else _daily_counts(submission.round_id, day)
     mine = counts.get(submission.submitted_by_id, 0)
     if len(counts) < 2 or mine < config.daily_minimum:
         return None
@@ -246,3 +247,49 @@ def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettin
         return (f"{mine} interviews on {day:%Y-%m-%d}, more than {config.daily_factor:g} times the team's "
                 f"median of {typical:g}.")
     return None
+
+
+def _daily_counts(round_id: int, day: dt.date) -> dict[int, int]:
+    """Current interviews of the round on ``day`` per enumerator (user id)."""
+    return dict(Submission.objects.filter(round_id=round_id, interview_date=day, is_current=True,
+                                          submitted_by__isnull=False)
+                .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
+
+
+class DailyCounts:
+    """:func:`_daily_counts` for a batch: each (round, day) read once, then moved by the batch's own
+    interviews as they are saved (:meth:`moved`), so the check counts what it would count one by one.
+    :meth:`mark` and :meth:`rollback` undo what an interview whose savepoint rolled back did."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, dt.date], dict[int, int]] = {}
+        self._journal: list[tuple[tuple[int, dt.date], int, int]] = []  # (key, user, delta); user 0: loaded
+
+    def of(self, round_id: int, day: dt.date) -> dict[int, int]:
+        key = (round_id, day)
+        if key not in self.known:
+            self.known[key] = _daily_counts(round_id, day)
+            self._journal.append((key, 0, 0))
+        return self.known[key]
+
+    def moved(self, *, round_id: int, user_id: int | None, before: dt.date | None, after: dt.date | None) -> None:
+        """An interview of ``user_id`` saved, counted on ``before`` until now and on ``after`` from now
+        (None: not counted)."""
+        if user_id is None or before == after:
+            return
+        for day, delta in ((before, -1), (after, 1)):
+            counts = self.known.get((round_id, day)) if day is not None else None
+            if counts is not None and day is not None:
+                counts[user_id] = counts.get(user_id, 0) + delta
+                self._journal.append(((round_id, day), user_id, delta))
+
+    def mark(self) -> int:
+        return len(self._journal)
+
+    def rollback(self, mark: int) -> None:
+        while len(self._journal) > mark:
+            key, user_id, delta = self._journal.pop()
+            if not user_id:
+                self.known.pop(key, None)
+            elif key in self.known:
+                self.known[key][user_id] -= delta

@@ -31,6 +31,7 @@ Running it again on the same submission changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,12 +53,18 @@ from surveys.selectors.hooks import active_hook_ids
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import within_scope
 from surveys.services.anonymise import submission_anonymise
-from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
+from surveys.services.checks import (
+    DailyCounts,
+    Flag,
+    assigned_locations,
+    interview_facts,
+    submission_checks,
+)
 from surveys.services.counts import CountsBatch, counts_batched, counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
 from surveys.services.respondents import respondent_link
-from surveys.services.review import REVIEW_FIELDS, review_after_checks_planned
+from surveys.services.review import review_after_checks_planned
 from surveys.services.validation import FormRules, submission_validate
 
 if TYPE_CHECKING:
@@ -132,12 +139,18 @@ class BatchWrites:
         self.reviewed: list[Submission] = []
         self.hooks: dict[str, list[int]] = {}
         self.locations: dict[str, Location | None] = {}
+        self.daily = DailyCounts()
 
     @contextmanager
     def staged(self) -> Iterator[BatchWrites]:
         stage = BatchWrites()
-        stage.hooks, stage.locations = self.hooks, self.locations
-        yield stage
+        stage.hooks, stage.locations, stage.daily = self.hooks, self.locations, self.daily
+        mark = self.daily.mark()
+        try:
+            yield stage
+        except BaseException:
+            self.daily.rollback(mark)
+            raise
         self.flags_new += stage.flags_new
         self.flags_changed += stage.flags_changed
         self.flags_gone += stage.flags_gone
@@ -155,7 +168,14 @@ class BatchWrites:
         SubmissionFlag.objects.bulk_create(self.flags_new, batch_size=500)
         SubmissionFlag.objects.bulk_update(self.flags_changed, ["reason"], batch_size=500)
         ReviewEvent.objects.bulk_create(self.events, batch_size=500)
-        Submission.objects.bulk_update(self.reviewed, REVIEW_FIELDS, batch_size=200)
+        # The system's review states: one update per state (not a CASE per row), stamped with the batch's time.
+        by_state: dict[str | None, list[int]] = {}
+        for submission in self.reviewed:
+            by_state.setdefault(submission.review_status, []).append(submission.pk)
+        now = timezone.now()
+        for state, pks in by_state.items():
+            Submission.objects.filter(pk__in=pks).update(review_status=state, reviewed_by=None, reviewed_at=now,
+                                                         updated_at=now)
 
 
 def _process_batch(batch: Sequence[Submission | int]) -> list[ProcessOutcome]:
@@ -211,6 +231,7 @@ def _process(submission: Submission, step: _Step, writes: BatchWrites) -> Proces
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
     step.name = "saving"
+    counted_on = _daily_counted(submission)
     with counts_kept(submission) as counts:
         changed = _finish(submission, {
             "answers": record.answers, "consent": record.consent, "respondent": respondent,
@@ -221,10 +242,13 @@ def _process(submission: Submission, step: _Step, writes: BatchWrites) -> Proces
             "respondent_sex": "" if record.consent is False else facts.respondent_sex,
             "processing": Submission.Processing.PROCESSED, "processing_error": "",
         }).changed
+        writes.daily.moved(round_id=submission.round_id, user_id=submission.submitted_by_id, before=counted_on,
+                           after=_daily_counted(submission))
         step.name = "checks"
         # Checks read the answers in memory (raw); a refusal is not an interview to check.
         flags = [] if record.consent is False else submission_checks(
-            submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
+            submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config,
+            daily=writes.daily)
         changed |= _sync_flags(submission, flags, writes)
         step.name = "review"
         issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
@@ -236,6 +260,13 @@ def _process(submission: Submission, step: _Step, writes: BatchWrites) -> Proces
         step.name = "counts"
     changed |= counts.changed
     return ProcessOutcome(submission.pk, submission.processing, changed)
+
+
+def _daily_counted(submission: Submission) -> dt.date | None:
+    """The day the daily-count check counts ``submission`` on (None: not counted)."""
+    if not submission.is_current or submission.submitted_by_id is None:
+        return None
+    return submission.interview_date
 
 
 def _failed(submission: Submission, step: str, err: Exception) -> ProcessOutcome:

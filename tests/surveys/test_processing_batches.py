@@ -4,7 +4,7 @@ and equal a rebuild; a batch gives the same records, flags and review states as 
 
 import pytest
 
-from surveys.models import ReviewEvent, Submission, SubmissionFlag
+from surveys.models import ReviewEvent, Round, Submission, SubmissionFlag
 from surveys.services.processing import submission_process, submissions_process, submissions_process_pending
 from tests.surveys.test_processing_faults import FAULT, counts, faulty_outlier_check, ingest, rebuilt_counts
 
@@ -105,3 +105,21 @@ def test_an_unknown_id_in_a_batch_is_missing_and_the_others_are_processed(form):
     outcomes = submissions_process(submission_ids=[sub.pk, sub.pk + 1000])
 
     assert [(o.submission_id, o.state) for o in outcomes] == [(sub.pk, "processed"), (sub.pk + 1000, "missing")]
+
+
+def test_the_daily_count_in_a_batch_counts_as_one_by_one_and_forgets_a_failed_interview(form, faulty_outlier_check):
+    """Three colleagues with one interview each are processed; then enum01's five in one batch, the third of
+    which fails: the fourth is enum01's 3rd counted interview (under the minimum), the fifth the 4th (flagged),
+    as one by one would find."""
+    Round.objects.filter(pk=form.round_id).update(checks={"location_field": "place", "daily_minimum": 4,
+                                                          "enabled": ["high_daily_count", "outlier"]})
+    colleagues = [ingest(username=name, name=name) for name in ("enum02", "enum03", "enum04")]
+    submissions_process(submission_ids=[s.pk for s in colleagues])
+    busy = [ingest(name=f"r{n}", age="92" if n == 2 else "30") for n in range(5)]
+
+    outcomes = submissions_process(submission_ids=[s.pk for s in busy])
+
+    assert [o.state for o in outcomes] == ["processed", "processed", "failed", "processed", "processed"]
+    assert [outcome(s)[7] for s in busy] == [[], [], [], [], [(
+        "high_daily_count", "4 interviews on 2024-05-02, more than 3 times the team's median of 1.")]]
+    assert rebuilt_counts(form.round_id) == counts(form.round_id)
