@@ -15,7 +15,7 @@ what compares across runs on a shared machine.
 Run: .venv/bin/python bench/ingest.py  (PostgreSQL at BENCH_DATABASE_URL, Redis at BENCH_REDIS_URL,
 the server on BENCH_PORT)
 Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 8 --worker-concurrency 1
---no-worker (ingest alone)
+--no-worker (ingest alone), --backlog 5000 (one worker through a backlog of 5,000)
 """
 
 from __future__ import annotations
@@ -288,7 +288,8 @@ def pending(instance_ids: list[str]) -> tuple[int, int]:
     return stored, waiting
 
 
-def start_processes(args: argparse.Namespace, statements: Path) -> tuple[subprocess.Popen, subprocess.Popen | None]:
+def start_processes(args: argparse.Namespace, statements: Path,
+                    with_worker: bool = True) -> tuple[subprocess.Popen, subprocess.Popen | None]:
     env = {**server_env(), "MTM_BIND": f"127.0.0.1:{PORT}", "MTM_WEB_WORKERS": str(args.workers),
            "MTM_WEB_THREADS": str(args.threads), "MTM_BENCH_STATEMENTS_DIR": str(statements),
            "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
@@ -299,7 +300,7 @@ def start_processes(args: argparse.Namespace, statements: Path) -> tuple[subproc
         cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-gunicorn.log", "w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     worker = None
-    if not args.no_worker:
+    if with_worker and not args.no_worker:
         worker = subprocess.Popen(
             [PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
              "-Q", server_env()["MTM_CELERY_QUEUE"], "-n", "bench@%h", "--without-gossip", "--without-mingle",
@@ -388,6 +389,49 @@ def run_load(args: argparse.Namespace, clients: int, fields, auth: str) -> dict[
     return out
 
 
+def run_backlog(args: argparse.Namespace, fields, auth: str) -> None:
+    """A backlog: ``--backlog`` interviews posted with no worker running, then one worker started alone
+    and timed until every one is processed (its CPU and PostgreSQL's per interview)."""
+    ids = [f"uuid:{uuid.uuid4()}" for _ in range(args.backlog)]
+
+    async def post_all(items):
+        queue: asyncio.Queue = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+        await asyncio.gather(*(client(queue, [], {}) for _ in range(50)))
+
+    statements = ROOT / "var" / "bench-statements"
+    statements.mkdir(parents=True, exist_ok=True)
+    web, _ = start_processes(args, statements, with_worker=False)
+    try:
+        wait_for_server(web)
+        asyncio.run(post_all([request_bytes(instance(fields, i), auth, f"collect:tablet{n % 50:02d}")
+                              for n, i in enumerate(ids)]))
+    finally:
+        stop(web)
+    stored, waiting = pending(ids)
+    print(f"backlog: {stored} stored, {waiting} pending; one worker starts")
+    _, worker = start_processes(args, statements)
+    assert worker is not None
+    meter = CpuMeter({"worker": worker.pid}, DB_URL.rsplit("/", 1)[1])
+    meter.start()
+    start = time.perf_counter()
+    try:
+        deadline = time.time() + args.process_timeout
+        while pending(ids)[1] and time.time() < deadline:
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - start
+        cpu = meter.stop()
+    finally:
+        stop(worker)
+    left = pending(ids)[1]
+    rate = (len(ids) - left) / elapsed
+    print(f"backlog of {len(ids)}: processed in {elapsed:.1f} s ({rate:.1f}/s, worker start included; "
+          f"100,000 at this rate: {100_000 / rate / 60:.1f} min); CPU ms per interview: worker "
+          f"{cpu['worker'] / len(ids):.1f}, PostgreSQL {cpu['postgresql'] / len(ids):.1f}; left {left}; "
+          f"load {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50])
@@ -400,6 +444,8 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=1, help="processes of the one Celery worker")
     parser.add_argument("--no-worker", action="store_true", help="ingest alone (the submissions stay pending)")
     parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--backlog", type=int, default=0,
+                        help="instead: post this many with no worker, then time one worker through the backlog")
     args = parser.parse_args()
 
     try:
@@ -413,6 +459,9 @@ def main() -> None:
           f"gunicorn {args.workers} x {args.threads} {args.worker_class}; "
           + ("no worker" if args.no_worker else f"one Celery worker, {args.worker_concurrency} process(es)"))
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    if args.backlog:
+        run_backlog(args, fields, auth)
+        return
     failed = False
     for clients in args.clients:
         r = run_load(args, clients, fields, auth)
