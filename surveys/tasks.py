@@ -80,13 +80,14 @@ def raw_purge_task() -> int:
     return sum(p.submissions for p in raw_purge())
 
 
-def submission_enqueue(submission_id: int) -> bool:
-    """Have the submission processed; never raise. With a broker, processing is marked due
-    (:func:`processing_due`: a batch takes it with whatever else waits); without one (eager), it is
-    processed now, a batch of one. With the broker unreachable the submission stays pending for the sweep."""
+def submission_enqueue(submission_id: int, *, alone: bool = False) -> bool:
+    """Have the (pending) submission processed; never raise. With a broker, processing is marked due
+    (:func:`processing_due`: a batch takes it with whatever else waits); without one (eager), or ``alone``
+    (one already processed, sent again: files merged into it), it is processed by a task of its own, a
+    batch of one. With the broker unreachable the submission stays pending for the sweep."""
     from mtm.celery import app
 
-    if not app.conf.task_always_eager:
+    if not (alone or app.conf.task_always_eager):
         return processing_due()
     try:
         submission_process_task.delay(submission_id)

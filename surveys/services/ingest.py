@@ -214,8 +214,10 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         submission.complete = True
         submission.processing = Submission.Processing.PENDING
         submission.save(update_fields=["complete", "processing", "updated_at"])
-    if submission.complete and (created or added or completed):
+    if submission.complete and (created or completed):
         _enqueue_on_commit(submission.pk)
+    elif submission.complete and added:  # files merged into a stored interview: processed again, on its own
+        _enqueue_on_commit(submission.pk, alone=True)
     return IngestResult(submission=submission, created=created, attachments_added=added)
 
 
@@ -366,8 +368,8 @@ def _hashed(chunks: Iterable[bytes], digest: _Hash) -> Iterator[bytes]:
         yield chunk
 
 
-def _enqueue_on_commit(submission_id: int) -> None:
+def _enqueue_on_commit(submission_id: int, *, alone: bool = False) -> None:
     from surveys.tasks import submission_enqueue
 
-    transaction.on_commit(lambda: submission_enqueue(submission_id), robust=True)
+    transaction.on_commit(lambda: submission_enqueue(submission_id, alone=alone), robust=True)
 
