@@ -13,8 +13,10 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count
 
+from enumerators.models import User
 from surveys.form_schema import FormSchema, SchemaField
 from surveys.models import Location, Submission
 from surveys.round_settings import CheckSettings
@@ -206,20 +208,33 @@ def assigned_locations(submission: Submission) -> list[Location]:
 
 
 def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
+    """The round's earliest other current interview with the same respondent fingerprint, not rejected,
+    neither this interview's earlier version nor its later one: one statement, indexed by round and
+    fingerprint (it runs for every interview processed)."""
     if not facts.fingerprint:
         return None
-    others = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
-                                        is_current=True)
-              .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
-              .exclude(previous=submission))
-    if submission.previous_id is not None:  # an edit is not a duplicate of the version it replaces
-        others = others.exclude(pk=submission.previous_id)
-    other = (others.order_by("received_at", "id").select_related("submitted_by")
-             .only("instance_id", "received_at", "submitted_by__username").first())
-    if other is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_DUPLICATE, [facts.fingerprint, submission.round_id, True, submission.pk,
+                                    Submission.Review.NOT_APPROVED, submission.pk,
+                                    submission.previous_id or 0])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    who = other.submitted_by.username if other.submitted_by else "an anonymous sender"
-    return f"The same respondent as {other.instance_id} (sent by {who} on {other.received_at:%Y-%m-%d})."
+    instance_id, received_at, username = row
+    if isinstance(received_at, str):  # SQLite without the ORM's converters
+        received_at = dt.datetime.fromisoformat(received_at)
+    who = username or "an anonymous sender"
+    return f"The same respondent as {instance_id} (sent by {who} on {received_at:%Y-%m-%d})."
+
+
+# Table names from the models; every value is bound.
+_DUPLICATE = (
+    f"SELECT s.instance_id, s.received_at, u.username FROM {Submission._meta.db_table} s "  # noqa: S608
+    f"LEFT JOIN {User._meta.db_table} u ON u.id = s.submitted_by_id "
+    "WHERE s.fingerprint = %s AND s.round_id = %s AND s.is_current = %s AND s.id <> %s "
+    "AND (s.review_status IS NULL OR s.review_status <> %s) "
+    "AND (s.previous_id IS NULL OR s.previous_id <> %s) AND s.id <> %s "
+    "ORDER BY s.received_at, s.id LIMIT 1")
 
 
 def _outliers(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings, **_: Any) -> str | None:
