@@ -294,20 +294,28 @@ def start_processes(args: argparse.Namespace, statements: Path,
            "MTM_WEB_THREADS": str(args.threads), "MTM_BENCH_STATEMENTS_DIR": str(statements),
            "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
     (ROOT / "var").mkdir(exist_ok=True)
+    import socket
+
+    with socket.socket() as probe:  # another server there would answer instead, unmeasured
+        if probe.connect_ex(("127.0.0.1", PORT)) == 0:
+            raise SystemExit(f"port {PORT} is taken by another server; set BENCH_PORT")
     web = subprocess.Popen(
         [PY, "-m", "gunicorn", "mtm.wsgi", "-c", "mtm/gunicorn.conf.py",
          "--log-level", "warning", "-k", args.worker_class],
         cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-gunicorn.log", "w"), stderr=subprocess.STDOUT,
         start_new_session=True)
-    worker = None
-    if with_worker and not args.no_worker:
-        worker = subprocess.Popen(
-            [PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
-             "-Q", server_env()["MTM_CELERY_QUEUE"], "-n", "bench@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-worker.log", "w"), stderr=subprocess.STDOUT,
-            start_new_session=True)
-    return web, worker
+    return web, start_worker(args, statements) if with_worker and not args.no_worker else None
+
+
+def start_worker(args: argparse.Namespace, statements: Path) -> subprocess.Popen:
+    env = {**server_env(), "MTM_BENCH_STATEMENTS_DIR": str(statements),
+           "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
+    return subprocess.Popen(
+        [PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
+         "-Q", server_env()["MTM_CELERY_QUEUE"], "-n", "bench@%h", "--without-gossip", "--without-mingle",
+         "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-worker.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
 
 
 def stop(proc: subprocess.Popen | None) -> None:
@@ -411,8 +419,7 @@ def run_backlog(args: argparse.Namespace, fields, auth: str) -> None:
         stop(web)
     stored, waiting = pending(ids)
     print(f"backlog: {stored} stored, {waiting} pending; one worker starts")
-    _, worker = start_processes(args, statements)
-    assert worker is not None
+    worker = start_worker(args, statements)
     meter = CpuMeter({"worker": worker.pid}, DB_URL.rsplit("/", 1)[1])
     meter.start()
     start = time.perf_counter()
