@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.db import OperationalError as DatabaseOperationalError
 
 from surveys.selectors.exports import exports_waiting
-from surveys.selectors.submissions import submissions_unprocessed, submissions_waiting
+from surveys.selectors.submissions import submissions_unprocessed
 from surveys.services.exports import record_export_run
 from surveys.services.hooks.delivery import deliveries_resend_due, delivery_run
-from surveys.services.processing import submission_process, submissions_process_pending
+from surveys.services.processing import submission_process
 from surveys.services.retention import raw_purge
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ def submissions_process_task() -> int:
     left waiting. Idempotent: what is processed is not taken again; two workers share the queue (rows
     one holds are skipped by the other). Rows skipped because another transaction held them (a resend's
     check, another worker's batch) are taken by the task sent again a second later."""
+    from surveys.selectors.submissions import submissions_waiting
+    from surveys.services.processing import submissions_process_pending
+
     _due_clear()
     limit, done = settings.MTM_PROCESS_BATCH, 0
     deadline = time.monotonic() + settings.MTM_PROCESS_TASK_SECONDS
