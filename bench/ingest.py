@@ -1,11 +1,21 @@
-"""Ingest benchmark: N concurrent clients post realistic 60-field submissions
-of the demo questionnaire to a real server (gunicorn, PostgreSQL, Redis),
-over keep-alive connections, with Basic auth as Collect sends it. A share of
-the posts are resends of an instance already sent (a timed-out upload sent
-again). Afterwards the database must hold exactly one row per instanceID.
+"""Ingest benchmark, end to end: N concurrent clients post realistic 60-field submissions of the demo
+questionnaire to a real server (gunicorn with mtm/gunicorn.conf.py, PostgreSQL, Redis) while one Celery
+worker processes them, over keep-alive connections, with Basic auth as Collect sends it. A share of the
+posts are resends of an instance already sent (a timed-out upload sent again).
 
-Run: make bench  (needs PostgreSQL at BENCH_DATABASE_URL and Redis at BENCH_REDIS_URL)
-Options: --clients 50 --submissions 10000 --resend 0.05 --workers 4 --threads 8 --worker-class gthread
+Reported for each number of clients (10 and 50 by default): accepted/s (posts answered), processed/s
+(instances until the last is processed), p50/p99 of the posts, and the CPU milliseconds each submission
+costs until processed by process (gunicorn's processes, the worker's processes, the PostgreSQL backends
+serving the database: /proc/<pid>/stat utime + stime), the SQL statements each costs (counted in the
+server and worker processes by bench/support/statements/sitecustomize.py) and PostgreSQL's own counters
+(pg_stat_database: transactions and rows). The database must hold exactly one row per instanceID and
+every one processed. The machine's load average is printed with the figures: CPU ms, not wall time, is
+what compares across runs on a shared machine.
+
+Run: .venv/bin/python bench/ingest.py  (PostgreSQL at BENCH_DATABASE_URL, Redis at BENCH_REDIS_URL,
+the server on BENCH_PORT)
+Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 8 --worker-concurrency 1
+--no-worker (ingest alone), --backlog 5000 (one worker through a backlog of 5,000)
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -153,24 +164,94 @@ async def client(queue: asyncio.Queue, latencies: list[float], statuses: dict[in
         writer.close()
 
 
-def cpu_seconds(parent: int) -> float:
-    """User + system CPU of a process group's members (gunicorn master and workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process (its backends are its children)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == parent or int(stat.parent.name) == parent:  # fields[2] is the process group
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        cmd = _cmdline(int(stat.parent.name))
+        if "postgres" in cmd and " -D " in cmd:
+            return int(stat.parent.name)
+    return None
+
+
+class CpuMeter:
+    """User + system CPU (ms) by role: the gunicorn processes (master and workers: one process group), the
+    Celery worker's processes (another group) and the PostgreSQL backends serving the benchmark's database
+    (the postmaster's children whose title names it). Sampled every 0.2 s, so a backend that ends between
+    two samples is counted up to its last sample; each process counts from its first sample (or from zero
+    when it started during the run)."""
+
+    def __init__(self, groups: dict[str, int], database: str) -> None:
+        self.groups, self.database = groups, database
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.postmaster = postmaster_pid()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.started = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _roles(self) -> dict[int, tuple[str, float]]:
+        found: dict[int, tuple[str, float]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            pid = int(stat.parent.name)
+            fields = _stat(pid)
+            if fields is None:
+                continue
+            ppid, pgrp = int(fields[1]), int(fields[2])
+            role = next((name for name, group in self.groups.items() if pgrp == group), None)
+            if role is None and self.postmaster and ppid == self.postmaster and \
+                    f" {self.database} " in _cmdline(pid):
+                role = "postgresql"
+            if role is not None:
+                found[pid] = (role, (int(fields[11]) + int(fields[12])) / self.tick * 1000)
+        return found
+
+    def sample(self) -> None:
+        for pid, (role, ms) in self._roles().items():
+            if pid not in self.first:
+                self.first[pid] = ms if not self.started else 0.0
+            self.last[pid] = (role, ms)
+
+    def start(self) -> None:
+        self.sample()
+        self.started = True
+
+        def loop() -> None:
+            while not self._stop.wait(0.2):
+                self.sample()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self.sample()
+        totals: dict[str, float] = {name: 0.0 for name in (*self.groups, "postgresql")}
+        for pid, (role, ms) in self.last.items():
+            totals[role] += ms - self.first[pid]
+        return totals
 
 
 def wait_for_server(proc: subprocess.Popen) -> None:
     import socket
 
-    for _ in range(200):
+    for _ in range(300):
         if proc.poll() is not None:
             raise SystemExit("gunicorn exited; see var/bench-gunicorn.log")
         try:
@@ -181,15 +262,197 @@ def wait_for_server(proc: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not start")
 
 
+def database_counters() -> dict[str, int]:
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT xact_commit + xact_rollback, tup_inserted, tup_updated, tup_deleted, "
+                           "tup_returned + tup_fetched FROM pg_stat_database WHERE datname = %s", [name]).fetchone()
+    return dict(zip(("transactions", "inserted", "updated", "deleted", "read"), row, strict=True))
+
+
+def statements_counted(directory: Path) -> int:
+    return sum(int(f.read_text() or 0) for f in directory.iterdir()) if directory.exists() else 0
+
+
+def pending(instance_ids: list[str]) -> tuple[int, int]:
+    """(stored, still unprocessed) of the benchmark's instances."""
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        stored, waiting = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE processing = 'pending') FROM surveys_submission "
+            "WHERE instance_id = ANY(%s)", [instance_ids]).fetchone()
+    return stored, waiting
+
+
+def start_processes(args: argparse.Namespace, statements: Path,
+                    with_worker: bool = True) -> tuple[subprocess.Popen, subprocess.Popen | None]:
+    env = {**server_env(), "MTM_BIND": f"127.0.0.1:{PORT}", "MTM_WEB_WORKERS": str(args.workers),
+           "MTM_WEB_THREADS": str(args.threads), "MTM_BENCH_STATEMENTS_DIR": str(statements),
+           "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
+    (ROOT / "var").mkdir(exist_ok=True)
+    import socket
+
+    with socket.socket() as probe:  # another server there would answer instead, unmeasured
+        if probe.connect_ex(("127.0.0.1", PORT)) == 0:
+            raise SystemExit(f"port {PORT} is taken by another server; set BENCH_PORT")
+    web = subprocess.Popen(
+        [PY, "-m", "gunicorn", "mtm.wsgi", "-c", "mtm/gunicorn.conf.py",
+         "--log-level", "warning", "-k", args.worker_class],
+        cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-gunicorn.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    return web, start_worker(args, statements) if with_worker and not args.no_worker else None
+
+
+def start_worker(args: argparse.Namespace, statements: Path) -> subprocess.Popen:
+    env = {**server_env(), "MTM_BENCH_STATEMENTS_DIR": str(statements),
+           "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
+    return subprocess.Popen(
+        [PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
+         "-Q", server_env()["MTM_CELERY_QUEUE"], "-n", "bench@%h", "--without-gossip", "--without-mingle",
+         "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-worker.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_load(args: argparse.Namespace, clients: int, fields, auth: str) -> dict[str, float]:
+    ids = [f"uuid:{uuid.uuid4()}" for _ in range(args.submissions)]
+    rng = random.Random(7)
+    sends = ids + rng.sample(ids, int(len(ids) * args.resend))
+    rng.shuffle(sends)
+    payloads = {i: request_bytes(instance(fields, i), auth, f"collect:tablet{n % 50:02d}") for n, i in enumerate(ids)}
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def run(items):
+        queue: asyncio.Queue = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+        await asyncio.gather(*(client(queue, latencies, statuses) for _ in range(clients)))
+
+    statements = ROOT / "var" / "bench-statements"
+    for f in statements.glob("*"):
+        f.unlink()
+    statements.mkdir(parents=True, exist_ok=True)
+    web, worker = start_processes(args, statements)
+    try:
+        wait_for_server(web)
+        warm = [f"uuid:{uuid.uuid4()}" for _ in range(args.workers * 4)]
+        asyncio.run(run([request_bytes(instance(fields, i), auth) for i in warm]))
+        if worker is not None:  # the warm-up processed before measuring
+            deadline = time.time() + 120
+            while pending(warm)[1] and time.time() < deadline:
+                time.sleep(0.2)
+        latencies.clear()
+        statuses.clear()
+        time.sleep(1.0)  # the statement counters written
+        counters, statements_before = database_counters(), statements_counted(statements)
+        meter = CpuMeter({"web": web.pid, **({"worker": worker.pid} if worker else {})}, DB_URL.rsplit("/", 1)[1])
+        meter.start()
+        start = time.perf_counter()
+        asyncio.run(run([payloads[i] for i in sends]))
+        accepted_in = time.perf_counter() - start
+        processed_in = None
+        if worker is not None:
+            deadline = time.time() + args.process_timeout
+            while time.time() < deadline:
+                if pending(ids)[1] == 0:
+                    processed_in = time.perf_counter() - start
+                    break
+                time.sleep(0.1)
+        cpu = meter.stop()
+        time.sleep(1.0)
+        counters_after, statements_after = database_counters(), statements_counted(statements)
+    finally:
+        stop(web)
+        stop(worker)
+    n = len(ids)
+    latencies.sort()
+    out = {"clients": clients, "posts": len(latencies), "accepted_s": len(latencies) / accepted_in,
+           "processed_s": n / processed_in if processed_in else 0.0,
+           "p50": statistics.median(latencies) * 1000, "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+           "statuses": dict(sorted(statuses.items())),
+           "statements": (statements_after - statements_before) / n,
+           **{f"cpu_{role}": ms / n for role, ms in cpu.items()},
+           **{f"db_{k}": (counters_after[k] - counters[k]) / n for k in counters}}
+    out["cpu_total"] = sum(ms for ms in cpu.values()) / n
+    lost, duplicated = verify(set(ids) | set(warm))
+    out["lost"], out["duplicated"] = lost, duplicated
+    if worker is not None and processed_in is None:
+        out["unprocessed"] = pending(ids)[1]
+    return out
+
+
+def run_backlog(args: argparse.Namespace, fields, auth: str) -> None:
+    """A backlog: ``--backlog`` interviews posted with no worker running, then one worker started alone
+    and timed until every one is processed (its CPU and PostgreSQL's per interview)."""
+    ids = [f"uuid:{uuid.uuid4()}" for _ in range(args.backlog)]
+
+    async def post_all(items):
+        queue: asyncio.Queue = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+        await asyncio.gather(*(client(queue, [], {}) for _ in range(50)))
+
+    statements = ROOT / "var" / "bench-statements"
+    statements.mkdir(parents=True, exist_ok=True)
+    web, _ = start_processes(args, statements, with_worker=False)
+    try:
+        wait_for_server(web)
+        asyncio.run(post_all([request_bytes(instance(fields, i), auth, f"collect:tablet{n % 50:02d}")
+                              for n, i in enumerate(ids)]))
+    finally:
+        stop(web)
+    stored, waiting = pending(ids)
+    print(f"backlog: {stored} stored, {waiting} pending; one worker starts")
+    worker = start_worker(args, statements)
+    meter = CpuMeter({"worker": worker.pid}, DB_URL.rsplit("/", 1)[1])
+    meter.start()
+    start = time.perf_counter()
+    try:
+        deadline = time.time() + args.process_timeout
+        while pending(ids)[1] and time.time() < deadline:
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - start
+        cpu = meter.stop()
+    finally:
+        stop(worker)
+    left = pending(ids)[1]
+    rate = (len(ids) - left) / elapsed
+    print(f"backlog of {len(ids)}: processed in {elapsed:.1f} s ({rate:.1f}/s, worker start included; "
+          f"100,000 at this rate: {100_000 / rate / 60:.1f} min); CPU ms per interview: worker "
+          f"{cpu['worker'] / len(ids):.1f}, PostgreSQL {cpu['postgresql'] / len(ids):.1f}; left {left}; "
+          f"load {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--submissions", type=int, default=10000)
+    parser.add_argument("--clients", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--submissions", type=int, default=2000)
     parser.add_argument("--resend", type=float, default=0.05)
-    # As mtm/gunicorn.conf.py on 2 cores: 4 processes x 8 threads (threads contend for the GIL under a flood).
+    # As mtm/gunicorn.conf.py on 2 cores: 4 processes x 8 threads.
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--worker-concurrency", type=int, default=1, help="processes of the one Celery worker")
+    parser.add_argument("--no-worker", action="store_true", help="ingest alone (the submissions stay pending)")
+    parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--backlog", type=int, default=0,
+                        help="instead: post this many with no worker, then time one worker through the backlog")
     args = parser.parse_args()
 
     try:
@@ -197,80 +460,42 @@ def main() -> None:
     except Exception as err:  # noqa: BLE001
         print(f"skipped: PostgreSQL not reachable at {DB_URL} ({err})")
         return
-    before = existing_instance_ids()
     fields = demo_fields()
     auth = base64.b64encode(b"enum01:enum-pass").decode()
-    ids = [f"uuid:{uuid.uuid4()}" for _ in range(args.submissions)]
-    rng = random.Random(7)
-    sends = ids + rng.sample(ids, int(len(ids) * args.resend))
-    rng.shuffle(sends)
-    # Each instance comes from one of 50 tablets.
-    payloads = {i: request_bytes(instance(fields, i), auth, f"collect:tablet{n % 50:02d}") for n, i in enumerate(ids)}
-    print(f"{len(fields)} fields per submission, {len(payloads[ids[0]])} bytes per request; "
-          f"{len(ids)} instances + {len(sends) - len(ids)} resends, {args.clients} clients")
-
-    (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / "bench-gunicorn.log", "w")
-    proc = subprocess.Popen(
-        [PY, "-m", "gunicorn", "mtm.wsgi", "-b", f"127.0.0.1:{PORT}", "-k", args.worker_class,
-         "-w", str(args.workers), "--threads", str(args.threads), "--keep-alive", "30", "--log-level", "warning"],
-        cwd=ROOT, env=server_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for_server(proc)
-        warm = [f"uuid:{uuid.uuid4()}" for _ in range(args.workers * 4)]
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-
-        async def run(items):
-            queue: asyncio.Queue = asyncio.Queue()
-            for item in items:
-                queue.put_nowait(item)
-            await asyncio.gather(*(client(queue, latencies, statuses) for _ in range(args.clients)))
-
-        asyncio.run(run([request_bytes(instance(fields, i), auth) for i in warm]))
-        latencies.clear()
-        statuses.clear()
-        cpu_before = cpu_seconds(proc.pid)
-        start = time.perf_counter()
-        asyncio.run(run([payloads[i] for i in sends]))
-        elapsed = time.perf_counter() - start
-        server_cpu = cpu_seconds(proc.pid) - cpu_before
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
-
-    latencies.sort()
-    p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
-    print(f"sent {len(latencies)} in {elapsed:.1f} s: {len(latencies) / elapsed:.0f} submissions/s; "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; statuses {dict(sorted(statuses.items()))}")
-    print(f"server CPU {server_cpu / len(latencies) * 1000:.1f} ms per submission (gunicorn workers; "
-          f"PostgreSQL and Redis not counted)")
-    verify(set(ids) | set(warm), before)
-
-
-def existing_instance_ids() -> set[str]:
-    """What the demo loaded before the run (not sent by this benchmark)."""
-    import psycopg
-
-    with psycopg.connect(DB_URL) as conn:
-        return {row[0] for row in conn.execute("SELECT instance_id FROM surveys_submission")}
-
-
-def verify(expected: set[str], before: set[str]) -> None:
-    import psycopg
-
-    with psycopg.connect(DB_URL) as conn:
-        rows = conn.execute("SELECT instance_id, count(*) FROM surveys_submission "
-                            "WHERE NOT (instance_id = ANY(%s)) GROUP BY instance_id", [list(before)]).fetchall()
-    stored = {instance_id: count for instance_id, count in rows}
-    lost = expected - set(stored)
-    duplicated = [i for i, count in stored.items() if count > 1]
-    unexpected = set(stored) - expected
-    print(f"database: {len(stored)} rows for {len(expected)} instanceIDs sent; lost {len(lost)}, "
-          f"duplicated {len(duplicated)}, unexpected {len(unexpected)}")
-    if lost or duplicated or unexpected:
+    print(f"{len(fields)} fields per submission; {args.submissions} instances + {args.resend:.0%} resends per run; "
+          f"gunicorn {args.workers} x {args.threads} {args.worker_class}; "
+          + ("no worker" if args.no_worker else f"one Celery worker, {args.worker_concurrency} process(es)"))
+    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    if args.backlog:
+        run_backlog(args, fields, auth)
+        return
+    failed = False
+    for clients in args.clients:
+        r = run_load(args, clients, fields, auth)
+        print(f"C={clients}: accepted {r['accepted_s']:.1f}/s, processed {r['processed_s']:.1f}/s, "
+              f"p50/p99 {r['p50']:.0f}/{r['p99']:.0f} ms, statuses {r['statuses']}")
+        print(f"  CPU ms per submission until processed: {r['cpu_total']:.1f} (web {r['cpu_web']:.1f}, "
+              f"worker {r.get('cpu_worker', 0.0):.1f}, PostgreSQL {r['cpu_postgresql']:.1f})")
+        print(f"  per submission: {r['statements']:.1f} statements, {r['db_transactions']:.1f} transactions, "
+              f"rows inserted {r['db_inserted']:.1f}, updated {r['db_updated']:.1f}, deleted {r['db_deleted']:.1f}, "
+              f"read {r['db_read']:.0f}")
+        print(f"  lost {r['lost']}, duplicated {r['duplicated']}"
+              + (f", UNPROCESSED {r['unprocessed']}" if "unprocessed" in r else "")
+              + f"; load {os.getloadavg()[0]:.2f}")
+        failed |= bool(r["lost"] or r["duplicated"] or r.get("unprocessed"))
+    if failed:
         raise SystemExit(1)
+
+
+def verify(expected: set[str]) -> tuple[int, int]:
+    """(lost, duplicated) of the instanceIDs sent."""
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        rows = conn.execute("SELECT instance_id, count(*) FROM surveys_submission WHERE instance_id = ANY(%s) "
+                            "GROUP BY instance_id", [list(expected)]).fetchall()
+    stored = dict(rows)
+    return len(expected - set(stored)), sum(1 for count in stored.values() if count > 1)
 
 
 if __name__ == "__main__":

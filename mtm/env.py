@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,12 @@ class Env:
     sweep_seconds: float
     #: MTM_SWEEP_GRACE_SECONDS: how old an unprocessed submission must be before the sweep sends it again.
     sweep_grace_seconds: int
+    #: Django's ``STORAGES["default"]`` (attachments, form media, exports): the data folder, or with
+    #: MTM_S3_BUCKET an S3-compatible bucket through django-storages (every web process and worker, on
+    #: any host, reads the same files).
+    default_storage: dict[str, Any]
+    #: MTM_PROCESS_BATCH: how many waiting submissions a worker processes in one transaction (at most).
+    process_batch: int
     #: MTM_HOOK_KEY: the Fernet key that seals REST services' passwords and signing secrets.
     hook_key: str
     #: MTM_HOOK_RETRY_DELAYS: seconds before each retry of a failed delivery (then it is failed).
@@ -109,6 +116,8 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         cache_prefix=e.get("MTM_CACHE_PREFIX") or "mtm",
         sweep_seconds=float(e.get("MTM_SWEEP_SECONDS") or 300),
         sweep_grace_seconds=int(e.get("MTM_SWEEP_GRACE_SECONDS") or 60),
+        process_batch=max(1, int(e.get("MTM_PROCESS_BATCH") or 200)),
+        default_storage=_default_storage(e),
         hook_key=e.get("MTM_HOOK_KEY", ""),
         hook_retry_delays=tuple(int(float(v)) for v in _list(e.get("MTM_HOOK_RETRY_DELAYS"), ["60", "600", "7200"])),
         hook_timeout_seconds=float(e.get("MTM_HOOK_TIMEOUT_SECONDS") or 10),
@@ -121,6 +130,26 @@ def read_env(environ: Mapping[str, str] | None = None) -> Env:
         email_from=e.get("MTM_EMAIL_FROM") or "MTM Collect <mtm-collect@localhost>",
         shell_language=_posix_language(e),
     )
+
+
+def _default_storage(e: Mapping[str, str]) -> dict[str, Any]:
+    """The files' storage: the data folder by default; an S3-compatible bucket (AWS S3, MinIO, Ceph, Yandex
+    Object Storage…) with MTM_S3_BUCKET, through django-storages' ``S3Storage``: MTM_S3_ENDPOINT_URL,
+    MTM_S3_REGION, MTM_S3_ACCESS_KEY_ID, MTM_S3_SECRET_ACCESS_KEY (or the host's AWS credentials),
+    MTM_S3_PREFIX (a folder in the bucket), MTM_S3_ADDRESSING_STYLE (``path`` for most self-hosted
+    servers). Files are private (no ACL) and never overwritten; links are signed."""
+    bucket = e.get("MTM_S3_BUCKET", "")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options: dict[str, Any] = {"bucket_name": bucket, "default_acl": None, "file_overwrite": False,
+                               "querystring_auth": True, "signature_version": "s3v4",
+                               "location": e.get("MTM_S3_PREFIX", "").strip("/")}
+    for option, name in (("endpoint_url", "MTM_S3_ENDPOINT_URL"), ("region_name", "MTM_S3_REGION"),
+                         ("access_key", "MTM_S3_ACCESS_KEY_ID"), ("secret_key", "MTM_S3_SECRET_ACCESS_KEY"),
+                         ("addressing_style", "MTM_S3_ADDRESSING_STYLE")):
+        if e.get(name):
+            options[option] = e[name]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
 def _posix_language(e: Mapping[str, str]) -> str:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError as DatabaseOperationalError
 
 from surveys.selectors.exports import exports_waiting
@@ -21,10 +22,42 @@ from surveys.services.retention import raw_purge
 log = logging.getLogger(__name__)
 
 
+#: The cache key that says a processing task is queued (set by the first post after the task started).
+PROCESSING_DUE_KEY = "surveys:processing-due"
+
+
 @shared_task(name="surveys.submission_process", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,
              max_retries=5, time_limit=120, soft_time_limit=100)
 def submission_process_task(submission_id: int) -> str:
+    """One submission (a batch of one): the eager mode, and messages queued before batches."""
     return submission_process(submission_id=submission_id).state
+
+
+@shared_task(name="surveys.submissions_process", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,
+             max_retries=5, time_limit=300, soft_time_limit=280)
+def submissions_process_task() -> int:
+    """Process whatever waits, ``MTM_PROCESS_BATCH`` submissions per transaction, for at most
+    ``MTM_PROCESS_TASK_SECONDS``; when more waits then, the task sends itself again. Returns how many it
+    processed. The due mark is cleared first, so a post stored from then on enqueues a task again: none is
+    left waiting. Idempotent: what is processed is not taken again; two workers share the queue (rows
+    one holds are skipped by the other). Rows skipped because another transaction held them (a resend's
+    check, another worker's batch) are taken by the task sent again a second later."""
+    from surveys.selectors.submissions import submissions_waiting
+    from surveys.services.processing import submissions_process_pending
+
+    _due_clear()
+    limit, done = settings.MTM_PROCESS_BATCH, 0
+    deadline = time.monotonic() + settings.MTM_PROCESS_TASK_SECONDS
+    while True:
+        taken = len(submissions_process_pending(limit=limit))
+        done += taken
+        if taken == limit and time.monotonic() > deadline:
+            processing_due()
+            return done
+        if taken < limit:
+            if submissions_waiting():
+                processing_due(countdown=1.0)
+            return done
 
 
 @shared_task(name="surveys.submissions_sweep", ignore_result=False, time_limit=300, soft_time_limit=280)
@@ -57,15 +90,49 @@ def raw_purge_task() -> int:
     return sum(p.submissions for p in raw_purge())
 
 
-def submission_enqueue(submission_id: int) -> bool:
-    """Send the processing task; never raise. With the broker unreachable
-    the submission stays pending for the sweep."""
+def submission_enqueue(submission_id: int, *, alone: bool = False) -> bool:
+    """Have the (pending) submission processed; never raise. With a broker, processing is marked due
+    (:func:`processing_due`: a batch takes it with whatever else waits); without one (eager), or ``alone``
+    (one already processed, sent again: files merged into it), it is processed by a task of its own, a
+    batch of one. With the broker unreachable the submission stays pending for the sweep."""
+    from mtm.celery import app
+
+    if not (alone or app.conf.task_always_eager):
+        return processing_due()
     try:
         submission_process_task.delay(submission_id)
     except Exception:
         log.exception("could not process submission %s now; the sweep will retry", submission_id)
         return False
     return True
+
+
+def processing_due(countdown: float = 0) -> bool:
+    """Enqueue the batch task unless one is queued already (one ``SET NX`` in the cache under load, not a
+    message per post); never raise. Without the cache, the task is sent anyway."""
+    try:
+        first = cache.add(PROCESSING_DUE_KEY, 1, timeout=settings.MTM_PROCESS_DUE_SECONDS)
+    except Exception:  # noqa: BLE001 - the cache down: a task per post rather than none
+        first = True
+    if not first:
+        return True
+    try:
+        if countdown:
+            submissions_process_task.apply_async(countdown=countdown)
+        else:
+            submissions_process_task.delay()
+    except Exception:
+        log.exception("could not enqueue processing now; the sweep will retry")
+        _due_clear()
+        return False
+    return True
+
+
+def _due_clear() -> None:
+    try:
+        cache.delete(PROCESSING_DUE_KEY)
+    except Exception:  # noqa: BLE001 - the mark then expires by itself
+        log.warning("could not clear the processing mark in the cache")
 
 
 @shared_task(name="surveys.record_export", autoretry_for=(DatabaseOperationalError,), retry_backoff=True,

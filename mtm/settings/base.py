@@ -108,8 +108,10 @@ STATICFILES_DIRS = [
 ]
 MEDIA_ROOT = ENV.data_dir / "media"
 MEDIA_URL = "media/"
+# Attachments, form media and exports: the data folder, or an S3-compatible bucket (MTM_S3_BUCKET; README,
+# "Several hosts") that web processes and workers on several hosts share.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": ENV.default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Request bodies read into memory (KoBo JSON posts, form fields) may be as large
@@ -183,6 +185,12 @@ CELERY_BEAT_SCHEDULE = {
     "hook-failures-report": {"task": "surveys.hook_failures_report", "schedule": 86400.0},
 }
 MTM_SWEEP_GRACE_SECONDS = ENV.sweep_grace_seconds
+# Processing in batches (docs/adr/0018): a post marks processing due in the cache (one SET NX) and enqueues
+# one task when none is due yet; the task takes whatever waits, MTM_PROCESS_BATCH at a time, for at most
+# MTM_PROCESS_TASK_SECONDS, then sends itself again if more waits.
+MTM_PROCESS_BATCH = ENV.process_batch
+MTM_PROCESS_TASK_SECONDS = 60.0
+MTM_PROCESS_DUE_SECONDS = 30
 
 # E-mail (the REST services' daily failures report): through MTM_EMAIL_HOST, else written to the console.
 EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if ENV.email_host

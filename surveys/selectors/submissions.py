@@ -135,6 +135,14 @@ def submission_counts(submission: Submission) -> bool:
                      or submission.review_status == Submission.Review.APPROVED))
 
 
+def submissions_waiting() -> bool:
+    """Whether any complete submission waits to be processed (locked by another transaction or not)."""
+    from surveys.models import Submission
+
+    return Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
+                                     raw_purged_at__isnull=True).exists()
+
+
 def submissions_unprocessed(*, older_than: timedelta = timedelta(0), form_id: str | None = None) -> list[int]:
     """Ids of complete submissions still waiting, oldest first."""
     from surveys.models import Submission

@@ -9,11 +9,14 @@ import datetime as dt
 import json
 import statistics
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count
 
+from enumerators.models import User
 from surveys.form_schema import FormSchema, SchemaField
 from surveys.models import Location, Submission
 from surveys.round_settings import CheckSettings
@@ -48,7 +51,9 @@ class InterviewFacts:
     audit: AuditFacts | None = None
 
 
-def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings) -> InterviewFacts:
+def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings,
+                    locations: dict[str, Location | None] | None = None) -> InterviewFacts:
+    """``locations``: the locations by code a batch has looked up already (filled as it goes)."""
     fields = schema.get("fields", [])
     zone = ZoneInfo(config.timezone)
     started, bad_start = _moment(next((answers.get(f["path"]) for f in fields if f["type"] == "start"), None), zone)
@@ -58,7 +63,13 @@ def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: Chec
         value = answers.get(config.location_field)
         if isinstance(value, str):
             # Choice names cannot hold "-": kz_75 names the location KZ-75.
-            location = Location.objects.filter(code=value.upper().replace("_", "-")).first()
+            code = value.upper().replace("_", "-")
+            if locations is None or code not in locations:
+                location = Location.objects.filter(code=code).first()
+                if locations is not None:
+                    locations[code] = location
+            else:
+                location = locations[code]
     day = started.astimezone(zone).date() if started else None
     return InterviewFacts(started_at=started, ended_at=ended, interview_date=day, location=location,
                           fingerprint=_fingerprint(answers, fields, config),
@@ -113,12 +124,15 @@ def _fingerprint(answers: dict[str, Any], fields: list[SchemaField], config: Che
 
 
 def submission_checks(*, submission: Submission, answers: dict[str, Any], schema: FormSchema,
-                      facts: InterviewFacts, config: CheckSettings) -> list[Flag]:
+                      facts: InterviewFacts, config: CheckSettings, daily: DailyCounts | None = None) -> list[Flag]:
+    """The round's enabled checks' flags. ``daily``: a batch's interviews per enumerator and day, read
+    once and kept in step by the batch (:class:`DailyCounts`)."""
     enabled = config.enabled
     flags: list[Flag] = []
     for check, run in (("short_interview", _short), ("outside_hours", _hours), ("gps_outside_area", _gps),
                        ("duplicate_respondent", _duplicate), ("outlier", _outliers),
-                       ("high_daily_count", _daily), ("interview_dates", _dates), *QUALITY_RUNS):
+                       ("high_daily_count", partial(_daily, daily=daily)), ("interview_dates", _dates),
+                       *QUALITY_RUNS):
         if check in enabled:
             reason = run(submission=submission, answers=answers, schema=schema, facts=facts, config=config)
             if reason:
@@ -199,20 +213,33 @@ def assigned_locations(submission: Submission) -> list[Location]:
 
 
 def _duplicate(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
+    """The round's earliest other current interview with the same respondent fingerprint, not rejected,
+    neither this interview's earlier version nor its later one: one statement, indexed by round and
+    fingerprint (it runs for every interview processed)."""
     if not facts.fingerprint:
         return None
-    others = (Submission.objects.filter(round_id=submission.round_id, fingerprint=facts.fingerprint,
-                                        is_current=True)
-              .exclude(pk=submission.pk).exclude(review_status=Submission.Review.NOT_APPROVED)
-              .exclude(previous=submission))
-    if submission.previous_id is not None:  # an edit is not a duplicate of the version it replaces
-        others = others.exclude(pk=submission.previous_id)
-    other = (others.order_by("received_at", "id").select_related("submitted_by")
-             .only("instance_id", "received_at", "submitted_by__username").first())
-    if other is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_DUPLICATE, [facts.fingerprint, submission.round_id, True, submission.pk,
+                                    Submission.Review.NOT_APPROVED, submission.pk,
+                                    submission.previous_id or 0])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    who = other.submitted_by.username if other.submitted_by else "an anonymous sender"
-    return f"The same respondent as {other.instance_id} (sent by {who} on {other.received_at:%Y-%m-%d})."
+    instance_id, received_at, username = row
+    if isinstance(received_at, str):  # SQLite without the ORM's converters
+        received_at = dt.datetime.fromisoformat(received_at)
+    who = username or "an anonymous sender"
+    return f"The same respondent as {instance_id} (sent by {who} on {received_at:%Y-%m-%d})."
+
+
+# Table names from the models; every value is bound.
+_DUPLICATE = (
+    f"SELECT s.instance_id, s.received_at, u.username FROM {Submission._meta.db_table} s "  # noqa: S608
+    f"LEFT JOIN {User._meta.db_table} u ON u.id = s.submitted_by_id "
+    "WHERE s.fingerprint = %s AND s.round_id = %s AND s.is_current = %s AND s.id <> %s "
+    "AND (s.review_status IS NULL OR s.review_status <> %s) "
+    "AND (s.previous_id IS NULL OR s.previous_id <> %s) AND s.id <> %s "
+    "ORDER BY s.received_at, s.id LIMIT 1")
 
 
 def _outliers(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings, **_: Any) -> str | None:
@@ -226,14 +253,12 @@ def _outliers(*, answers: dict[str, Any], schema: FormSchema, config: CheckSetti
     return ("; ".join(found) + ".") if found else None
 
 
-def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, **_: Any) -> str | None:
+def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettings, daily: DailyCounts | None = None,
+           **_: Any) -> str | None:
     if submission.submitted_by_id is None or facts.interview_date is None:
         return None
     day = facts.interview_date
-    counts = dict(
-        Submission.objects.filter(round_id=submission.round_id, interview_date=day, is_current=True,
-                                  submitted_by__isnull=False)
-        .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
+    counts = daily.of(submission.round_id, day) if daily is not None else _daily_counts(submission.round_id, day)
     mine = counts.get(submission.submitted_by_id, 0)
     if len(counts) < 2 or mine < config.daily_minimum:
         return None
@@ -242,3 +267,49 @@ def _daily(*, submission: Submission, facts: InterviewFacts, config: CheckSettin
         return (f"{mine} interviews on {day:%Y-%m-%d}, more than {config.daily_factor:g} times the team's "
                 f"median of {typical:g}.")
     return None
+
+
+def _daily_counts(round_id: int, day: dt.date) -> dict[int, int]:
+    """Current interviews of the round on ``day`` per enumerator (user id)."""
+    return dict(Submission.objects.filter(round_id=round_id, interview_date=day, is_current=True,
+                                          submitted_by__isnull=False)
+                .values_list("submitted_by_id").annotate(n=Count("id")).values_list("submitted_by_id", "n"))
+
+
+class DailyCounts:
+    """:func:`_daily_counts` for a batch: each (round, day) read once, then moved by the batch's own
+    interviews as they are saved (:meth:`moved`), so the check counts what it would count one by one.
+    :meth:`mark` and :meth:`rollback` undo what an interview whose savepoint rolled back did."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, dt.date], dict[int, int]] = {}
+        self._journal: list[tuple[tuple[int, dt.date], int, int]] = []  # (key, user, delta); user 0: loaded
+
+    def of(self, round_id: int, day: dt.date) -> dict[int, int]:
+        key = (round_id, day)
+        if key not in self.known:
+            self.known[key] = _daily_counts(round_id, day)
+            self._journal.append((key, 0, 0))
+        return self.known[key]
+
+    def moved(self, *, round_id: int, user_id: int | None, before: dt.date | None, after: dt.date | None) -> None:
+        """An interview of ``user_id`` saved, counted on ``before`` until now and on ``after`` from now
+        (None: not counted)."""
+        if user_id is None or before == after:
+            return
+        for day, delta in ((before, -1), (after, 1)):
+            counts = self.known.get((round_id, day)) if day is not None else None
+            if counts is not None and day is not None:
+                counts[user_id] = counts.get(user_id, 0) + delta
+                self._journal.append(((round_id, day), user_id, delta))
+
+    def mark(self) -> int:
+        return len(self._journal)
+
+    def rollback(self, mark: int) -> None:
+        while len(self._journal) > mark:
+            key, user_id, delta = self._journal.pop()
+            if not user_id:
+                self.known.pop(key, None)
+            elif key in self.known:
+                self.known[key][user_id] -= delta

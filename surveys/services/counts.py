@@ -11,17 +11,27 @@ then move by the difference, in the writer's transaction::
         submission.review_status = "approved"
         submission.save(update_fields=["review_status"])
     counts.changed  # whether any count moved
+
+Processing a batch (:func:`surveys.services.processing.submissions_process`)
+opens :func:`counts_batched` around it: every :func:`counts_kept` inside
+then adds its difference to the batch instead of writing it, and the batch
+writes the sum when it ends, one upsert for the tallies of each form and one
+for the progress cells (rows in key order, as every writer). An interview
+whose savepoint is rolled back is staged (:meth:`CountsBatch.staged`) and its
+difference dropped with it. The counts after a batch are the counts after the
+same changes one by one (tested: incremental = rebuild).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from surveys.models import Submission
-from surveys.services.progress import progress_after, progress_before, progress_received
-from surveys.services.tallies import tally_after, tally_before
+from surveys.services.progress import ProgressDelta, progress_after, progress_before, progress_received
+from surveys.services.tallies import TallyDelta, tally_after, tally_before
 
 
 @dataclass
@@ -36,12 +46,61 @@ def counts_kept(submission: Submission) -> Iterator[CountsChange]:
     """Move ``submission``'s counts from what it counted before the block to
     what it counts after it. A block that raises moves nothing (its
     transaction is rolled back with it)."""
-    tallies, progress = tally_before(submission), progress_before(submission)
+    batch = _BATCH.get()
+    tallies = tally_before(submission, shared=batch.tallies.shared if batch else None)
+    progress = progress_before(submission)
     change = CountsChange()
     yield change
-    moved_tallies = tally_after(submission, tallies)
-    moved_progress = progress_after(submission, progress)
+    if batch is not None:
+        target = batch.stage or batch
+        moved_tallies = tally_after(submission, tallies, into=target.tallies)
+        moved_progress = progress_after(submission, progress, into=target.progress)
+    else:
+        moved_tallies = tally_after(submission, tallies)
+        moved_progress = progress_after(submission, progress)
     change.changed = moved_tallies or moved_progress
+
+
+class CountsBatch:
+    """The counts' differences of a batch of writes, summed until :meth:`write`."""
+
+    def __init__(self) -> None:
+        self.tallies = TallyDelta()
+        self.progress = ProgressDelta()
+        self.stage: CountsBatch | None = None
+
+    @contextmanager
+    def staged(self) -> Iterator[None]:
+        """One interview's changes: added to the batch when the block ends, dropped when it raises."""
+        stage = CountsBatch()
+        stage.tallies.shared = self.tallies.shared
+        self.stage = stage
+        try:
+            yield
+        finally:
+            self.stage = None
+        self.tallies.merge(stage.tallies)
+        self.progress.merge(stage.progress)
+
+    def write(self) -> None:
+        self.tallies.write()
+        self.progress.write()
+
+
+_BATCH: ContextVar[CountsBatch | None] = ContextVar("counts_batch", default=None)
+
+
+@contextmanager
+def counts_batched() -> Iterator[CountsBatch]:
+    """Sum the differences of every :func:`counts_kept` in the block and write them once when it ends
+    (inside the writer's transaction; a block that raises writes nothing)."""
+    batch = CountsBatch()
+    token = _BATCH.set(batch)
+    try:
+        yield batch
+    finally:
+        _BATCH.reset(token)
+    batch.write()
 
 
 def counts_received(submission: Submission) -> None:

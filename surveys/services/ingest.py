@@ -215,6 +215,10 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         "processing": Submission.Processing.RECEIVING if is_incomplete else Submission.Processing.PENDING,
     }
     submission, created = _insert_or_existing(values)
+    if not created and (attachments or (not is_incomplete and not submission.complete)):
+        # Something may change (attachments merged, the last part of a split upload): lock it. A plain
+        # resend only reads it, so it never waits for a processing batch holding the row.
+        submission = Submission.objects.select_for_update().get(pk=submission.pk)
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(_("Submission '%(instance_id)s' exists already with different content.")
                                  % {"instance_id": instance_id})
@@ -228,8 +232,10 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
         submission.complete = True
         submission.processing = Submission.Processing.PENDING
         submission.save(update_fields=["complete", "processing", "updated_at"])
-    if submission.complete and (created or added or completed):
+    if submission.complete and (created or completed):
         _enqueue_on_commit(submission.pk)
+    elif submission.complete and added:  # files merged into a stored interview: processed again, on its own
+        _enqueue_on_commit(submission.pk, alone=True)
     return IngestResult(submission=submission, created=created, attachments_added=added)
 
 
@@ -245,7 +251,7 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
     """Insert first, in one statement that yields to the unique constraint
     (``ON CONFLICT DO NOTHING``): new instances, the common case, cost one
     round trip. When the instance is stored already (a resend, or a
-    concurrent post of it that won), lock and return the stored row. Any
+    concurrent post of it that won), return the stored row (not locked). Any
     other constraint breaking (an edited row edited concurrently) ends the
     whole ingest as a conflict, storing nothing."""
     meta = Submission._meta
@@ -273,8 +279,7 @@ def _insert_or_existing(values: dict[str, Any]) -> tuple[Submission, bool]:
         created = Submission(pk=row[0], **{attnames[name]: value for name, value in values.items()})
         created._state.adding, created._state.db = False, connection.alias
         return created, True
-    existing = Submission.objects.select_for_update().get(form_id=values["form_id"],
-                                                          instance_id=values["instance_id"])
+    existing = Submission.objects.get(form_id=values["form_id"], instance_id=values["instance_id"])
     return existing, False
 
 
@@ -381,8 +386,8 @@ def _hashed(chunks: Iterable[bytes], digest: _Hash) -> Iterator[bytes]:
         yield chunk
 
 
-def _enqueue_on_commit(submission_id: int) -> None:
+def _enqueue_on_commit(submission_id: int, *, alone: bool = False) -> None:
     from surveys.tasks import submission_enqueue
 
-    transaction.on_commit(lambda: submission_enqueue(submission_id), robust=True)
+    transaction.on_commit(lambda: submission_enqueue(submission_id, alone=alone), robust=True)
 

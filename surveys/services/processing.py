@@ -1,5 +1,7 @@
-"""Processing a stored submission (:func:`submission_process`, the Celery
-task's work), under the submission's row lock:
+"""Processing stored submissions in batches (:func:`submissions_process_pending`, the Celery task's work:
+whatever waits, a few hundred at a time; :func:`submissions_process` for given ones, and
+:func:`submission_process` — a batch of one — for an edit, a retry or a form key given), under the rows'
+locks, each interview through these steps:
 
 1. open the raw instance (:mod:`surveys.services.raw_store`; an encrypted one
    decrypted and its signature checked, :mod:`surveys.services.encrypted_submissions`
@@ -17,42 +19,53 @@ task's work), under the submission's row lock:
    (:func:`surveys.services.hooks.delivery.deliveries_plan`), sent on the
    hooks' own queue once the transaction commits.
 
-The steps run in a savepoint. When any of them raises (an unreadable
+The steps of each interview run in a savepoint. When any of them raises (an unreadable
 instance, a fault in a check), everything they wrote is rolled back and the
 submission is marked ``failed`` with a reason naming the step, never an
 answer; the queue goes on with the next one (:func:`submission_retry` sends
 it round again). A database that is gone is not the submission's fault:
-that error is raised, for the task to retry.
+that error is raised, for the task to retry. The counts' differences are
+summed over the batch and written once at its end (``counts_batched``).
 
 Running it again on the same submission changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mtm.errors import Forbidden, MtmError
-from surveys.models import Submission, SubmissionComment, SubmissionFlag
+from surveys.models import Location, ReviewEvent, Submission, SubmissionComment, SubmissionFlag
 from surveys.round_settings import round_check_settings, round_privacy_settings
+from surveys.selectors.hooks import active_hook_ids
 from surveys.selectors.questionnaires import questionnaire_schema
 from surveys.selectors.scope import within_scope
 from surveys.services.anonymise import submission_anonymise
-from surveys.services.checks import Flag, assigned_locations, interview_facts, submission_checks
-from surveys.services.counts import counts_kept
+from surveys.services.checks import (
+    DailyCounts,
+    Flag,
+    assigned_locations,
+    interview_facts,
+    submission_checks,
+)
+from surveys.services.counts import CountsBatch, counts_batched, counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
 from surveys.services.quality.facts import quality_record, submission_audit
 from surveys.services.respondents import respondent_link
-from surveys.services.review import review_after_checks
+from surveys.services.review import review_after_checks_planned
 from surveys.services.validation import FormRules, submission_validate
 
 if TYPE_CHECKING:
@@ -82,19 +95,112 @@ class _Step:
 
 @transaction.atomic
 def submission_process(*, submission_id: int) -> ProcessOutcome:
-    submission = (Submission.objects.select_for_update(of=("self",))
-                  .select_related("questionnaire", "round")
-                  .defer("questionnaire__schema", "questionnaire__xform_xml")  # the schema comes from its cache
-                  .filter(pk=submission_id).first())
-    if submission is None:
-        return ProcessOutcome(submission_id, "missing", changed=False)
+    """Process one submission: a batch of one (an edit, a key given, a retry, the eager mode)."""
+    return submissions_process(submission_ids=[submission_id])[0]
+
+
+@transaction.atomic
+def submissions_process(*, submission_ids: Sequence[int]) -> list[ProcessOutcome]:
+    """Process the given submissions in one transaction (rows locked in id order), one outcome each in
+    id order. Each interview runs in its own savepoint: one that fails is marked failed and the rest
+    go on; the counts move once for the whole batch (:func:`surveys.services.counts.counts_batched`)."""
+    ids = sorted(set(submission_ids))
+    locked = {s.pk: s for s in _locked(Submission.objects.filter(pk__in=ids).order_by("pk"))}
+    return _process_batch([locked.get(pk) or pk for pk in ids])
+
+
+def submissions_process_pending(*, limit: int) -> list[ProcessOutcome]:
+    """Process up to ``limit`` of the submissions waiting (complete, pending, raw data kept), oldest first,
+    in one batch; rows another worker holds are skipped (``SKIP LOCKED``), so workers on several hosts
+    share the queue without waiting on each other. Returns their outcomes (none: nothing waits)."""
+    with transaction.atomic():
+        waiting = (Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
+                                             raw_purged_at__isnull=True).order_by("received_at", "id"))
+        taken = sorted(_locked(waiting, skip_locked=True)[:limit], key=lambda s: s.pk)
+        return _process_batch(taken)
+
+
+def _locked(submissions: QuerySet[Submission], *, skip_locked: bool = False) -> QuerySet[Submission]:
+    return (submissions.select_for_update(of=("self",), skip_locked=skip_locked)
+            .select_related("questionnaire", "round")
+            .defer("questionnaire__schema", "questionnaire__xform_xml")  # the schema comes from its cache
+            .prefetch_related("flags"))
+
+
+class BatchWrites:
+    """What a batch writes in bulk when it ends: flags added, changed and cleared, the system's review
+    entries and review states. Each interview's writes are staged and kept only when its savepoint is
+    released (:meth:`staged`)."""
+
+    def __init__(self) -> None:
+        self.flags_new: list[SubmissionFlag] = []
+        self.flags_changed: list[SubmissionFlag] = []
+        self.flags_gone: list[int] = []
+        self.events: list[ReviewEvent] = []
+        self.reviewed: list[Submission] = []
+        self.hooks: dict[str, list[int]] = {}
+        self.locations: dict[str, Location | None] = {}
+        self.daily = DailyCounts()
+
+    @contextmanager
+    def staged(self) -> Iterator[BatchWrites]:
+        stage = BatchWrites()
+        stage.hooks, stage.locations, stage.daily = self.hooks, self.locations, self.daily
+        mark = self.daily.mark()
+        try:
+            yield stage
+        except BaseException:
+            self.daily.rollback(mark)
+            raise
+        self.flags_new += stage.flags_new
+        self.flags_changed += stage.flags_changed
+        self.flags_gone += stage.flags_gone
+        self.events += stage.events
+        self.reviewed += stage.reviewed
+
+    def hook_ids(self, form_id: str) -> list[int]:
+        if form_id not in self.hooks:
+            self.hooks[form_id] = active_hook_ids(form_id=form_id)
+        return self.hooks[form_id]
+
+    def write(self) -> None:
+        if self.flags_gone:
+            SubmissionFlag.objects.filter(pk__in=self.flags_gone).delete()
+        SubmissionFlag.objects.bulk_create(self.flags_new, batch_size=500)
+        SubmissionFlag.objects.bulk_update(self.flags_changed, ["reason"], batch_size=500)
+        ReviewEvent.objects.bulk_create(self.events, batch_size=500)
+        # The system's review states: one update per state (not a CASE per row), stamped with the batch's time.
+        by_state: dict[str | None, list[int]] = {}
+        for submission in self.reviewed:
+            by_state.setdefault(submission.review_status, []).append(submission.pk)
+        now = timezone.now()
+        for state, pks in by_state.items():
+            Submission.objects.filter(pk__in=pks).update(review_status=state, reviewed_by=None, reviewed_at=now,
+                                                         updated_at=now)
+
+
+def _process_batch(batch: Sequence[Submission | int]) -> list[ProcessOutcome]:
+    outcomes = []
+    writes = BatchWrites()
+    with counts_batched() as counts:
+        for submission in batch:
+            if isinstance(submission, int):
+                outcomes.append(ProcessOutcome(submission, "missing", changed=False))
+            else:
+                outcomes.append(_process_one(submission, counts, writes))
+        writes.write()
+    return outcomes
+
+
+def _process_one(submission: Submission, counts: CountsBatch, writes: BatchWrites) -> ProcessOutcome:
     if not submission.complete or submission.raw_purged_at is not None:
         # Still arriving, or its raw data are purged: the anonymised record stands as it is.
-        return ProcessOutcome(submission_id, submission.processing, changed=False)
+        return ProcessOutcome(submission.pk, submission.processing, changed=False)
     step = _Step()
     try:
-        with transaction.atomic():  # a savepoint: a step that fails leaves nothing of the others behind
-            outcome = _process(submission, step)
+        # A savepoint: a step that fails leaves nothing of the others behind (nor its counts' difference).
+        with counts.staged(), writes.staged() as staged, transaction.atomic():
+            outcome = _process(submission, step, staged)
     except DatabaseOperationalError:
         raise  # the database itself (gone, deadlock): transient, the task retries
     except AwaitingKey as waiting:
@@ -102,11 +208,11 @@ def submission_process(*, submission_id: int) -> ProcessOutcome:
     except Exception as err:  # noqa: BLE001 - one poison interview must not stop the queue
         return _failed(submission, step.name, err)
     # The form's REST services: a pending delivery each, sent on their own queue once this commits.
-    deliveries_plan(submission=submission)
+    deliveries_plan(submission=submission, hook_ids=writes.hook_ids(submission.form_id))
     return outcome
 
 
-def _process(submission: Submission, step: _Step) -> ProcessOutcome:
+def _process(submission: Submission, step: _Step, writes: BatchWrites) -> ProcessOutcome:
     questionnaire = submission.questionnaire
     rules = form_rules(questionnaire.pk, questionnaire.schema_key)
     # "Now" is when it was received, so today() means the same on every run.
@@ -116,7 +222,7 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     result = submission_validate(xml=xml, rules=rules, now=submission.received_at)
     step.name = "interview facts"
     config = round_check_settings(submission.round)
-    facts = interview_facts(answers=result.answers, schema=rules.schema, config=config)
+    facts = interview_facts(answers=result.answers, schema=rules.schema, config=config, locations=writes.locations)
     facts = replace(facts, audit=submission_audit(submission=submission, schema=rules.schema))  # issue 17
     step.name = "anonymisation"
     privacy = round_privacy_settings(submission.round)
@@ -127,6 +233,7 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
     respondent = respondent_link(survey_id=submission.round.survey_id, key=record.respondent_key,
                                  consent=record.consent, round_id=submission.round_id)
     step.name = "saving"
+    counted_on = _daily_counted(submission)
     with counts_kept(submission) as counts:
         changed = _finish(submission, {
             "answers": record.answers, "consent": record.consent, "respondent": respondent,
@@ -137,20 +244,34 @@ def _process(submission: Submission, step: _Step) -> ProcessOutcome:
             "respondent_sex": "" if record.consent is False else facts.respondent_sex,
             "processing": Submission.Processing.PROCESSED, "processing_error": "",
         }).changed
+        writes.daily.moved(round_id=submission.round_id, user_id=submission.submitted_by_id, before=counted_on,
+                           after=_daily_counted(submission))
         step.name = "checks"
         # Checks read the answers in memory (raw); a refusal is not an interview to check.
         flags = [] if record.consent is False else submission_checks(
-            submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config)
-        changed |= _sync_flags(submission, flags)
+            submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config,
+            daily=writes.daily)
+        changed |= _sync_flags(submission, flags, writes)
         step.name = "quality facts"  # issue 17: audit log, answer patterns, scorecard cells, back-checks
         quality_record(submission=submission, answers=result.answers, unanswered=result.unanswered,
                        schema=rules.schema, facts=facts, flags=flags, consent=record.consent, areas=areas)
         step.name = "review"
         issues = [p.message for p in result.problems[:5]] + [f.reason for f in flags]
-        changed |= review_after_checks(submission=submission, issues=issues)
+        event = review_after_checks_planned(submission=submission, issues=issues)  # written with the batch
+        if event is not None:
+            writes.events.append(event)
+            writes.reviewed.append(submission)
+            changed = True
         step.name = "counts"
     changed |= counts.changed
     return ProcessOutcome(submission.pk, submission.processing, changed)
+
+
+def _daily_counted(submission: Submission) -> dt.date | None:
+    """The day the daily-count check counts ``submission`` on (None: not counted)."""
+    if not submission.is_current or submission.submitted_by_id is None:
+        return None
+    return submission.interview_date
 
 
 def _failed(submission: Submission, step: str, err: Exception) -> ProcessOutcome:
@@ -237,18 +358,19 @@ def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
     return ProcessOutcome(submission.pk, submission.processing, bool(changed))
 
 
-def _sync_flags(submission: Submission, flags: list[Flag]) -> bool:
+def _sync_flags(submission: Submission, flags: list[Flag], writes: BatchWrites) -> bool:
+    """The submission's flags made ``flags`` (written with the batch: :class:`BatchWrites`)."""
     wanted = {f.check: f.reason for f in flags}
     stored = {f.check_name: f for f in submission.flags.all()}
-    gone = [name for name in stored if name not in wanted]
-    if gone:
-        submission.flags.filter(check_name__in=gone).delete()
+    gone = [flag.pk for name, flag in stored.items() if name not in wanted]
+    writes.flags_gone += gone
     changed = bool(gone)
     for name, reason in wanted.items():
         if name not in stored:
-            SubmissionFlag.objects.create(submission=submission, check_name=name, reason=reason)
+            writes.flags_new.append(SubmissionFlag(submission=submission, check_name=name, reason=reason))
             changed = True
         elif stored[name].reason != reason:
-            SubmissionFlag.objects.filter(pk=stored[name].pk).update(reason=reason)
+            stored[name].reason = reason
+            writes.flags_changed.append(stored[name])
             changed = True
     return changed

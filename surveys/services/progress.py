@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from itertools import groupby
 from typing import Any
 
 from django.db import connection, transaction
@@ -33,6 +34,13 @@ _ADD = (f"INSERT INTO surveys_progresscount ({_COLUMNS}, count, last_received) "
 _WHERE = ("round_id = %s AND user_id = %s AND location_id = %s AND respondent_sex = %s AND review_status = %s "
           "AND refused = %s AND validation = %s AND interview_day = %s AND received_day = %s")
 _TAKE = f"UPDATE surveys_progresscount SET count = count - 1 WHERE {_WHERE}"  # noqa: S608
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ADD_MANY = (f"INSERT INTO surveys_progresscount ({_COLUMNS}, count, last_received) "  # noqa: S608
+             "VALUES {rows} "
+             f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET count = surveys_progresscount.count + EXCLUDED.count, "
+             "last_received = CASE WHEN EXCLUDED.last_received > surveys_progresscount.last_received "
+             "THEN EXCLUDED.last_received ELSE surveys_progresscount.last_received END")
+_TAKE_N = f"UPDATE surveys_progresscount SET count = count - %s WHERE {_WHERE}"  # noqa: S608
 _DROP = f"DELETE FROM surveys_progresscount WHERE {_WHERE} AND count = 0"  # noqa: S608
 
 
@@ -50,11 +58,15 @@ def progress_before(submission: Submission) -> Key | None:
     return progress_key(submission)
 
 
-def progress_after(submission: Submission, before: Key | None) -> bool:
-    """Move ``submission`` from the cell it counted in (``before``) to the one it counts in now."""
+def progress_after(submission: Submission, before: Key | None, *, into: ProgressDelta | None = None) -> bool:
+    """Move ``submission`` from the cell it counted in (``before``) to the one it counts in now (with
+    ``into``, a batch: noted there, written by :meth:`ProgressDelta.write`)."""
     after = progress_key(submission)
     if after == before:
         return False
+    if into is not None:
+        into.move(before, after, submission.received_at)
+        return True
     if before is not None:
         _take(before)
     if after is not None:
@@ -76,6 +88,46 @@ def _params(key: Key) -> list[Any]:
 def _add(key: Key, received_at: dt.datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_ADD, [*_params(key), connection.ops.adapt_datetimefield_value(received_at)])
+
+
+class ProgressDelta:
+    """Progress moves summed over a batch: each cell's net change and the latest arrival it gains."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[Key] = Counter()
+        self.last: dict[Key, dt.datetime] = {}
+
+    def move(self, before: Key | None, after: Key | None, received_at: dt.datetime) -> None:
+        if before is not None:
+            self.counts[before] -= 1
+        if after is not None:
+            self.counts[after] += 1
+            self.last[after] = max(self.last.get(after, received_at), received_at)
+
+    def merge(self, other: ProgressDelta) -> None:
+        self.counts.update(other.counts)
+        for key, moment in other.last.items():
+            self.last[key] = max(self.last.get(key, moment), moment)
+
+    def write(self) -> None:
+        """Cells in key order (one order for every writer: concurrent batches cannot deadlock on them);
+        a run of gains in one statement per 200 cells."""
+        ops = connection.ops
+        changes = sorted((key, n) for key, n in self.counts.items() if n)
+        with connection.cursor() as cursor:
+            for gain, same_sign in groupby(changes, key=lambda item: item[1] > 0):
+                run = list(same_sign)
+                if not gain:
+                    cursor.executemany(_TAKE_N, [[-n, *_params(key)] for key, n in run])
+                    cursor.executemany(_DROP, [_params(key) for key, _ in run])
+                    continue
+                for start in range(0, len(run), 200):
+                    part = run[start:start + 200]
+                    cursor.execute(_ADD_MANY.format(rows=", ".join([_ROW] * len(part))),
+                                   [v for key, n in part
+                                    for v in (*_params(key), n, ops.adapt_datetimefield_value(self.last[key]))])
+        self.counts.clear()
+        self.last.clear()
 
 
 def _take(key: Key) -> None:

@@ -76,19 +76,38 @@ def review_after_checks(*, submission: Submission, issues: list[str]) -> bool:
     a submission with problems or flags and no human decision gets
     ``has_issues``; one whose issues are gone (after an edit) loses it.
     A human decision is never overridden."""
+    event = review_after_checks_planned(submission=submission, issues=issues)
+    if event is None:
+        return False
+    event.save()
+    submission.save(update_fields=REVIEW_FIELDS)
+    return True
+
+
+#: The submission's fields a review changes.
+REVIEW_FIELDS = ["review_status", "reviewed_by", "reviewed_at", "updated_at"]
+
+
+def review_after_checks_planned(*, submission: Submission, issues: list[str]) -> ReviewEvent | None:
+    """:func:`review_after_checks` for a batch: the submission's review fields (:data:`REVIEW_FIELDS`) are
+    changed in memory and the audit entry returned unsaved, for the batch to write them in bulk; None when
+    nothing changes."""
     if issues and submission.review_status is None:
-        _record(submission, Review.HAS_ISSUES, actor=None, comment="; ".join(issues))
-        return True
+        return _change(submission, Review.HAS_ISSUES, actor=None, comment="; ".join(issues))
     if not issues and submission.review_status == Review.HAS_ISSUES:
-        _record(submission, None, actor=None, comment="No issues left.")
-        return True
-    return False
+        return _change(submission, None, actor=None, comment="No issues left.")
+    return None
 
 
 def _record(submission: Submission, status: str | None, *, actor: User | None, comment: str) -> None:
-    ReviewEvent.objects.create(submission=submission, actor=actor, from_status=submission.review_status,
-                               to_status=status, comment=comment)
+    _change(submission, status, actor=actor, comment=comment).save()
+    submission.save(update_fields=REVIEW_FIELDS)
+
+
+def _change(submission: Submission, status: str | None, *, actor: User | None, comment: str) -> ReviewEvent:
+    event = ReviewEvent(submission=submission, actor=actor, from_status=submission.review_status,
+                        to_status=status, comment=comment)
     submission.review_status = status
     submission.reviewed_by = actor
-    submission.reviewed_at = timezone.now()
-    submission.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "updated_at"])
+    submission.reviewed_at = submission.updated_at = timezone.now()
+    return event

@@ -40,25 +40,68 @@ from surveys.selectors.tallies import (
 )
 
 
-def tally_before(submission: Submission) -> Counter[Cell]:
-    """What ``submission`` (locked) has added so far; call before changing it."""
-    _share_round(submission.round_id)
+def tally_before(submission: Submission, *, shared: set[int] | None = None) -> Counter[Cell]:
+    """What ``submission`` (locked) has added so far; call before changing it. ``shared`` are the rounds
+    already share-locked in this transaction (a batch locks each once)."""
+    if shared is None or submission.round_id not in shared:
+        _share_round(submission.round_id)
+        if shared is not None:
+            shared.add(submission.round_id)
     return submission_cells(submission) if submission.tallied else Counter()
 
 
-def tally_after(submission: Submission, before: Counter[Cell]) -> bool:
+def tally_after(submission: Submission, before: Counter[Cell], *, into: TallyDelta | None = None) -> bool:
     """Correct the round's tallies for ``submission`` as it stands now
-    (inside the writer's transaction); returns whether anything changed."""
+    (inside the writer's transaction); returns whether anything changed.
+    With ``into`` (a batch), the difference is added there, written by :meth:`TallyDelta.write`."""
     after = submission_cells(submission)
     counts = bool(after) or submission_counts(submission)
     delta = Counter(after)
     delta.subtract(before)
-    changed = _apply(submission.round_id, submission.form_id, delta)
+    if into is not None:
+        changed = into.add(submission.round_id, submission.form_id, delta)
+    else:
+        changed = _apply(submission.round_id, submission.form_id, delta)
     if submission.tallied != counts:
-        Submission.objects.filter(pk=submission.pk).update(tallied=counts)
+        if into is not None:
+            into.tallied[submission.pk] = counts
+        else:
+            Submission.objects.filter(pk=submission.pk).update(tallied=counts)
         submission.tallied = counts
         changed = True
     return changed
+
+
+class TallyDelta:
+    """Tally differences summed over a batch of submissions, by round and form, and the submissions'
+    new ``tallied`` flags; :meth:`write` applies them (one upsert per 100 cells, in key order)."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, str], Counter[Cell]] = {}
+        self.tallied: dict[int, bool] = {}
+        #: Rounds share-locked in this transaction.
+        self.shared: set[int] = set()
+
+    def add(self, round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
+        moved = {key: n for key, n in delta.items() if n}
+        if moved:
+            self.cells.setdefault((round_id, form_id), Counter()).update(moved)
+        return bool(moved)
+
+    def merge(self, other: TallyDelta) -> None:
+        for (round_id, form_id), delta in other.cells.items():
+            self.add(round_id, form_id, delta)
+        self.tallied.update(other.tallied)
+
+    def write(self) -> None:
+        for (round_id, form_id), delta in sorted(self.cells.items()):
+            _apply(round_id, form_id, delta)
+        for value in (True, False):
+            pks = sorted(pk for pk, flag in self.tallied.items() if flag is value)
+            for start in range(0, len(pks), 1000):
+                Submission.objects.filter(pk__in=pks[start:start + 1000]).update(tallied=value)
+        self.cells.clear()
+        self.tallied.clear()
 
 
 def _share_round(round_id: int) -> None:

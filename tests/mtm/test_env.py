@@ -36,3 +36,23 @@ def test_the_shells_language_as_gettext_reads_the_locale():
     assert language(LANG="kk_KZ.UTF-8@cyrillic") == "kk"
     assert language(LANG="ru_RU.UTF-8", LC_MESSAGES="kk_KZ.UTF-8") == "kk"
     assert language(LANG="ru_RU.UTF-8", LC_MESSAGES="kk_KZ", LC_ALL="en_GB.UTF-8") == "en"
+
+
+def test_files_in_the_data_folder_by_default_and_in_an_s3_bucket_when_named():
+    assert read_env({}).default_storage == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    env = read_env({"MTM_S3_BUCKET": "mtm-files", "MTM_S3_ENDPOINT_URL": "https://minio.example.org:9000",
+                    "MTM_S3_ACCESS_KEY_ID": "key", "MTM_S3_SECRET_ACCESS_KEY": "secret", "MTM_S3_PREFIX": "/kz/",
+                    "MTM_S3_ADDRESSING_STYLE": "path"})
+    assert env.default_storage == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": "mtm-files", "default_acl": None, "file_overwrite": False,
+                    "querystring_auth": True, "signature_version": "s3v4", "location": "kz",
+                    "endpoint_url": "https://minio.example.org:9000", "access_key": "key", "secret_key": "secret",
+                    "addressing_style": "path"}}
+    assert "region_name" not in env.default_storage["OPTIONS"]
+
+
+def test_processing_batch_size_from_environment():
+    assert read_env({}).process_batch == 200
+    assert read_env({"MTM_PROCESS_BATCH": "50"}).process_batch == 50
+    assert read_env({"MTM_PROCESS_BATCH": "0"}).process_batch == 1

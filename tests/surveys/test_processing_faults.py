@@ -45,13 +45,13 @@ def rebuilt_counts(round_id):
     return counts(round_id)
 
 
-def ingest(*, age="30", name="Aziz", start="2024-05-02T10:00:00.000+05:00"):
+def ingest(*, age="30", name="Aziz", start="2024-05-02T10:00:00.000+05:00", username="enum01"):
     """A checks-form interview stored and left pending (no worker ran)."""
     xml = (f'<data id="checks" version="1"><start>{start}</start><end>2024-05-02T10:40:00.000+05:00</end>'
            f"<place>kz_75</place><gps>43.2500 76.9000 800 5</gps><name>{name}</name><sex>male</sex>"
            f"<age>{age}</age><hours_day>8</hours_day><meta><instanceID>{new_instance_id()}</instanceID></meta>"
            f"</data>").encode()
-    return submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username="enum01"))).submission
+    return submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username=username))).submission
 
 
 @pytest.fixture

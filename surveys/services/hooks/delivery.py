@@ -71,12 +71,14 @@ class DeliveryOutcome:
     attempted: bool
 
 
-def deliveries_plan(*, submission: Submission) -> list[int]:
+def deliveries_plan(*, submission: Submission, hook_ids: list[int] | None = None) -> list[int]:
     """One pending delivery of ``submission`` per active hook of its form that has none yet, enqueued on
-    commit; the ids planned now. Only a processed record is sent. Running it twice plans nothing more."""
+    commit; the ids planned now. Only a processed record is sent. Running it twice plans nothing more.
+    ``hook_ids``: the form's active hooks when the caller (a batch) has read them already."""
     if submission.processing != Submission.Processing.PROCESSED or submission.answers is None:
         return []
-    hook_ids = active_hook_ids(form_id=submission.form_id)
+    if hook_ids is None:
+        hook_ids = active_hook_ids(form_id=submission.form_id)
     if not hook_ids:
         return []
     known = set(HookDelivery.objects.filter(submission=submission).values_list("hook_id", flat=True))
