@@ -28,7 +28,7 @@ from surveys.api.central.base import CentralView
 from surveys.api.central.edmx import metadata_document, service_document
 from surveys.api.central.shapes import RowWriter
 from surveys.selectors.central.filter import odata_filter, odata_orderby
-from surveys.selectors.central.odata import ODataModel, Table, odata_model, records, repeat_rows, rows
+from surveys.selectors.central.odata import ODataModel, Row, Table, odata_model, records, repeat_rows, rows
 from surveys.selectors.central.projects import form_for_user
 from surveys.selectors.kobo.assets import Asset
 from surveys.services.central.odata_rows import odata_rows_keep
@@ -276,8 +276,8 @@ def _array(items: Iterator[bytes]) -> Iterator[bytes]:
 
 def _submissions(request: Request, asset: Asset, model: ODataModel, table: Table, query: Query,
                  base: str) -> Iterator[bytes]:
-    """The Submissions page: its count, window and next link worked out now (errors are answered), its rows
-    written as they are read."""
+    """The Submissions page: its count and window worked out now (errors are answered), its rows written as
+    they are read, then the next link when a row past the page came."""
     qs = records(user=request.user, asset=asset, condition=query.condition)
     count = qs.count() if query.count else None
     ordering = [*query.order, "-id"] if query.order else list(_DEFAULT_ORDER)
@@ -288,14 +288,30 @@ def _submissions(request: Request, asset: Asset, model: ODataModel, table: Table
         ordered = ordered.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=pk))
         start = 0
     stop = None if query.top is None else start + query.top
-    next_link = None
-    if stop is not None and query.top:
-        edge = list(ordered.values_list("id", "received_at")[stop - 1:stop + 1])
-        if len(edge) == 2:
-            if query.order:
-                next_link = _link(request, {"$skip": str(stop), "$skiptoken": None})
-            else:
-                next_link = _link(request, {"$skip": None, "$skiptoken": _token(edge[0][1], edge[0][0])})
+    # One row past the page is read: if it comes, the next link follows the rows (``@odata.nextLink`` after
+    # ``value``, as OData allows and its clients read), with no query of its own to find the page's edge.
+    read_stop = None if stop is None else stop + 1
+    last: list[Row] = []
+    more: list[bool] = []
+
+    def page(cache: tuple[int, str] | None) -> Iterator[Row]:
+        for number, row in enumerate(rows(ordered, asset, start=start, stop=read_stop, cache=cache)):
+            if query.top is not None and number == query.top:
+                more.append(True)
+                return
+            last[:] = [row]
+            yield row
+
+    def tail() -> Iterator[bytes]:
+        if not more or not last:
+            yield b"]}"
+            return
+        if query.order:
+            link = _link(request, {"$skip": str(stop), "$skiptoken": None})
+        else:
+            link = _link(request, {"$skip": None, "$skiptoken": _token(last[0].received_at, last[0].pk)})
+        yield b'],"@odata.nextLink":' + orjson.dumps(link) + b"}"
+
     writer = RowWriter(expand=query.expand, wkt=query.wkt)
     select = query.select
     dumps = orjson.dumps
@@ -304,13 +320,13 @@ def _submissions(request: Request, asset: Asset, model: ODataModel, table: Table
         if query.top == 0:
             return
         if select is not None:
-            for row in rows(ordered, asset, start=start, stop=stop):
+            for row in page(None):
                 yield dumps(_pick(writer.submission(row, model.root), select))
             return
         # Each row's answers from the row cache where current; the others shaped now and kept for next time.
         variant, key = writer.variant, model.key
         rendered: list[tuple[int, dt.datetime, str]] = []
-        for row in rows(ordered, asset, start=start, stop=stop, cache=(variant, key)):
+        for row in page((variant, key)):
             body = row.cached
             if body is None:
                 body = dumps(writer.answers(row, model.root)).decode()
@@ -322,7 +338,7 @@ def _submissions(request: Request, asset: Asset, model: ODataModel, table: Table
             yield writer.submission_json(row, body)
         odata_rows_keep(variant=variant, model_key=key, rendered=rendered)
 
-    return chain([_head(f"{base}/$metadata#Submissions", count, next_link)], _array(items()), [b"]}"])
+    return chain([_head(f"{base}/$metadata#Submissions", count, None)], _array(items()), tail())
 
 
 def _repeat(request: Request, asset: Asset, table: Table, query: Query, base: str) -> Iterator[bytes]:
