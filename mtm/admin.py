@@ -8,18 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from enumerators.services.logins import login_attempt
-from mtm.client_address import client_address
-from mtm.errors import MtmError, TooManyAttempts
+from mtm.errors import MtmError
+from mtm.login_forms import CountedLogin
 
 
 @dataclass
@@ -49,24 +45,11 @@ def domain_errors(request: HttpRequest | None = None) -> Iterator[Outcome]:
             messages.error(request, err.message)
 
 
-class LoginForm(AdminAuthenticationForm):
+class LoginForm(CountedLogin, AdminAuthenticationForm):
     """Django's admin login, with failed logins counted and locked accounts or addresses refused
-    (:func:`enumerators.services.logins.login_attempt`): the lock is shown as the form's error."""
+    (:class:`mtm.login_forms.CountedLogin`); staff only, as Django's."""
 
-    def clean(self) -> dict[str, Any]:
-        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-        if username is not None and password:
-            address = client_address(self.request) if self.request is not None else "unknown"
-            try:
-                self.user_cache = login_attempt(
-                    account=username, address=address, entry="admin",
-                    verify=lambda: authenticate(self.request, username=username, password=password))
-            except TooManyAttempts as err:
-                raise ValidationError(err.message, code="locked") from None
-            if self.user_cache is None:
-                raise self.get_invalid_login_error()
-            self.confirm_login_allowed(self.user_cache)
-        return self.cleaned_data
+    entry = "admin"
 
 
 class MtmAdminSite(admin.AdminSite):

@@ -29,6 +29,23 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
+@pytest.fixture
+def browser():
+    """Debian's headless chromium through chromedriver (the tests marked ``browser``), English by default."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=en"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
 def pytest_collection_modifyitems(config, items):
     skip_services = pytest.mark.skip(reason="needs PostgreSQL + Redis + a Celery worker: run `make test-services`")
     skip_browser = pytest.mark.skip(

@@ -16,11 +16,8 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
@@ -29,9 +26,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from enumerators.services.logins import login_attempt
-from mtm.client_address import client_address
-from mtm.errors import MtmError, TooManyAttempts
+from mtm.errors import MtmError
+from mtm.login_forms import CountedLogin
 from surveys.models import Questionnaire
 from surveys.openrosa.http import openrosa_domain_error, openrosa_response
 from surveys.openrosa.submission import XML_PART, multipart_ingest, multipart_parts, submission_answer
@@ -43,23 +39,10 @@ from surveys.services.public_links import public_link_open, public_link_submit
 LOGIN_URL = reverse_lazy("webforms-login")
 
 
-class EnumeratorLoginForm(AuthenticationForm):
+class EnumeratorLoginForm(CountedLogin):
     """Django's login form with failed logins counted and locks refused, as the admin's and Collect's."""
 
-    def clean(self) -> dict[str, Any]:
-        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-        if username is not None and password:
-            address = client_address(self.request) if self.request is not None else "unknown"
-            try:
-                self.user_cache = login_attempt(
-                    account=username, address=address, entry="web",
-                    verify=lambda: authenticate(self.request, username=username, password=password))
-            except TooManyAttempts as err:
-                raise ValidationError(err.message, code="locked") from None
-            if self.user_cache is None:
-                raise self.get_invalid_login_error()
-            self.confirm_login_allowed(self.user_cache)
-        return self.cleaned_data
+    entry = "web"
 
 
 login = auth_views.LoginView.as_view(template_name="webforms/login.html", authentication_form=EnumeratorLoginForm,

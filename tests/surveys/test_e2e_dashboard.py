@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import CHROMEDRIVER, CHROMIUM, ROOT
+from tests.conftest import ROOT
 from tests.factories import PASSWORD
 
 SHOTS = ROOT / "var" / "screenshots"
@@ -57,22 +57,6 @@ def household_team(kazakhstan, household):
         submission_process(submission_id=sub.submission.pk)
         sent.append(Submission.objects.get(pk=sub.submission.pk))
     return SimpleNamespace(round=household.round, with_members=sent[0])
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=en"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
 
 
 def shot(driver, name: str, width: int) -> Path:

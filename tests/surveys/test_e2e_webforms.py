@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMEDRIVER, CHROMIUM, ROOT
+from tests.conftest import ROOT
 from tests.factories import PASSWORD
 
 SHOTS = ROOT / "var" / "screenshots"
@@ -64,22 +64,6 @@ def demo_team(transactional_db):
     enumerator = EnumeratorFactory(user=UserFactory(username="enum01"), supervisor=supervisor)
     AssignmentFactory(enumerator=enumerator, round=form.round)
     return form
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=en"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
 
 
 def shots(driver, step: str, size: tuple[int, int]) -> list[Path]:
