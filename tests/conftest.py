@@ -157,8 +157,11 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     queue = f"mtm-test-{os.getpid()}"
     name = connection.settings_dict["NAME"]
     base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    # The worker shares this process's cache keys (``_cache_keys_of_this_worker``): the processing-due mark
+    # a post sets here is the one the worker's batch task clears (tasks.processing_due).
     env = {**os.environ, "DATABASE_URL": f"{base}/{name}", "MTM_CELERY_QUEUE": queue,
-           "DJANGO_SETTINGS_MODULE": "mtm.settings.test"}
+           "DJANGO_SETTINGS_MODULE": "mtm.settings.test",
+           "MTM_CACHE_PREFIX": settings.CACHES["default"].get("KEY_PREFIX") or "mtm"}
     node = f"{queue}@{socket.gethostname()}"
     log_path = ROOT / "var" / f"test-worker{'-' + XDIST_WORKER if XDIST_WORKER else ''}.log"
     log_path.parent.mkdir(exist_ok=True)
