@@ -89,6 +89,23 @@ def _fresh_login_cache():
 
 
 @pytest.fixture(autouse=True)
+def _no_processing_mark():
+    """No test starts with another's "processing due" mark in the cache (tasks.processing_due): a mark left
+    by a test whose workers are gone would keep the next test's posts from enqueueing a batch until it
+    expires."""
+    if SERVICES:
+        from django.core.cache import cache
+
+        from surveys.tasks import PROCESSING_DUE_KEY
+
+        try:
+            cache.delete(PROCESSING_DUE_KEY)
+        except Exception:  # noqa: BLE001 - a test that stopped Redis: nothing to clear
+            pass
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _language_of_the_test():
     """Each request activates its own language (mtm.locale) and leaves it active in its thread, as Django's
     LocaleMiddleware does; a test that then calls a service or a form directly speaks the default language,

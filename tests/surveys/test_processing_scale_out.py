@@ -45,6 +45,7 @@ def two_workers(django_db_setup, django_db_blocker, tmp_path):
         (tmp_path / host).mkdir()
         env = {**os.environ, "DATABASE_URL": f"{base}/{connection.settings_dict['NAME']}",
                "MTM_CELERY_QUEUE": queue, "DJANGO_SETTINGS_MODULE": "mtm.settings.test",
+               "MTM_CACHE_PREFIX": settings.CACHES["default"].get("KEY_PREFIX") or "mtm",
                "MTM_DATA_DIR": str(tmp_path / host), "MTM_PROCESS_BATCH": "4"}
         nodes.append(f"{queue}@{host}")
         procs.append(subprocess.Popen(
