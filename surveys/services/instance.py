@@ -17,7 +17,8 @@ from surveys.form_schema import FormSchema, SchemaField
 
 MAX_XML_BYTES = 10 * 1024 * 1024
 MAX_ID_LENGTH = 255
-BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio"}
+#: Field types whose answer names a file sent beside the instance (Collect attaches audit.csv for `audit`).
+BINARY_TYPES = {"photo", "image", "audio", "video", "file", "background-audio", "audit"}
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ class TestThroughProcessing:
                                                  "amount", "return", "docs", "contract", "sat1", "sat2", "sat3",
                                                  "sat4", "comment"} | {f"sat/sat{n}" for n in range(1, 5)}
         assert sub.attachments.get().filename == "audit.csv"
+        assert sub.attachments_expected == 1  # Collect's audit.csv is one of the interview's files
         # The stored facts hold no answer (counts, durations, names), nor the trail's positions.
         stored = str(InterviewQuality.objects.filter(submission=sub).values().get())
         assert "43.2" not in stored and "76.8" not in stored and "76.9" not in stored
@@ -135,8 +136,9 @@ class TestThroughProcessing:
         sub = submission_ingest_xml(xml=instance_xml(item), sender=Sender(user=User.objects.get(username="enum01")))
         submission_process(submission_id=sub.submission.pk)
         quality = InterviewQuality.objects.get(submission=sub.submission)
-        assert (Submission.objects.get(pk=sub.submission.pk).processing, quality.audit, quality.audit_problem) == (
-            "processed", "unavailable", "The audit log was not received.")
+        stored = Submission.objects.get(pk=sub.submission.pk)
+        assert (stored.processing, stored.attachments_expected, quality.audit, quality.audit_problem) == (
+            "processed", 1, "unavailable", "The audit log was not received.")
 
     def test_processing_twice_changes_nothing(self, quality_form):
         from surveys.models import ScoreCell
