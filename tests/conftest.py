@@ -211,15 +211,22 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         hooks.terminate()
         raise RuntimeError(f"celery worker did not answer within 60 s; see {log_path}")
     yield proc
-    for worker in (proc, hooks):
+    workers_stopped([proc, hooks], django_db_blocker)
+    log.close()
+
+
+def workers_stopped(procs, django_db_blocker) -> None:
+    """Stop worker processes (terminated, killed after 20 s) and end the test database's connections their
+    children may still hold, so that the database can be dropped."""
+    from django.db import connection
+
+    for worker in procs:
         worker.terminate()
-    for worker in (proc, hooks):
+    for worker in procs:
         try:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-    log.close()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        # Worker children may still hold connections; the test database must be droppable.
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")

@@ -22,7 +22,7 @@ from surveys.services.progress import round_progress_rebuild
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.tallies import round_tally_rebuild
 from surveys.tasks import submissions_process_task
-from tests.conftest import ROOT, SERVICES
+from tests.conftest import ROOT, SERVICES, workers_stopped
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.forms import form_bytes
 from tests.surveys.test_tallies_services import report_xml
@@ -62,17 +62,8 @@ def two_workers(django_db_setup, django_db_blocker, tmp_path):
         yield nodes
     finally:
         app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE = saved
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        workers_stopped(procs, django_db_blocker)
         log.close()
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def counts(round_id):
