@@ -162,11 +162,15 @@ class WebForm:
 
 def log_in(driver, live_server, username: str, *, admin: bool = False) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{live_server.url}/{'admin' if admin else 'collect'}/login/")
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    # The login answered (its session cookie set) before the test navigates on: a page asked for at once
+    # could cancel the login's post.
+    WebDriverWait(driver, 20).until(lambda d: "/login/" not in d.current_url)
 
 
 def switch_language(driver, language: str) -> None:
