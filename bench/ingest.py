@@ -40,6 +40,8 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BOUNDARY = "----mtmbench7d1f"
+#: The demo form's version, read from its XLSForm by :func:`demo_fields` (an instance of another is refused).
+FORM_VERSION = ""
 
 
 def server_env() -> dict[str, str]:
@@ -71,6 +73,8 @@ def demo_fields() -> list[tuple[str, str, list[str]]]:
 
     schema = xlsform_convert(source=(ROOT / "surveys/demo/forms/mtm_kz_r4.md").read_bytes(),
                              filename="mtm_kz_r4.md").schema
+    global FORM_VERSION
+    FORM_VERSION = schema["version"]
     out = []
     for f in schema["fields"]:
         if f["type"] in ("group", "repeat", "note") or f["repeat"] or f["path"].startswith("meta"):
@@ -109,7 +113,7 @@ def instance(fields, instance_id: str) -> bytes:
     while open_groups:
         parts.append(f"</{open_groups.pop()}>")
     body = "".join(parts)
-    return (f'<?xml version="1.0"?><data id="mtm_kz_r4" version="2024040101">{body}'
+    return (f'<?xml version="1.0"?><data id="mtm_kz_r4" version="{FORM_VERSION}">{body}'
             f"<meta><instanceID>{instance_id}</instanceID></meta></data>").encode()
 
 

@@ -169,7 +169,7 @@ AUTH = base64.b64encode(b"enum01:enum-pass").decode()
 
 def instance_xml(instance_id: str) -> bytes:
     """A short consenting interview of the demo form (what it holds does not matter: it is stored first)."""
-    return (f'<?xml version="1.0"?><data id="mtm_kz_r4" version="2024040101"><consent>yes</consent>'
+    return (f'<?xml version="1.0"?><data id="mtm_kz_r4" version="2024040102"><consent>yes</consent>'
             f"<meta><instanceID>{instance_id}</instanceID></meta></data>").encode()
 
 

@@ -15,6 +15,7 @@ import math
 import re
 import uuid as uuidlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,11 +124,20 @@ def _indexed_repeat(_ctx: object, nodes: Any, _repeat: Any, index: Any, *more: A
     return _string([values[position]]) if 0 <= position < len(values) else ""
 
 
-def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], XPathFunction]:
+#: (today, now) of the evaluation under way, in days since 1970 (:func:`evaluate` sets them): the compiled
+#: expressions are kept once per expression, whatever "now" is.
+_NOW: ContextVar[tuple[float, float]] = ContextVar("xpath_now", default=(math.nan, math.nan))
+
+
+@lru_cache(maxsize=64)
+def _clock(now: dt.datetime) -> tuple[float, float]:
     # today() is the date where the survey runs (settings.TIME_ZONE), not in UTC.
     local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
-    today = float((local.date() - dt.date(1970, 1, 1)).days)
-    now_days = (now - EPOCH).total_seconds() / 86400
+    return float((local.date() - dt.date(1970, 1, 1)).days), (now - EPOCH).total_seconds() / 86400
+
+
+@lru_cache(maxsize=1)
+def _make_functions() -> dict[tuple[str | None, str], XPathFunction]:
     functions: dict[str, XPathFunction] = {
         "selected": lambda _c, values, choice: _string(choice).strip() in _tokens(values),
         "count-selected": lambda _c, values: float(len(_tokens(values))),
@@ -136,8 +146,8 @@ def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], XPathFunct
         "if": lambda _c, condition, then, otherwise: then if _boolean(condition) else otherwise,
         "coalesce": lambda _c, first, second: _string(first) if _string(first) != "" else _string(second),
         "regex": lambda _c, value, pattern: re.search(_string(pattern), _string(value)) is not None,
-        "today": lambda _c: today,
-        "now": lambda _c: now_days,
+        "today": lambda _c: _NOW.get()[0],
+        "now": lambda _c: _NOW.get()[1],
         "int": lambda _c, value: float(math.trunc(_number(value))) if not math.isnan(_number(value)) else math.nan,
         "date": lambda _c, value: _number(value),
         "decimal-date-time": lambda _c, value: _number(value),
@@ -176,10 +186,9 @@ def _make_functions(now: dt.datetime) -> dict[tuple[str | None, str], XPathFunct
 
 
 @lru_cache(maxsize=4096)
-def _compiled(expression: str, now_key: str) -> etree.XPath:
-    now = dt.datetime.fromisoformat(now_key)
+def _compiled(expression: str) -> etree.XPath:
     try:
-        return etree.XPath(f"boolean({expression})", namespaces={"jr": JR_NS}, extensions=_make_functions(now),
+        return etree.XPath(f"boolean({expression})", namespaces={"jr": JR_NS}, extensions=_make_functions(),
                            smart_strings=False)
     except etree.XPathSyntaxError as err:
         raise ExpressionError(f"The form's expression '{expression}' cannot be read: {err}") from None
@@ -187,8 +196,11 @@ def _compiled(expression: str, now_key: str) -> etree.XPath:
 
 def evaluate(expression: str, node: etree._Element, *, now: dt.datetime) -> bool:
     """The truth value of a form expression with ``node`` as the context (``.``)."""
-    compiled = _compiled(expression, now.replace(microsecond=0, second=0).isoformat())
+    compiled = _compiled(expression)
+    token = _NOW.set(_clock(now.replace(microsecond=0, second=0)))
     try:
         return bool(compiled(node))
     except etree.XPathEvalError as err:
         raise ExpressionError(f"The form's expression '{expression}' cannot be evaluated: {err}") from None
+    finally:
+        _NOW.reset(token)

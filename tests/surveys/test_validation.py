@@ -178,3 +178,19 @@ def test_a_relevant_group_left_out_counts_its_questions_as_asked(db):
 
     assert [(p.path, p.code) for p in result.problems] == [("resp/sex", "required"), ("resp/age", "required")]
     assert result.unanswered == ["income", "resp/name", "resp/passport", "resp/sex", "resp/age", "resp/gps"]
+
+
+def test_today_is_the_evaluations_own_when_one_expression_is_compiled_once():
+    """The compiled expression is kept once per expression (not per minute received): today() and now() are
+    read from the evaluation under way, so the same constraint gives each submission its own verdict."""
+    from lxml import etree
+
+    from surveys.services.xpath import evaluate
+
+    node = etree.fromstring("<data><seen>19845.0</seen></data>")  # 2024-05-02 as days since 1970
+    seen = node.find("seen")
+    before, on, after = (dt.datetime(2024, 5, d, 6, 0, tzinfo=dt.UTC) for d in (1, 2, 3))
+    assert [evaluate(". <= today()", seen, now=moment) for moment in (before, on, after, before)] == [
+        False, True, True, False]
+    assert evaluate("now() > 19846", seen, now=after) is True
+    assert evaluate("now() > 19846", seen, now=on) is False
