@@ -49,6 +49,8 @@ class InterviewFacts:
     out_of_range: tuple[str, ...] = ()
     #: The interview's audit log read (:func:`surveys.services.quality.facts.submission_audit`); None: no log.
     audit: AuditFacts | None = None
+    #: The interview's areas when already looked up (processing: once per sender in a batch); None: not yet.
+    areas: tuple[Location, ...] | None = None
 
 
 def interview_facts(*, answers: dict[str, Any], schema: FormSchema, config: CheckSettings,
@@ -196,12 +198,19 @@ def _gps(*, submission: Submission, answers: dict[str, Any], schema: FormSchema,
         lat, lon = (float(x) for x in point.split(";")[0].split()[:2])
     except ValueError:
         return None
-    areas = [facts.location] if facts.location is not None else assigned_locations(submission)
-    areas = [a for a in areas if geo.has_area(a)]
+    areas = [a for a in interview_areas(submission, facts) if geo.has_area(a)]
     if not areas or any(geo.inside(a, lat, lon) for a in areas):
         return None
     names = ", ".join(a.name for a in areas)
     return f"The GPS point is outside the interview's area ({names})."
+
+
+def interview_areas(submission: Submission, facts: InterviewFacts) -> list[Location]:
+    """The interview's areas: its location, else its sender's assignment in the round (``facts.areas`` when
+    processing has looked them up already)."""
+    if facts.areas is not None:
+        return list(facts.areas)
+    return [facts.location] if facts.location is not None else assigned_locations(submission)
 
 
 def assigned_locations(submission: Submission) -> list[Location]:

@@ -41,7 +41,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import OperationalError as DatabaseOperationalError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -122,7 +122,8 @@ def submissions_process_pending(*, limit: int) -> list[ProcessOutcome]:
 
 def _locked(submissions: QuerySet[Submission], *, skip_locked: bool = False) -> QuerySet[Submission]:
     return (submissions.select_for_update(of=("self",), skip_locked=skip_locked)
-            .select_related("questionnaire", "round")
+            # Its quality facts and back-check read with it (one-to-one; processing reads both).
+            .select_related("questionnaire", "round", "quality", "backcheck")
             .defer("questionnaire__schema", "questionnaire__xform_xml")  # the schema comes from its cache
             .prefetch_related("flags"))
 
@@ -140,12 +141,13 @@ class BatchWrites:
         self.reviewed: list[Submission] = []
         self.hooks: dict[str, list[int]] = {}
         self.locations: dict[str, Location | None] = {}
+        self.areas: dict[tuple[int, int], list[Location]] = {}
         self.daily = DailyCounts()
 
     @contextmanager
     def staged(self) -> Iterator[BatchWrites]:
         stage = BatchWrites()
-        stage.hooks, stage.locations, stage.daily = self.hooks, self.locations, self.daily
+        stage.hooks, stage.locations, stage.areas, stage.daily = self.hooks, self.locations, self.areas, self.daily
         mark = self.daily.mark()
         try:
             yield stage
@@ -162,6 +164,15 @@ class BatchWrites:
         if form_id not in self.hooks:
             self.hooks[form_id] = active_hook_ids(form_id=form_id)
         return self.hooks[form_id]
+
+    def assigned(self, submission: Submission) -> list[Location]:
+        """The sender's assigned locations in the round, looked up once per sender and round in a batch."""
+        if submission.submitted_by_id is None:
+            return []
+        key = (submission.submitted_by_id, submission.round_id)
+        if key not in self.areas:
+            self.areas[key] = assigned_locations(submission)
+        return self.areas[key]
 
     def write(self) -> None:
         if self.flags_gone:
@@ -223,10 +234,11 @@ def _process(submission: Submission, step: _Step, writes: BatchWrites) -> Proces
     step.name = "interview facts"
     config = round_check_settings(submission.round)
     facts = interview_facts(answers=result.answers, schema=rules.schema, config=config, locations=writes.locations)
-    facts = replace(facts, audit=submission_audit(submission=submission, schema=rules.schema))  # issue 17
+    areas = [facts.location] if facts.location else writes.assigned(submission)
+    facts = replace(facts, audit=submission_audit(submission=submission, schema=rules.schema),  # issue 17
+                    areas=tuple(areas))
     step.name = "anonymisation"
     privacy = round_privacy_settings(submission.round)
-    areas = [facts.location] if facts.location else assigned_locations(submission)
     record = submission_anonymise(answers=result.answers, schema=rules.schema, config=privacy, areas=areas,
                                   instance_id=_first_version(submission))
     step.name = "respondent link"
@@ -349,13 +361,23 @@ def instance_xml(submission: Submission) -> bytes:
 
 
 def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
-    changed = [name for name, value in values.items() if getattr(submission, name) != value]
+    changed = [name for name, value in values.items() if _stored(submission, name) != _stored_as(value)]
     if changed:
         for name in changed:
             setattr(submission, name, values[name])
         submission.processed_at = timezone.now()
         submission.save(update_fields=[*changed, "processed_at", "updated_at"])
     return ProcessOutcome(submission.pk, submission.processing, bool(changed))
+
+
+def _stored(submission: Submission, name: str) -> Any:
+    """What ``submission`` holds at ``name``: a foreign key's id, not its row (no query to compare it)."""
+    field = Submission._meta.get_field(name)
+    return getattr(submission, field.attname)
+
+
+def _stored_as(value: Any) -> Any:
+    return value.pk if isinstance(value, models.Model) else value
 
 
 def _sync_flags(submission: Submission, flags: list[Flag], writes: BatchWrites) -> bool:

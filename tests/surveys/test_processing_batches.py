@@ -123,3 +123,34 @@ def test_the_daily_count_in_a_batch_counts_as_one_by_one_and_forgets_a_failed_in
     assert [outcome(s)[7] for s in busy] == [[], [], [], [], [(
         "high_daily_count", "4 interviews on 2024-05-02, more than 3 times the team's median of 1.")]]
     assert rebuilt_counts(form.round_id) == counts(form.round_id)
+
+
+
+def _statement_kinds(n, first_age):
+    """The statements processing ``n`` waiting interviews sends, by kind (its first words, names dropped)."""
+    import re
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for k in range(n):
+        ingest(age=str(first_age + k))  # no two the same respondent: no flag, no review state
+    with CaptureQueriesContext(connection) as captured:
+        assert len(submissions_process_pending(limit=200)) == n
+    kinds = Counter()
+    for query in captured.captured_queries:
+        words = re.sub(r"^\d+ times: ", "", query["sql"]).replace('"', "").split()
+        kinds[" ".join(w for w in words[:3] if not w.startswith("s1") and not w.startswith("s2"))] += 1
+    return kinds
+
+
+def test_each_interview_of_a_batch_costs_the_same_few_statements(form):
+    """What grows with a batch is each interview's own writes (its savepoint, record, quality facts and
+    scorecard share) and its duplicate look-up; the form, round, hooks, locations, the sender's assignment,
+    its quality facts and back-check are read once per batch or with the interview."""
+    few, many = _statement_kinds(3, first_age=20), _statement_kinds(9, first_age=30)
+    grown = {kind: many[kind] - few[kind] for kind in many if many[kind] - few[kind] > 1}
+    assert grown == {"SAVEPOINT": 6, "RELEASE SAVEPOINT": 6, "UPDATE surveys_submission SET": 6,
+                     "SELECT s.instance_id, s.received_at,": 6, "INSERT INTO surveys_interviewquality": 6,
+                     "INSERT INTO surveys_scorecell": 6}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from surveys.form_schema import FormSchema
-from surveys.models import BackCheck, Submission
+from surveys.models import Submission
 from surveys.round_settings import round_quality_settings
 from surveys.services.quality.backchecks import backcheck_reason
 from surveys.services.quality.cells import team_median_active, team_question_minimums
-from surveys.services.quality.facts import trail_in_area
+from surveys.services.quality.facts import related_or_none, trail_in_area
 
 if TYPE_CHECKING:
     from surveys.services.checks import InterviewFacts
@@ -69,9 +69,9 @@ def changed_answers(*, submission: Submission, facts: InterviewFacts, **_: Any) 
 
 
 def trail_outside_area(*, submission: Submission, facts: InterviewFacts, **_: Any) -> str | None:
-    from surveys.services.checks import assigned_locations
+    from surveys.services.checks import interview_areas
 
-    areas = [facts.location] if facts.location is not None else assigned_locations(submission)
+    areas = interview_areas(submission, facts)
     if trail_in_area(facts.audit, areas) is not False:
         return None
     names = ", ".join(a.name for a in areas)
@@ -80,7 +80,7 @@ def trail_outside_area(*, submission: Submission, facts: InterviewFacts, **_: An
 
 
 def backcheck_differs(*, submission: Submission, **_: Any) -> str | None:
-    row = BackCheck.objects.filter(original=submission).first()
+    row = related_or_none(submission, "backcheck")  # processing reads it with the submission
     return backcheck_reason(row) if row is not None else None
 
 

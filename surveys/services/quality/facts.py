@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model
+
 from surveys.form_schema import FormSchema, SchemaField
 from surveys.models import InterviewQuality, Location, Submission
 from surveys.round_settings import QualitySettings, round_quality_settings
@@ -183,6 +186,15 @@ def contribution(*, audit: AuditFacts | None, patterns: AnswerPatterns, flagged:
     return {"s": {k: v for k, v in s.items() if v}, "q": q}
 
 
+def related_or_none(instance: Model, name: str) -> Any:
+    """The row at the reverse one-to-one ``name`` of ``instance`` (None: there is none), from what was read
+    with it (``select_related``) or else one query."""
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
+
+
 def quality_record(*, submission: Submission, answers: dict[str, Any], unanswered: Iterable[str],
                    schema: FormSchema, facts: InterviewFacts, flags: list[Flag], consent: bool | None,
                    areas: list[Location]) -> None:
@@ -193,7 +205,7 @@ def quality_record(*, submission: Submission, answers: dict[str, Any], unanswere
 
     settings = round_quality_settings(submission.round)
     audit = facts.audit
-    row = InterviewQuality.objects.select_for_update().filter(submission=submission).first() or InterviewQuality(
+    row = related_or_none(submission, "quality") or InterviewQuality(  # read with the locked submission
         submission=submission, round_id=submission.round_id)
     original = backcheck_link(answers=answers, schema=schema, settings=settings)
     counting = (consent is not False and submission.is_current and submission.submitted_by_id is not None
