@@ -15,8 +15,11 @@ then move by the difference, in the writer's transaction::
 Processing a batch (:func:`surveys.services.processing.submissions_process`)
 opens :func:`counts_batched` around it: every :func:`counts_kept` inside
 then adds its difference to the batch instead of writing it, and the batch
-writes the sum when it ends, one upsert for the tallies of each form and one
-for the progress cells (rows in key order, as every writer). An interview
+writes the sum when it ends, one upsert for the tallies of each form, one
+for the progress cells and one for the scorecard's cells
+(:func:`surveys.services.quality.cells.cells_apply`; the team's figures the
+quality checks read add what the batch has not written yet), rows in key
+order, as every writer. An interview
 whose savepoint is rolled back is staged (:meth:`CountsBatch.staged`) and its
 difference dropped with it. The counts after a batch are the counts after the
 same changes one by one (tested: incremental = rebuild).
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 
 from surveys.models import Submission
 from surveys.services.progress import ProgressDelta, progress_after, progress_before, progress_received
+from surveys.services.quality.cells import CellDelta
 from surveys.services.tallies import TallyDelta, tally_after, tally_before
 
 
@@ -67,6 +71,7 @@ class CountsBatch:
     def __init__(self) -> None:
         self.tallies = TallyDelta()
         self.progress = ProgressDelta()
+        self.scores = CellDelta()  # the scorecard's cells (:func:`surveys.services.quality.cells.cells_apply`)
         self.stage: CountsBatch | None = None
 
     @contextmanager
@@ -81,10 +86,12 @@ class CountsBatch:
             self.stage = None
         self.tallies.merge(stage.tallies)
         self.progress.merge(stage.progress)
+        self.scores.merge(stage.scores)
 
     def write(self) -> None:
         self.tallies.write()
         self.progress.write()
+        self.scores.write()
 
 
 _BATCH: ContextVar[CountsBatch | None] = ContextVar("counts_batch", default=None)
@@ -101,6 +108,11 @@ def counts_batched() -> Iterator[CountsBatch]:
     finally:
         _BATCH.reset(token)
     batch.write()
+
+
+def counts_batch_open() -> CountsBatch | None:
+    """The processing batch open in this context (None: none); its writers add to it."""
+    return _BATCH.get()
 
 
 def counts_received(submission: Submission) -> None:

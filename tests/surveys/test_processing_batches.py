@@ -146,11 +146,10 @@ def _statement_kinds(n, first_age):
 
 
 def test_each_interview_of_a_batch_costs_the_same_few_statements(form):
-    """What grows with a batch is each interview's own writes (its savepoint, record, quality facts and
-    scorecard share) and its duplicate look-up; the form, round, hooks, locations, the sender's assignment,
-    its quality facts and back-check are read once per batch or with the interview."""
+    """What grows with a batch is each interview's own writes (its savepoint, record and quality facts) and
+    its duplicate look-up; the form, round, hooks, locations, the sender's assignment, its quality facts and
+    back-check are read once per batch or with the interview, its scorecard share written with the batch's."""
     few, many = _statement_kinds(3, first_age=20), _statement_kinds(9, first_age=30)
     grown = {kind: many[kind] - few[kind] for kind in many if many[kind] - few[kind] > 1}
     assert grown == {"SAVEPOINT": 6, "RELEASE SAVEPOINT": 6, "UPDATE surveys_submission SET": 6,
-                     "SELECT s.instance_id, s.received_at,": 6, "INSERT INTO surveys_interviewquality": 6,
-                     "INSERT INTO surveys_scorecell": 6}
+                     "SELECT s.instance_id, s.received_at,": 6, "INSERT INTO surveys_interviewquality": 6}

@@ -3,10 +3,12 @@ scorecard single out the fabricator on every measure while flagging fewer than 5
 
 import datetime as dt
 import random
+from collections import Counter
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from surveys.models import BackCheck, InterviewQuality, Round, ScoreCell, Submission
+from surveys.models import BackCheck, InterviewQuality, ReviewEvent, Round, ScoreCell, Submission, SubmissionFlag
 from surveys.selectors.scorecard import MEASURES, round_scorecard
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
@@ -105,3 +107,45 @@ def test_the_fabricator_is_singled_out_and_the_honest_team_is_left_alone(quality
     assert sorted(ScoreCell.objects.filter(round=quality_round).values_list(
         "enumerator_id", "kind", "key", "n")) == running
     assert InterviewQuality.objects.filter(audit="read").count() == len(sent)
+
+
+def _signature():
+    flags = {s.instance_id: sorted(s.flags.values_list("check_name", "reason"))
+             for s in Submission.objects.prefetch_related("flags")}
+    cells = sorted(ScoreCell.objects.values_list("enumerator_id", "kind", "key", "n"))
+    return flags, cells
+
+
+@pytest.mark.django_db
+def test_a_batch_flags_and_scores_the_team_as_one_by_one(quality_round):
+    """Processing the team's interviews as one batch gives the flags and scorecard cells one by one gives: the
+    team's figures a check reads add the cells the batch has not written yet (they are written once, at its
+    end)."""
+    from enumerators.models import User
+    from surveys.services.processing import submissions_process_pending
+    from tests.quality import instance_xml
+
+    rng = random.Random(16)
+    pending = []
+    for day in range(2):
+        for slot in range(PER_DAY):
+            for username in [*HONEST, FABRICATOR]:
+                item = interview(rng, day=dt.date(2024, 5, 2) + dt.timedelta(days=day), hour=9 + 3 * slot,
+                                 fabricator=username == FABRICATOR)
+                pending.append(submission_ingest_xml(
+                    xml=instance_xml(item), sender=Sender(user=User.objects.get(username=username)),
+                    attachments=[SimpleUploadedFile("audit.csv", item.audit, content_type="text/csv")]).submission)
+    for sub in pending:
+        submission_process(submission_id=sub.pk)
+    one_by_one = _signature()
+    # The team's baseline made up as the interviews came: the fabricator's later ones are flagged.
+    flagged = Counter(check for found in one_by_one[0].values() for check, _ in found)
+    assert (flagged["fast_answers"], flagged["low_active_time"], flagged["trail_outside_area"]) == (3, 3, 6)
+
+    # The same interviews again, from where they were received, as one batch.
+    for model in (SubmissionFlag, ReviewEvent, InterviewQuality, ScoreCell):
+        model.objects.all().delete()
+    Submission.objects.update(processing="pending", fingerprint="", interview_date=None, review_status=None,
+                              answers=None)
+    assert len(submissions_process_pending(limit=500)) == len(pending)
+    assert _signature() == one_by_one

@@ -12,34 +12,80 @@ from django.db.models import Sum
 from surveys.models import InterviewQuality, ScoreCell, Submission
 from surveys.score_bins import QUESTION_BINS, SCORE_BINS, bin_seconds, percentile_bin, time_bin
 
-__all__ = ["QUESTION_BINS", "SCORE_BINS", "Contribution", "cells_apply", "round_scorecard_rebuild",
+__all__ = ["QUESTION_BINS", "SCORE_BINS", "CellDelta", "Contribution", "cells_apply", "round_scorecard_rebuild",
            "team_median_active", "team_question_minimums", "time_bin"]
 
 #: ``{"s": {key: n}, "q": {key: n}}``: an interview's contribution by cell kind.
 Contribution = Mapping[str, Mapping[str, int]]
 
 
+#: A cell: (round, enumerator, kind, key).
+CellKey = tuple[int, int, str, str]
+
+
+class CellDelta:
+    """Differences of the scorecard's cells, summed until :meth:`write` (a batch's, or one interview's)."""
+
+    def __init__(self) -> None:
+        self.n: Counter[CellKey] = Counter()
+
+    def add(self, *, round_id: int, enumerator_id: int, new: Contribution, old: Contribution) -> None:
+        for kind in ("s", "q"):
+            for key, n in (new.get(kind) or {}).items():
+                self.n[(round_id, enumerator_id, kind, key)] += int(n)
+            for key, n in (old.get(kind) or {}).items():
+                self.n[(round_id, enumerator_id, kind, key)] -= int(n)
+
+    def merge(self, other: CellDelta) -> None:
+        self.n.update(other.n)  # adds, negative differences kept
+
+    def others(self, *, round_id: int, kind: str, enumerator_id: int) -> Counter[str]:
+        """The differences not written yet in the round's cells of ``kind`` of everyone but ``enumerator_id``."""
+        out: Counter[str] = Counter()
+        for (r, e, k, key), n in self.n.items():
+            if r == round_id and k == kind and e != enumerator_id and n:
+                out[key] += n
+        return out
+
+    def write(self) -> None:
+        """One upsert that adds (safe under concurrent processing of the same enumerator's interviews), rows
+        in key order as every writer; cells that reach zero are removed."""
+        rows = [(*cell, n) for cell, n in sorted(self.n.items()) if n]
+        if not rows:
+            return
+        table = ScoreCell._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (round_id, enumerator_id, kind, key, n) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+                f"ON CONFLICT (round_id, kind, enumerator_id, key) DO UPDATE SET n = {table}.n + excluded.n", rows)
+        for round_id, enumerator_id in sorted({(r, e) for r, e, *_, n in rows if n < 0}):
+            ScoreCell.objects.filter(round_id=round_id, kind__in=("s", "q"), enumerator_id=enumerator_id,
+                                     n=0).delete()
+
+
 def cells_apply(*, round_id: int, enumerator_id: int, new: Contribution, old: Contribution) -> None:
-    """Add ``new`` and take away ``old`` in one statement (an upsert that adds: safe under concurrent
-    processing of the same enumerator's interviews); cells that reach zero are removed."""
-    rows: list[tuple[int, int, str, str, int]] = []
-    for kind in ("s", "q"):
-        delta: Counter[str] = Counter()
-        for key, n in (new.get(kind) or {}).items():
-            delta[key] += int(n)
-        for key, n in (old.get(kind) or {}).items():
-            delta[key] -= int(n)
-        rows.extend((round_id, enumerator_id, kind, key, n) for key, n in sorted(delta.items()) if n)
-    if not rows:
-        return
-    table = ScoreCell._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (round_id, enumerator_id, kind, key, n) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT (round_id, kind, enumerator_id, key) DO UPDATE SET n = {table}.n + excluded.n", rows)
-    if any(n < 0 for *_, n in rows):
-        ScoreCell.objects.filter(round_id=round_id, kind__in=("s", "q"), enumerator_id=enumerator_id,
-                                 n=0).delete()
+    """Add ``new`` and take away ``old``: at once, or inside a processing batch
+    (:func:`surveys.services.counts.counts_batched`) summed with the batch's other interviews and written
+    once when it ends (:meth:`CellDelta.write`)."""
+    from surveys.services.counts import counts_batch_open
+
+    delta = CellDelta()
+    delta.add(round_id=round_id, enumerator_id=enumerator_id, new=new, old=old)
+    batch = counts_batch_open()
+    if batch is not None:
+        (batch.stage or batch).scores.merge(delta)
+    else:
+        delta.write()
+
+
+def _not_written(*, round_id: int, kind: str, enumerator_id: int) -> Counter[str]:
+    """The open batch's cells not written yet (what the team's figures add to the stored cells)."""
+    from surveys.services.counts import counts_batch_open
+
+    batch = counts_batch_open()
+    if batch is None:
+        return Counter()
+    return batch.scores.others(round_id=round_id, kind=kind, enumerator_id=enumerator_id)
 
 
 @transaction.atomic
@@ -72,10 +118,11 @@ def team_question_minimums(*, round_id: int, enumerator_id: int, names: set[str]
     the rest of the team answered at least ``least`` times."""
     if not names:
         return {}
-    rows = (ScoreCell.objects.filter(round_id=round_id, kind="q").exclude(enumerator_id=enumerator_id)
-            .values_list("key").annotate(total=Sum("n")).values_list("key", "total"))
+    rows = Counter(dict(ScoreCell.objects.filter(round_id=round_id, kind="q").exclude(enumerator_id=enumerator_id)
+                        .values_list("key").annotate(total=Sum("n")).values_list("key", "total")))
+    rows.update(_not_written(round_id=round_id, kind="q", enumerator_id=enumerator_id))
     bins: dict[str, list[tuple[int, int]]] = {}
-    for key, total in rows:
+    for key, total in rows.items():
         name, _, index = key.rpartition(":")
         if name in names and total > 0:
             bins.setdefault(name, []).append((int(index), int(total)))
@@ -85,10 +132,12 @@ def team_question_minimums(*, round_id: int, enumerator_id: int, names: set[str]
 
 def team_median_active(*, round_id: int, enumerator_id: int, least: int) -> float | None:
     """The rest of the team's median active time (seconds), once it has ``least`` audited interviews."""
-    rows = (ScoreCell.objects.filter(round_id=round_id, kind="s", key__startswith="active:")
-            .exclude(enumerator_id=enumerator_id).values_list("key").annotate(total=Sum("n"))
-            .values_list("key", "total"))
-    found = [(int(key.split(":", 1)[1]), int(total)) for key, total in rows if total > 0]
+    rows = Counter(dict(ScoreCell.objects.filter(round_id=round_id, kind="s", key__startswith="active:")
+                        .exclude(enumerator_id=enumerator_id).values_list("key").annotate(total=Sum("n"))
+                        .values_list("key", "total")))
+    rows.update({key: n for key, n in _not_written(round_id=round_id, kind="s", enumerator_id=enumerator_id).items()
+                 if key.startswith("active:")})
+    found = [(int(key.split(":", 1)[1]), int(total)) for key, total in rows.items() if total > 0]
     if sum(n for _, n in found) < least:
         return None
     return bin_seconds(percentile_bin(found, 0.5))
