@@ -315,7 +315,7 @@ def start_worker(args: argparse.Namespace, statements: Path) -> subprocess.Popen
     env = {**server_env(), "MTM_BENCH_STATEMENTS_DIR": str(statements),
            "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
     return subprocess.Popen(
-        [PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
+        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []), PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
          "-Q", server_env()["MTM_CELERY_QUEUE"], "-n", "bench@%h", "--without-gossip", "--without-mingle",
          "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-worker.log", "w"), stderr=subprocess.STDOUT,
@@ -453,6 +453,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--worker-concurrency", type=int, default=1, help="processes of the one Celery worker")
+    parser.add_argument("--worker-nice", type=int, default=0, help="run the worker at this nice value")
     parser.add_argument("--no-worker", action="store_true", help="ingest alone (the submissions stay pending)")
     parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--backlog", type=int, default=0,

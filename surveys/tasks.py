@@ -39,7 +39,8 @@ def submissions_process_task() -> int:
     """Process whatever waits, ``MTM_PROCESS_BATCH`` submissions per transaction, for at most
     ``MTM_PROCESS_TASK_SECONDS``; when more waits then, the task sends itself again. Returns how many it
     processed. The due mark is cleared first, so a post stored from then on enqueues a task again: none is
-    left waiting. Idempotent: what is processed is not taken again; two workers share the queue (rows
+    left waiting. After each full batch it queues another task (unless one is queued), which a free process
+    of the worker (``--concurrency``, the cores by default) or another worker takes: a backlog is shared. Idempotent: what is processed is not taken again; two workers share the queue (rows
     one holds are skipped by the other). Rows skipped because another transaction held them (a resend's
     check, another worker's batch) are taken by the task sent again a second later."""
     from surveys.selectors.submissions import submissions_waiting
@@ -51,12 +52,14 @@ def submissions_process_task() -> int:
     while True:
         taken = len(submissions_process_pending(limit=limit))
         done += taken
-        if taken == limit and time.monotonic() > deadline:
-            processing_due()
-            return done
         if taken < limit:
             if submissions_waiting():
                 processing_due(countdown=1.0)
+            return done
+        # A full batch: more waits. Another task is queued (at most one: the mark), so that a worker's other
+        # processes, or other workers, share a backlog; this one goes on until its time is up.
+        processing_due()
+        if time.monotonic() > deadline:
             return done
 
 

@@ -90,13 +90,13 @@ class AnswerPatterns:
 
 def answer_patterns(*, answers: dict[str, Any], unanswered: Iterable[str], schema: FormSchema,
                     settings: QualitySettings) -> AnswerPatterns:
-    fields = [f for f in schema.get("fields", []) if not f.get("repeat")]
+    shape = _shape(schema)
     asked = set(answers) | set(unanswered)
     lists = schema.get("choices", {})
     out = AnswerPatterns()
-    for f in fields:
+    for f in shape.selects:
         value = answers.get(f["path"])
-        if f["type"] not in _SELECTS or value in (None, "", []):
+        if value in (None, "", []):
             continue
         offers = any(c["name"].lower() in settings.dont_know_values for c in lists.get(f.get("list_name") or "", []))
         if offers:  # the share of "don't know" / "refused" counts the questions that offer one
@@ -106,18 +106,43 @@ def answer_patterns(*, answers: dict[str, Any], unanswered: Iterable[str], schem
             out.dont_know += any(c.lower() in settings.dont_know_values for c in chosen)
         if f["type"] == "select_one" and f.get("privacy") not in ("identifier", "pseudonym"):
             out.categorical[f["name"]] = str(value)
-    for gate, followers in gate_questions(schema).items():
+    for gate, followers in shape.gates.items():
         if answers.get(gate) in (None, "", []):
             continue
         out.gates += 1
         if not any(path in asked for path in followers):
             out.gate_skips += 1
-    for scale in repeated_scales(schema):
+    for scale in shape.scales:
         values = [answers.get(path) for path in scale]
         if all(v not in (None, "") for v in values):
             out.scales += 1
             out.straight += len(set(map(str, values))) == 1
     return out
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the answer patterns read of a form version: worked out once per schema (:func:`_shape`)."""
+
+    selects: list[SchemaField]
+    gates: dict[str, list[str]]
+    scales: list[list[str]]
+
+
+#: Shapes by ``id(schema)``, each with the schema it was made from (held, so its id is not reused).
+_SHAPES: dict[int, tuple[FormSchema, _Shape]] = {}
+
+
+def _shape(schema: FormSchema) -> _Shape:
+    found = _SHAPES.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    shape = _Shape(selects=[f for f in schema.get("fields", []) if not f.get("repeat") and f["type"] in _SELECTS],
+                   gates=gate_questions(schema), scales=repeated_scales(schema))
+    if len(_SHAPES) >= 64:
+        _SHAPES.pop(next(iter(_SHAPES)))
+    _SHAPES[id(schema)] = (schema, shape)
+    return shape
 
 
 _REFERENCE = re.compile(r"/([A-Za-z_][\w.\-]*(?:/[A-Za-z_][\w.\-]*)*)")
