@@ -47,10 +47,12 @@ class Submission(models.Model):
         FAILED = "failed", _("Failed")
         AWAITING_KEY = "awaiting_key", _("Waiting for its key (encrypted)")
 
+    # No index of their own for these two foreign keys and the fingerprint: the composite indexes below lead
+    # with them, and every processing update writes every index of the row (issue 16).
     questionnaire = models.ForeignKey(Questionnaire, verbose_name=_("questionnaire"), on_delete=models.PROTECT,
-                                      related_name="submissions")
+                                      related_name="submissions", db_index=False)
     round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="submissions",
-                              help_text=_("The questionnaire's round, kept here for the round's queries."))
+                              db_index=False, help_text=_("The questionnaire's round, kept here for the round's queries."))
     form_id = models.CharField(verbose_name=_("form ID"), max_length=100)
     instance_id = models.CharField(verbose_name=_("instance ID"), max_length=255)
     raw_body = models.BinaryField(verbose_name=_("raw body"),
@@ -112,7 +114,7 @@ class Submission(models.Model):
     respondent_sex = models.CharField(verbose_name=_("respondent's sex"), max_length=1, blank=True, default="",
                                       help_text=_("m or f, from the round's sex question (sex quotas); blank if "
                                                   "unknown."))
-    fingerprint = models.CharField(verbose_name=_("fingerprint"), max_length=64, blank=True, db_index=True,
+    fingerprint = models.CharField(verbose_name=_("fingerprint"), max_length=64, blank=True,
                                    help_text=_("Keyed hash of the respondent's identifying answers (duplicates)."))
     review_status = models.CharField(verbose_name=_("review"), max_length=12, choices=Review.choices, null=True,
                                      blank=True)
