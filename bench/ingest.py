@@ -315,7 +315,8 @@ def start_worker(args: argparse.Namespace, statements: Path) -> subprocess.Popen
     env = {**server_env(), "MTM_BENCH_STATEMENTS_DIR": str(statements),
            "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
     return subprocess.Popen(
-        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []), PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
+        [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
+         PY, "-m", "celery", "-A", "mtm", "worker", "--loglevel", "WARNING", "-c", str(args.worker_concurrency),
          "-Q", server_env()["MTM_CELERY_QUEUE"], "-n", "bench@%h", "--without-gossip", "--without-mingle",
          "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=open(ROOT / "var" / "bench-worker.log", "w"), stderr=subprocess.STDOUT,

@@ -40,8 +40,9 @@ def submissions_process_task() -> int:
     ``MTM_PROCESS_TASK_SECONDS``; when more waits then, the task sends itself again. Returns how many it
     processed. The due mark is cleared first, so a post stored from then on enqueues a task again: none is
     left waiting. After each full batch it queues another task (unless one is queued), which a free process
-    of the worker (``--concurrency``, the cores by default) or another worker takes: a backlog is shared. Idempotent: what is processed is not taken again; two workers share the queue (rows
-    one holds are skipped by the other). Rows skipped because another transaction held them (a resend's
+    of the worker (``--concurrency``, the cores by default) or another worker takes: a backlog is shared.
+    Idempotent: what is processed is not taken again; two workers share the queue (rows one holds are
+    skipped by the other). Rows skipped because another transaction held them (a resend's
     check, another worker's batch) are taken by the task sent again a second later."""
     from surveys.selectors.submissions import submissions_waiting
     from surveys.services.processing import submissions_process_pending

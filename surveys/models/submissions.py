@@ -52,7 +52,8 @@ class Submission(models.Model):
     questionnaire = models.ForeignKey(Questionnaire, verbose_name=_("questionnaire"), on_delete=models.PROTECT,
                                       related_name="submissions", db_index=False)
     round = models.ForeignKey(Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="submissions",
-                              db_index=False, help_text=_("The questionnaire's round, kept here for the round's queries."))
+                              db_index=False,
+                              help_text=_("The questionnaire's round, kept here for the round's queries."))
     form_id = models.CharField(verbose_name=_("form ID"), max_length=100)
     instance_id = models.CharField(verbose_name=_("instance ID"), max_length=255)
     raw_body = models.BinaryField(verbose_name=_("raw body"),

@@ -34,7 +34,6 @@ from lxml import etree
 
 from mtm.errors import Forbidden, InvalidInput, NotFound
 from surveys.models import FormKey, Questionnaire, QuestionnaireMedia, Submission
-from surveys.services.counts import counts_kept
 from surveys.services.odk_encryption import (
     private_key_der,
     private_key_generate,
@@ -44,6 +43,7 @@ from surveys.services.odk_encryption import (
     public_key_load,
     public_key_text,
 )
+from surveys.services.pending import submissions_pending_again
 from surveys.services.raw_store import raw_open, raw_seal
 
 if TYPE_CHECKING:
@@ -261,18 +261,7 @@ def _requeue_awaiting(key: FormKey) -> int:
     waiting = list(Submission.objects.select_for_update(of=("self",)).select_related("round")
                    .filter(questionnaire__encryption_key=key, processing=Submission.Processing.AWAITING_KEY)
                    .order_by("pk"))
-    for submission in waiting:
-        with counts_kept(submission):
-            submission.processing, submission.processing_error = Submission.Processing.PENDING, ""
-            submission.save(update_fields=["processing", "processing_error", "updated_at"])
-        _enqueue_on_commit(submission.pk)
-    return len(waiting)
-
-
-def _enqueue_on_commit(submission_id: int) -> None:
-    from surveys.tasks import submission_enqueue
-
-    transaction.on_commit(lambda: submission_enqueue(submission_id), robust=True)
+    return submissions_pending_again(waiting)
 
 
 def form_key_private(key: FormKey) -> rsa.RSAPrivateKey | None:

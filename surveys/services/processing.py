@@ -63,6 +63,7 @@ from surveys.services.checks import (
 from surveys.services.counts import CountsBatch, counts_batched, counts_kept
 from surveys.services.encrypted_submissions import AwaitingKey, submission_instance
 from surveys.services.hooks.delivery import deliveries_plan
+from surveys.services.pending import submissions_pending_again
 from surveys.services.quality.facts import quality_record, submission_audit
 from surveys.services.respondents import respondent_link
 from surveys.services.review import review_after_checks_planned
@@ -332,17 +333,7 @@ def submissions_retry(*, submission_ids: Iterable[int], by: AnyUser | None) -> i
     for submission in failed:
         SubmissionComment.objects.create(submission=submission, author=by,
                                          text=f"Processing again (it had failed: {submission.processing_error})")
-        with counts_kept(submission):
-            submission.processing, submission.processing_error = Submission.Processing.PENDING, ""
-            submission.save(update_fields=["processing", "processing_error", "updated_at"])
-        _enqueue_on_commit(submission.pk)
-    return len(failed)
-
-
-def _enqueue_on_commit(submission_id: int) -> None:
-    from surveys.tasks import submission_enqueue
-
-    transaction.on_commit(lambda: submission_enqueue(submission_id), robust=True)
+    return submissions_pending_again(failed)
 
 
 def _first_version(submission: Submission) -> str:
@@ -372,8 +363,13 @@ def _finish(submission: Submission, values: dict[str, Any]) -> ProcessOutcome:
 
 def _stored(submission: Submission, name: str) -> Any:
     """What ``submission`` holds at ``name``: a foreign key's id, not its row (no query to compare it)."""
+    return getattr(submission, _attname(name))
+
+
+@lru_cache(maxsize=64)
+def _attname(name: str) -> str:
     field = Submission._meta.get_field(name)
-    return getattr(submission, field.attname)
+    return field.attname if isinstance(field, models.Field) else name
 
 
 def _stored_as(value: Any) -> Any:
