@@ -153,7 +153,7 @@ SPECTACULAR_SETTINGS = {
 # without. Only a shortcut, used through mtm.cache: unreachable, it is a miss. Short socket timeouts, so a
 # Redis that does not answer costs a request at most about a second (mtm.cache then leaves it alone a while).
 if ENV.redis_url:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url,
+    CACHES = {"default": {"BACKEND": "mtm.redis_cache.RedisCache", "LOCATION": ENV.redis_url,
                           "KEY_PREFIX": ENV.cache_prefix,
                           "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
 else:

@@ -158,7 +158,7 @@ def test_redis_stopped_between_two_posts(live_server, enumerator, own_redis):
     from enumerators import login_cache
 
     url, stop = own_redis
-    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+    caches = {"default": {"BACKEND": "mtm.redis_cache.RedisCache", "LOCATION": url,
                           "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
 
     def send(xml):
