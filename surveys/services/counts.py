@@ -2,7 +2,8 @@
 round's tallies (report tables, :mod:`surveys.services.tallies`) and the
 collection progress (dashboard, :mod:`surveys.services.progress`).
 
-This module is their one entry point. A writer that changes a stored
+This module is their one entry point (the dashboard's counts include the flags of
+the current submissions, :class:`~surveys.models.FlagCount`). A writer that changes a stored
 submission holds its row lock and wraps the change in :func:`counts_kept`;
 ingest, creating one, calls :func:`counts_received`. Both kinds of counts
 then move by the difference, in the writer's transaction::
@@ -11,6 +12,11 @@ then move by the difference, in the writer's transaction::
         submission.review_status = "approved"
         submission.save(update_fields=["review_status"])
     counts.changed  # whether any count moved
+
+A writer that changes the submission's flags in the block says which it has
+after it (``counts.flags_now(checks)``: processing, whose flags are written when
+its batch ends); one that adds or removes a flag of a submission it does not
+otherwise change calls :func:`counts_flag_changed`.
 
 Processing a batch (:func:`surveys.services.processing.submissions_process`)
 opens :func:`counts_batched` around it: every :func:`counts_kept` inside
@@ -24,13 +30,21 @@ same changes one by one (tested: incremental = rebuild).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from surveys.models import Submission
-from surveys.services.progress import ProgressDelta, progress_after, progress_before, progress_received
+from surveys.services.progress import (
+    FlagDelta,
+    ProgressDelta,
+    flags_after,
+    flags_before,
+    progress_after,
+    progress_before,
+    progress_received,
+)
 from surveys.services.tallies import TallyDelta, tally_after, tally_before
 
 
@@ -39,6 +53,12 @@ class CountsChange:
     """Set when the block of :func:`counts_kept` ends: whether the tallies or the progress counts moved."""
 
     changed: bool = False
+    #: The submission's flags' checks after the block, when the block changed them (:meth:`flags_now`).
+    checks: list[str] | None = None
+
+    def flags_now(self, checks: Iterable[str]) -> None:
+        """The checks the submission's flags name after the block (they count from then)."""
+        self.checks = list(checks)
 
 
 @contextmanager
@@ -49,16 +69,21 @@ def counts_kept(submission: Submission) -> Iterator[CountsChange]:
     batch = _BATCH.get()
     tallies = tally_before(submission, shared=batch.tallies.shared if batch else None)
     progress = progress_before(submission)
+    flags = flags_before(submission)
     change = CountsChange()
     yield change
     if batch is not None:
         target = batch.stage or batch
         moved_tallies = tally_after(submission, tallies, into=target.tallies)
         moved_progress = progress_after(submission, progress, into=target.progress)
+        moved_flags = flags_after(submission, flags, checks=change.checks, into=target.flags)
     else:
         moved_tallies = tally_after(submission, tallies)
         moved_progress = progress_after(submission, progress)
-    change.changed = moved_tallies or moved_progress
+        delta = FlagDelta()
+        moved_flags = flags_after(submission, flags, checks=change.checks, into=delta)
+        delta.write()
+    change.changed = moved_tallies or moved_progress or moved_flags
 
 
 class CountsBatch:
@@ -67,6 +92,7 @@ class CountsBatch:
     def __init__(self) -> None:
         self.tallies = TallyDelta()
         self.progress = ProgressDelta()
+        self.flags = FlagDelta()
         self.stage: CountsBatch | None = None
 
     @contextmanager
@@ -81,10 +107,12 @@ class CountsBatch:
             self.stage = None
         self.tallies.merge(stage.tallies)
         self.progress.merge(stage.progress)
+        self.flags.merge(stage.flags)
 
     def write(self) -> None:
         self.tallies.write()
         self.progress.write()
+        self.flags.write()
 
 
 _BATCH: ContextVar[CountsBatch | None] = ContextVar("counts_batch", default=None)
@@ -106,3 +134,13 @@ def counts_batched() -> Iterator[CountsBatch]:
 def counts_received(submission: Submission) -> None:
     """A new submission enters the progress counts (it adds to the tallies once processed)."""
     progress_received(submission)
+
+
+def counts_flag_changed(submission: Submission, *, check: str, added: bool) -> None:
+    """A flag of ``check`` added to (or removed from) ``submission``, which the writer holds locked and
+    does not otherwise change: the dashboard's flag counts follow (with the batch when one is open)."""
+    batch = _BATCH.get()
+    delta = (batch.stage or batch).flags if batch is not None else FlagDelta()
+    delta.gained(submission, check, 1 if added else -1)
+    if batch is None:
+        delta.write()
