@@ -10,7 +10,15 @@ from django.core.management import call_command
 
 from enumerators.models import User
 from mtm.errors import Forbidden
-from surveys.models import FlagCount, ProgressCount, ReviewEvent, RoundTally, Submission, SubmissionComment, SubmissionFlag
+from surveys.models import (
+    FlagCount,
+    ProgressCount,
+    ReviewEvent,
+    RoundTally,
+    Submission,
+    SubmissionComment,
+    SubmissionFlag,
+)
 from surveys.services import checks
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process, submissions_retry
