@@ -146,6 +146,8 @@ def _take(key: Key) -> None:
 
 #: A flag's cell: (round, user, review state, check).
 FlagKey = tuple[int, int, str, str]
+#: Where a submission's flags count: (round, user, review state).
+FlagHolder = tuple[int, int, str]
 _FLAG_COLUMNS = "round_id, user_id, review_status, check_name"
 _FLAG_WHERE = "round_id = %s AND user_id = %s AND review_status = %s AND check_name = %s"
 _FLAG_ADD_MANY = (f"INSERT INTO surveys_flagcount ({_FLAG_COLUMNS}, count) VALUES {{rows}} "  # noqa: S608
@@ -154,7 +156,7 @@ _FLAG_TAKE_N = f"UPDATE surveys_flagcount SET count = count - %s WHERE {_FLAG_WH
 _FLAG_DROP = f"DELETE FROM surveys_flagcount WHERE {_FLAG_WHERE} AND count = 0"  # noqa: S608
 
 
-def _flag_holder(submission: Submission) -> tuple[int, int, str] | None:
+def _flag_holder(submission: Submission) -> FlagHolder | None:
     """Where ``submission``'s flags count as it stands: (round, user, review state); None when it is not
     current."""
     if not submission.is_current:
@@ -175,7 +177,7 @@ def stored_checks(submission: Submission) -> list[str]:
 class FlagsBefore:
     """What :func:`flags_before` notes: where the submission's flags counted, and which (when prefetched)."""
 
-    holder: tuple[int, int, str] | None
+    holder: FlagHolder | None
     checks: list[str] | None
 
 
@@ -225,6 +227,9 @@ class FlagDelta:
     def write(self) -> None:
         """Cells in key order (as :meth:`ProgressDelta.write`); the gains in one statement per 200 cells."""
         changes = sorted((key, n) for key, n in self.counts.items() if n)
+        self.counts.clear()
+        if not changes:  # (most writes: no flag moved)
+            return
         with connection.cursor() as cursor:
             for gain, same_sign in groupby(changes, key=lambda item: item[1] > 0):
                 run = list(same_sign)
@@ -236,7 +241,6 @@ class FlagDelta:
                     part = run[start:start + 200]
                     cursor.execute(_FLAG_ADD_MANY.format(rows=", ".join(["(%s, %s, %s, %s, %s)"] * len(part))),
                                    [v for key, n in part for v in (*key, n)])
-        self.counts.clear()
 
 
 @transaction.atomic
