@@ -17,8 +17,9 @@ machine, ``BENCH_DATABASE_URL=… bench/dashboard.py --submissions 1000000``:
 - before the flag counts (the flags of the interviews waiting for review counted from their rows, a join
   over the round's flagged submissions): coordinator 573 ms, supervisor 608 ms (the flag query 531 and
   550 ms of it; load average about 3);
-- with them (``FlagCount``, running rows per round, sender, review state and check): coordinator 16 ms
-  (12 ms of CPU, Django + PostgreSQL), supervisor 15 ms (12 ms of CPU), 9 queries each, load average 3.1.
+- with them (``FlagCount``, running rows per round, sender, review state and check): coordinator 16–21 ms
+  (11–12 ms of CPU, Django + PostgreSQL), supervisor 15–16 ms (12 ms of CPU), 9 queries each, in two runs
+  at load averages 3.1 and 6.0.
 
 Run: .venv/bin/python bench/dashboard.py --submissions 100000   (make bench runs it with the default)
 """
