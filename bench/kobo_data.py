@@ -7,6 +7,16 @@ interviews copied to 30,000 rows.
 
 Target: all 30,000 records in under 2 s, in pages of 1,000 and in one page.
 
+Measured (issue 16, the supervisor's token, warm KoBo record cache, best of 3; "CPU" is Django's process
+and its PostgreSQL backend):
+
+- before (the page's ids read first, then its records by ``id IN (…)``; the asset's versions read with
+  their 194 kB XForm and 100 kB schema on every page): pages of 1,000 1.35 s (1.01 s of CPU), one page
+  0.91 s (0.72 s), load average 4.8–5.2;
+- after (a page of up to 1,000 records in one query; the versions without XForm and schema, the schema
+  the process's copy): pages of 1,000 0.99 s (0.71 s of CPU), one page 0.79 s (0.65 s), load average
+  4.7–4.8. The client's own parsing (orjson) is about 1 s more either way.
+
 Run: make bench  (or .venv/bin/python bench/kobo_data.py); PostgreSQL at
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mtm_kobo_bench;
 the test database ``test_mtm_kobo_bench`` is created there). BENCH_KEEPDB=1

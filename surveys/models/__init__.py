@@ -7,7 +7,7 @@ from surveys.models.encryption import FormKey
 from surveys.models.hooks import HookDelivery, HookLog, RestHook
 from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
-from surveys.models.progress import ProgressCount
+from surveys.models.progress import FlagCount, ProgressCount
 from surveys.models.quality import BackCheck, InterviewQuality, ScoreCell
 from surveys.models.reports import RecordExport, RoundTally
 from surveys.models.respondents import Respondent
@@ -32,6 +32,7 @@ from surveys.models.webforms import PublicLink, SubmissionCorrection
 
 __all__ = [
     "BackCheck",
+    "FlagCount",
     "FormKey",
     "HookDelivery",
     "HookLog",

@@ -42,3 +42,31 @@ class ProgressCount(models.Model):
 
     def __str__(self) -> str:
         return f"round {self.round_id} user {self.user_id} location {self.location_id}: {self.count}"
+
+
+class FlagCount(models.Model):
+    """How many flags of one quality check (``check_name``) the current
+    submissions of a round carry, per sender (``user_id``, 0 for anonymous)
+    and review state (``""`` for none): the dashboard's flags waiting for
+    review, read from a few hundred rows instead of a join over every flagged
+    submission, and for a supervisor their team's senders only. Kept by
+    :mod:`surveys.services.progress` with :class:`ProgressCount` (a submission's
+    flags move with it when its review state changes or it is replaced);
+    :func:`~surveys.services.progress.round_progress_rebuild` gives the same rows
+    from the flags."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="flag_counts")
+    user_id = models.BigIntegerField()
+    review_status = models.CharField(max_length=12, blank=True)
+    check_name = models.CharField(max_length=32)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user_id", "review_status", "check_name"],
+                                    name="flag_count_one_cell"),
+            models.CheckConstraint(condition=Q(count__gte=0), name="flag_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id} user {self.user_id} {self.check_name}: {self.count}"

@@ -1,10 +1,10 @@
 """Reads for the collection dashboard: a round's progress against its targets,
 as a supervisor (their team only) or a coordinator (everyone) sees it.
 
-The counts come from the running counts of :class:`ProgressCount` (kept by
-:mod:`surveys.services.progress` at every change of a submission), a few
-thousand cells for a round of any size; only the flags of the interviews
-waiting for review are counted from their rows (index ``submission_round_review``).
+The counts come from the running counts of :class:`ProgressCount` and
+:class:`FlagCount` (kept by :mod:`surveys.services.progress` at every change of
+a submission or of its flags), a few thousand cells for a round of any size,
+cut to a supervisor's team by their senders (``user_id``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.models import Location, ProgressCount, Round, Submission
+from surveys.models import FlagCount, Location, ProgressCount, Round, Submission
 from surveys.round_settings import CHECK_LABELS
-from surveys.selectors.review import Standing, cell_standing, is_waiting, waiting_q
+from surveys.selectors.review import WAITING_STATES, Standing, cell_standing, is_waiting
 from surveys.selectors.scope import assignments_for_user, ensure_submission_viewer, round_for_user, within_scope
-from surveys.selectors.submissions import scoped_flags
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser, Assignment
@@ -159,7 +158,7 @@ def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None
     round's tables count (:class:`~surveys.selectors.review.Standing`): current,
     processed, not refused, not rejected, valid or approved despite problems. Two
     GROUP BY queries over the running counts (every count; the days) and one
-    over the flags of interviews waiting for review."""
+    over the flag counts of interviews waiting for review."""
     from surveys.selectors.scope import team_scoped
 
     round_ = round_for_user(user=user, round_id=round_id)
@@ -209,8 +208,8 @@ def round_progress(*, user: AnyUser, round_id: int, today: dt.date | None = None
         total.done += person.quota.done
         total.male += person.quota.male
         total.female += person.quota.female
-    flags = list(scoped_flags(user=user).filter(waiting_q("submission__"), submission__round_id=round_.pk)
-                 .values_list("check_name").annotate(n=Count("id")).order_by("-n", "check_name"))
+    flags = list(scoped_flag_counts(user=user).filter(round_id=round_.pk, review_status__in=WAITING_STATES)
+                 .values_list("check_name").annotate(n=Sum("count")).order_by("-n", "check_name"))
     return RoundProgress(
         round=round_, today=today, received_today=received["today"], received_week=received["week"],
         received_total=received["total"], quota=total,
@@ -319,3 +318,9 @@ def scoped_progress_counts(*, user: AnyUser) -> QuerySet[ProgressCount]:
     """The dashboard's running counts (:class:`ProgressCount`) within ``user``'s scope."""
     ensure_submission_viewer(user)
     return within_scope(ProgressCount.objects.all(), user=user, field="user_id")
+
+
+def scoped_flag_counts(*, user: AnyUser) -> QuerySet[FlagCount]:
+    """The dashboard's flag counts (:class:`FlagCount`) within ``user``'s scope."""
+    ensure_submission_viewer(user)
+    return within_scope(FlagCount.objects.all(), user=user, field="user_id")

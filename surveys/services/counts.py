@@ -2,7 +2,8 @@
 round's tallies (report tables, :mod:`surveys.services.tallies`) and the
 collection progress (dashboard, :mod:`surveys.services.progress`).
 
-This module is their one entry point. A writer that changes a stored
+This module is their one entry point (the dashboard's counts include the flags of
+the current submissions, :class:`~surveys.models.FlagCount`). A writer that changes a stored
 submission holds its row lock and wraps the change in :func:`counts_kept`;
 ingest, creating one, calls :func:`counts_received`. Both kinds of counts
 then move by the difference, in the writer's transaction::
@@ -12,28 +13,40 @@ then move by the difference, in the writer's transaction::
         submission.save(update_fields=["review_status"])
     counts.changed  # whether any count moved
 
+A writer that changes the submission's flags in the block says which it has
+after it (``counts.flags_now(checks)``: processing, whose flags are written when
+its batch ends); one that adds or removes a flag of a submission it does not
+otherwise change calls :func:`counts_flag_changed`.
+
 Processing a batch (:func:`surveys.services.processing.submissions_process`)
 opens :func:`counts_batched` around it: every :func:`counts_kept` inside
 then adds its difference to the batch instead of writing it, and the batch
 writes the sum when it ends, one upsert for the tallies of each form, one
-for the progress cells and one for the scorecard's cells
-(:func:`surveys.services.quality.cells.cells_apply`; the team's figures the
-quality checks read add what the batch has not written yet), rows in key
-order, as every writer. An interview
-whose savepoint is rolled back is staged (:meth:`CountsBatch.staged`) and its
+for the progress cells, one for the flag counts and one for the scorecard's
+cells (:func:`surveys.services.quality.cells.cells_apply`; the team's figures
+the quality checks read add what the batch has not written yet), rows in key
+order, as every writer. An interview whose savepoint is rolled back is staged (:meth:`CountsBatch.staged`) and its
 difference dropped with it. The counts after a batch are the counts after the
 same changes one by one (tested: incremental = rebuild).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from surveys.models import Submission
-from surveys.services.progress import ProgressDelta, progress_after, progress_before, progress_received
+from surveys.services.progress import (
+    FlagDelta,
+    ProgressDelta,
+    flags_after,
+    flags_before,
+    progress_after,
+    progress_before,
+    progress_received,
+)
 from surveys.services.quality.cells import CellDelta
 from surveys.services.tallies import TallyDelta, tally_after, tally_before
 
@@ -43,6 +56,12 @@ class CountsChange:
     """Set when the block of :func:`counts_kept` ends: whether the tallies or the progress counts moved."""
 
     changed: bool = False
+    #: The submission's flags' checks after the block, when the block changed them (:meth:`flags_now`).
+    checks: list[str] | None = None
+
+    def flags_now(self, checks: Iterable[str]) -> None:
+        """The checks the submission's flags name after the block (they count from then)."""
+        self.checks = list(checks)
 
 
 @contextmanager
@@ -53,16 +72,21 @@ def counts_kept(submission: Submission) -> Iterator[CountsChange]:
     batch = _BATCH.get()
     tallies = tally_before(submission, shared=batch.tallies.shared if batch else None)
     progress = progress_before(submission)
+    flags = flags_before(submission)
     change = CountsChange()
     yield change
     if batch is not None:
         target = batch.stage or batch
         moved_tallies = tally_after(submission, tallies, into=target.tallies)
         moved_progress = progress_after(submission, progress, into=target.progress)
+        moved_flags = flags_after(submission, flags, checks=change.checks, into=target.flags)
     else:
         moved_tallies = tally_after(submission, tallies)
         moved_progress = progress_after(submission, progress)
-    change.changed = moved_tallies or moved_progress
+        delta = FlagDelta()
+        moved_flags = flags_after(submission, flags, checks=change.checks, into=delta)
+        delta.write()
+    change.changed = moved_tallies or moved_progress or moved_flags
 
 
 class CountsBatch:
@@ -72,6 +96,7 @@ class CountsBatch:
         self.tallies = TallyDelta()
         self.progress = ProgressDelta()
         self.scores = CellDelta()  # the scorecard's cells (:func:`surveys.services.quality.cells.cells_apply`)
+        self.flags = FlagDelta()
         self.stage: CountsBatch | None = None
 
     @contextmanager
@@ -87,11 +112,13 @@ class CountsBatch:
         self.tallies.merge(stage.tallies)
         self.progress.merge(stage.progress)
         self.scores.merge(stage.scores)
+        self.flags.merge(stage.flags)
 
     def write(self) -> None:
         self.tallies.write()
         self.progress.write()
         self.scores.write()
+        self.flags.write()
 
 
 _BATCH: ContextVar[CountsBatch | None] = ContextVar("counts_batch", default=None)
@@ -118,3 +145,13 @@ def counts_batch_open() -> CountsBatch | None:
 def counts_received(submission: Submission) -> None:
     """A new submission enters the progress counts (it adds to the tallies once processed)."""
     progress_received(submission)
+
+
+def counts_flag_changed(submission: Submission, *, check: str, added: bool) -> None:
+    """A flag of ``check`` added to (or removed from) ``submission``, which the writer holds locked and
+    does not otherwise change: the dashboard's flag counts follow (with the batch when one is open)."""
+    batch = _BATCH.get()
+    delta = (batch.stage or batch).flags if batch is not None else FlagDelta()
+    delta.gained(submission, check, 1 if added else -1)
+    if batch is None:
+        delta.write()

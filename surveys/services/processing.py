@@ -265,6 +265,7 @@ def _process(submission: Submission, step: _Step, writes: BatchWrites) -> Proces
             submission=submission, answers=result.answers, schema=rules.schema, facts=facts, config=config,
             daily=writes.daily)
         changed |= _sync_flags(submission, flags, writes)
+        counts.flags_now(f.check for f in flags)  # the dashboard's flag counts (the flags written with the batch)
         step.name = "quality facts"  # issue 17: audit log, answer patterns, scorecard cells, back-checks
         quality_record(submission=submission, answers=result.answers, unanswered=result.unanswered,
                        schema=rules.schema, facts=facts, flags=flags, consent=record.consent, areas=areas)

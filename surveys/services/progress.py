@@ -8,19 +8,27 @@ submission's row lock (ingest calls :func:`progress_received` for a new row):
 one cell loses the submission, another gains it. The dashboard then reads a
 few thousand cells instead of every submission. :func:`round_progress_rebuild`
 recounts a round from its submissions and gives the same rows (tested).
+
+The flags of the current submissions are counted the same way (:class:`FlagCount`, per round, sender,
+review state and check): :func:`flags_before` and :func:`flags_after` move a submission's flags from the
+cells it counted them in to those it counts them in now (its review state changed, it was replaced, or
+its flags changed), and :func:`round_progress_rebuild` recounts them from the flags too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from surveys.models import ProgressCount, Submission
+from surveys.models import FlagCount, ProgressCount, Submission, SubmissionFlag
 
 #: (round, user, location, respondent sex, review state, refused, validation, interview day, received day)
 Key = tuple[int, int, int, str, str, bool, str, str, dt.date]
@@ -136,6 +144,105 @@ def _take(key: Key) -> None:
         cursor.execute(_DROP, _params(key))
 
 
+#: A flag's cell: (round, user, review state, check).
+FlagKey = tuple[int, int, str, str]
+#: Where a submission's flags count: (round, user, review state).
+FlagHolder = tuple[int, int, str]
+_FLAG_COLUMNS = "round_id, user_id, review_status, check_name"
+_FLAG_WHERE = "round_id = %s AND user_id = %s AND review_status = %s AND check_name = %s"
+_FLAG_ADD_MANY = (f"INSERT INTO surveys_flagcount ({_FLAG_COLUMNS}, count) VALUES {{rows}} "  # noqa: S608
+                  f"ON CONFLICT ({_FLAG_COLUMNS}) DO UPDATE SET count = surveys_flagcount.count + EXCLUDED.count")
+_FLAG_TAKE_N = f"UPDATE surveys_flagcount SET count = count - %s WHERE {_FLAG_WHERE}"  # noqa: S608
+_FLAG_DROP = f"DELETE FROM surveys_flagcount WHERE {_FLAG_WHERE} AND count = 0"  # noqa: S608
+
+
+def _flag_holder(submission: Submission) -> FlagHolder | None:
+    """Where ``submission``'s flags count as it stands: (round, user, review state); None when it is not
+    current."""
+    if not submission.is_current:
+        return None
+    return submission.round_id, submission.submitted_by_id or 0, submission.review_status or ""
+
+
+def stored_checks(submission: Submission) -> list[str]:
+    """The checks ``submission``'s stored flags name: its prefetched flags (``prefetch_related("flags")``, no
+    query), else read."""
+    prefetched = getattr(submission, "_prefetched_objects_cache", {}).get("flags")
+    if prefetched is not None:
+        return [flag.check_name for flag in prefetched]
+    return list(SubmissionFlag.objects.filter(submission_id=submission.pk).values_list("check_name", flat=True))
+
+
+@dataclass
+class FlagsBefore:
+    """What :func:`flags_before` notes: where the submission's flags counted, and which (when prefetched)."""
+
+    holder: FlagHolder | None
+    checks: list[str] | None
+
+
+def flags_before(submission: Submission) -> FlagsBefore:
+    """Noted before a change: the flags' cells are read only when they move (:func:`flags_after`)."""
+    prefetched = getattr(submission, "_prefetched_objects_cache", {}).get("flags")
+    return FlagsBefore(_flag_holder(submission), None if prefetched is None else
+                       [flag.check_name for flag in prefetched])
+
+
+def flags_after(submission: Submission, before: FlagsBefore, *, checks: Iterable[str] | None = None,
+                into: FlagDelta) -> bool:
+    """Move ``submission``'s flags from the cells they counted in before the change to those they count in
+    now, into the delta ``into``. ``checks``: its flags' checks after the change, given by a writer that
+    changed them (processing, whose flags are written when its batch ends); else they are the stored ones.
+    The checks before are the prefetched ones, else the stored ones (a writer that changes flags without
+    prefetching them writes them after the block)."""
+    holder = _flag_holder(submission)
+    if checks is None and holder == before.holder:
+        return False  # the same flags in the same cells
+    old = before.checks if before.checks is not None else stored_checks(submission)
+    new = old if checks is None else list(checks)
+    moves: Counter[FlagKey] = Counter()
+    if before.holder is not None:
+        moves.subtract((*before.holder, check) for check in old)
+    if holder is not None:
+        moves.update((*holder, check) for check in new)
+    into.counts.update(moves)
+    return any(moves.values())
+
+
+class FlagDelta:
+    """Flag moves summed over a batch: each cell's net change."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[FlagKey] = Counter()
+
+    def gained(self, submission: Submission, check: str, n: int) -> None:
+        """``n`` flags (1 added, -1 removed) of ``check`` on ``submission`` as it stands."""
+        holder = _flag_holder(submission)
+        if holder is not None:
+            self.counts[(*holder, check)] += n
+
+    def merge(self, other: FlagDelta) -> None:
+        self.counts.update(other.counts)
+
+    def write(self) -> None:
+        """Cells in key order (as :meth:`ProgressDelta.write`); the gains in one statement per 200 cells."""
+        changes = sorted((key, n) for key, n in self.counts.items() if n)
+        self.counts.clear()
+        if not changes:  # (most writes: no flag moved)
+            return
+        with connection.cursor() as cursor:
+            for gain, same_sign in groupby(changes, key=lambda item: item[1] > 0):
+                run = list(same_sign)
+                if not gain:
+                    cursor.executemany(_FLAG_TAKE_N, [[-n, *key] for key, n in run])
+                    cursor.executemany(_FLAG_DROP, [list(key) for key, _ in run])
+                    continue
+                for start in range(0, len(run), 200):
+                    part = run[start:start + 200]
+                    cursor.execute(_FLAG_ADD_MANY.format(rows=", ".join(["(%s, %s, %s, %s, %s)"] * len(part))),
+                                   [v for key, n in part for v in (*key, n)])
+
+
 @transaction.atomic
 def round_progress_rebuild(*, round_id: int) -> int:
     """Recount the round's cells from its current submissions; returns how many
@@ -159,4 +266,19 @@ def round_progress_rebuild(*, round_id: int) -> int:
                        refused=k[5], validation=k[6], interview_day=k[7], received_day=k[8], count=n,
                        last_received=last[k])
          for k, n in counts.items()), batch_size=2000)
+    _flags_rebuild(round_id)
     return sum(counts.values())
+
+
+def _flags_rebuild(round_id: int) -> None:
+    """The round's :class:`FlagCount` rows recounted from the flags of its current submissions."""
+    cells: Counter[FlagKey] = Counter()
+    for user_id, status, check, n in (
+            SubmissionFlag.objects.filter(submission__round_id=round_id, submission__is_current=True)
+            .values_list("submission__submitted_by_id", "submission__review_status", "check_name")
+            .annotate(n=Count("id")).order_by()):
+        cells[(round_id, user_id or 0, status or "", check)] += n  # a null review state and "" are one cell
+    FlagCount.objects.filter(round_id=round_id).delete()
+    FlagCount.objects.bulk_create(
+        (FlagCount(round_id=k[0], user_id=k[1], review_status=k[2], check_name=k[3], count=n)
+         for k, n in cells.items() if n), batch_size=2000)

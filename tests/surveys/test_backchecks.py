@@ -13,6 +13,7 @@ from surveys.models import BackCheck, Round, Submission
 from surveys.round_settings import QualitySettings
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process
+from surveys.services.progress import round_progress_rebuild
 from surveys.services.quality.backchecks import answers_compare, backchecks_draw
 from surveys.services.questionnaires import questionnaire_import
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory, location
@@ -177,11 +178,31 @@ class TestThroughProcessing:
         assert original.flags.get(check_name="backcheck_differs").reason == (
             f"The back-check differs on 2 of {row.compared} questions compared "
             f"({100 * 2 / row.compared:.0f} %): age, sex.")
+        # The dashboard's flag counts take it in, as a recount does.
+        kept = _flag_counts(original.round_id)
+        assert (original.submitted_by_id, original.review_status or "", "backcheck_differs", 1) in kept
+        round_progress_rebuild(round_id=original.round_id)
+        assert _flag_counts(original.round_id) == kept
         # Processing the original again keeps the flag (the check reads the comparison).
         submission_process(submission_id=original.pk)
         assert original.flags.filter(check_name="backcheck_differs").exists()
         # The back-check interview itself is not counted in the scorecard.
         assert not check.quality.counted
+
+    def test_a_back_check_within_the_threshold_again_clears_the_flag_and_its_count(self, collected):
+        _, sent = collected
+        instance_id, item = next(iter(sent.items()))
+        original = Submission.objects.get(instance_id=instance_id)
+        before = _flag_counts(original.round_id)
+        changed = {**item.answers, "sex": "female" if item.answers["sex"] == "male" else "male",
+                   "age": str(int(item.answers["age"]) + 20)}
+        self._backcheck(item, changed)
+        assert _flag_counts(original.round_id) != before
+
+        self._backcheck(item, dict(item.answers))
+
+        assert not original.flags.filter(check_name="backcheck_differs").exists()
+        assert _flag_counts(original.round_id) == before
 
     def test_a_back_check_naming_an_unknown_interview_is_left_alone(self, collected):
         _, sent = collected
@@ -191,3 +212,10 @@ class TestThroughProcessing:
         stranger = replace(item, instance_id="uuid:00000000-0000-0000-0000-000000000000")
         check = self._backcheck(stranger, dict(item.answers))
         assert check.processing == "processed" and not BackCheck.objects.exists()
+
+
+def _flag_counts(round_id):
+    from surveys.models import FlagCount
+
+    return sorted(FlagCount.objects.filter(round_id=round_id).values_list("user_id", "review_status", "check_name",
+                                                                          "count"))

@@ -1,11 +1,12 @@
-"""One entry point for the running counts: a change wrapped in counts_kept moves the tallies and the progress
-counts together by the difference; a block that raises moves neither."""
+"""One entry point for the running counts: a change wrapped in counts_kept moves the tallies, the progress
+counts and the flag counts together by the difference; a block that raises moves none."""
 
 import pytest
 from django.db import transaction
 
-from surveys.models import ProgressCount, RoundTally, Submission
+from surveys.models import FlagCount, ProgressCount, RoundTally, Submission, SubmissionFlag
 from surveys.services.counts import counts_kept
+from surveys.services.progress import round_progress_rebuild
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +51,37 @@ def test_a_block_that_raises_moves_nothing(rounds):
     assert state(rounds) == before
     sub.refresh_from_db()
     assert sub.review_status is None
+
+
+def flag_state(round_):
+    return sorted(FlagCount.objects.filter(round=round_).values_list("review_status", "check_name", "count"))
+
+
+def test_a_review_moves_the_submission_s_flags_and_a_raising_block_moves_none(rounds):
+    sub = Submission.objects.filter(round=rounds, review_status__isnull=True).order_by("id")[0]
+    SubmissionFlag.objects.create(submission=sub, check_name="outlier", reason="r")
+    SubmissionFlag.objects.create(submission=sub, check_name="short_interview", reason="r")
+    round_progress_rebuild(round_id=rounds.pk)  # counted as the flags stand
+    assert flag_state(rounds) == [("", "outlier", 1), ("", "short_interview", 1)]
+
+    with pytest.raises(RuntimeError), transaction.atomic(), counts_kept(sub):
+        sub.review_status = "approved"
+        sub.save(update_fields=["review_status"])
+        raise RuntimeError("the writer failed half-way")
+    assert flag_state(rounds) == [("", "outlier", 1), ("", "short_interview", 1)]
+
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=sub.pk)
+        with counts_kept(locked) as counts:
+            locked.review_status = "approved"
+            locked.save(update_fields=["review_status"])
+    assert counts.changed is True
+    assert flag_state(rounds) == [("approved", "outlier", 1), ("approved", "short_interview", 1)]
+
+    with transaction.atomic():
+        with counts_kept(locked) as flagged:
+            flagged.flags_now(["outlier"])  # a writer that drops a flag says which it keeps, and writes it after
+        SubmissionFlag.objects.filter(submission=locked, check_name="short_interview").delete()
+    assert (flagged.changed, flag_state(rounds)) == (True, [("approved", "outlier", 1)])
+    round_progress_rebuild(round_id=rounds.pk)
+    assert flag_state(rounds) == [("approved", "outlier", 1)]

@@ -73,6 +73,8 @@ def test_a_batch_gives_what_one_by_one_gives(form):
     assert singly[1][7][0][0] == "duplicate_respondent"
     assert singly[1][7][0][1].startswith("The same respondent as FIRST (sent by enum01 on ")
     assert [o[2] for o in singly] == [None, "has_issues", "has_issues"]
+    assert [(status, check, n) for _, status, check, n in counted_singly[2]] == [
+        ("has_issues", "duplicate_respondent", 1), ("has_issues", "outside_hours", 1)]
     assert counts(form.round_id) == counted_singly == rebuilt_counts(form.round_id)
 
 

@@ -10,7 +10,15 @@ from django.core.management import call_command
 
 from enumerators.models import User
 from mtm.errors import Forbidden
-from surveys.models import ProgressCount, ReviewEvent, RoundTally, Submission, SubmissionComment, SubmissionFlag
+from surveys.models import (
+    FlagCount,
+    ProgressCount,
+    ReviewEvent,
+    RoundTally,
+    Submission,
+    SubmissionComment,
+    SubmissionFlag,
+)
 from surveys.services import checks
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.processing import submission_process, submissions_retry
@@ -36,7 +44,9 @@ def counts(round_id):
     progress = sorted(ProgressCount.objects.filter(round_id=round_id, count__gt=0)
                       .values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
                                    "interview_day", "received_day", "count"))
-    return tallies, progress
+    flags = sorted(FlagCount.objects.filter(round_id=round_id).values_list("user_id", "review_status", "check_name",
+                                                                          "count"))
+    return tallies, progress, flags
 
 
 def rebuilt_counts(round_id):
@@ -104,9 +114,10 @@ class TestAFailingStep:
             "pending", None, None, None)
         assert SubmissionFlag.objects.filter(submission=failed).count() == 0
         assert ReviewEvent.objects.count() == events
-        tallies, progress = counts(form.round_id)
+        tallies, progress, flag_counts = counts(form.round_id)
         assert tallies == before[0]  # a failed one adds nothing to the tables; the dashboard counts it received
-        assert (tallies, progress) == rebuilt_counts(form.round_id)
+        assert flag_counts == before[2] == []  # nor do its flags, rolled back with it
+        assert (tallies, progress, flag_counts) == rebuilt_counts(form.round_id)
         assert "checks failed with RuntimeError" in caplog.text
         assert "in broken" in caplog.text  # the traceback: where, not what was answered
         assert "Aziz" not in caplog.text and "aged 92" not in caplog.text
@@ -173,6 +184,7 @@ class TestProcessAgain:
         failed.refresh_from_db()
         assert (failed.processing, failed.processing_error) == ("processed", "")
         assert flags(failed) == {"outlier": "age 92 is outside 14–80."}
+        assert counts(form.round_id)[2] == [(failed.submitted_by_id, "has_issues", "outlier", 1)]
         assert list(SubmissionComment.objects.values_list("submission_id", "author__username", "text")) == [
             (failed.pk, "admin", f"Processing again (it had failed: {FAULT})")]
         assert Submission.objects.get(pk=fine.pk).processed_at == fine.processed_at

@@ -16,7 +16,7 @@ from django.db.models import Count
 
 from enumerators.models import User
 from mtm.celery import app
-from surveys.models import ProgressCount, ReviewEvent, RoundTally, Submission
+from surveys.models import FlagCount, ProgressCount, ReviewEvent, RoundTally, Submission
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.progress import round_progress_rebuild
 from surveys.services.questionnaires import questionnaire_import
@@ -72,7 +72,9 @@ def counts(round_id):
     progress = sorted(ProgressCount.objects.filter(round_id=round_id, count__gt=0)
                       .values_list("user_id", "location_id", "respondent_sex", "review_status", "validation",
                                    "interview_day", "received_day", "count"))
-    return tallies, progress
+    flags = sorted(FlagCount.objects.filter(round_id=round_id).values_list("user_id", "review_status", "check_name",
+                                                                          "count"))
+    return tallies, progress, flags
 
 
 def test_two_workers_on_two_hosts_process_one_round_and_the_tallies_equal_a_rebuild(two_workers):

@@ -51,6 +51,7 @@ class TestRoundProgress:
         assert p.review == {"none": 3, "has_issues": 2}
         assert enumerator_rows(p) == [("enum01", 4, 10, 3, 1, 5, True, 4), ("enum02", 1, 10, 1, 0, 5, True, 1)]
         assert location_rows(p) == [("KZ-71", 1, 4, 1, 0), ("KZ-75", 4, 16, 3, 1)]
+        assert p.flags == [("gps_outside_area", 1), ("outlier", 1)]
         assert p.team_only is True
 
     def test_other_supervisor_sees_theirs(self, teams):
@@ -60,6 +61,17 @@ class TestRoundProgress:
         assert p.review == {"none": 1, "not_approved": 1}
         assert p.flags == []
         assert [e.username for e in p.enumerators] == ["enum03", "enum04"]
+
+    def test_each_supervisor_sees_their_team_s_flags_only(self, teams):
+        from tests.submissions import send_checks_instance
+
+        send_checks_instance("enum03", name="Old", sex="female", place="kz_71", gps="51.1600 71.4700 350 5", age="92")
+
+        assert round_progress(user=teams.users.supB, round_id=teams.round.pk).flags == [("outlier", 1)]
+        assert round_progress(user=teams.users.supA, round_id=teams.round.pk).flags == [
+            ("gps_outside_area", 1), ("outlier", 1)]
+        assert round_progress(user=teams.users.admin, round_id=teams.round.pk).flags == [
+            ("outlier", 2), ("gps_outside_area", 1)]
 
     def test_approving_a_flagged_interview_leaves_the_waiting_list(self, teams):
         flagged = teams.subs.a1[2]
@@ -115,8 +127,8 @@ class TestRespondentSex:
 
 
 def cells(round_id):
-    """The counts, and each enumerator's latest arrival (a cell keeps the latest arrival it ever counted;
-    per enumerator that is the latest of their submissions)."""
+    """The counts, each enumerator's latest arrival (a cell keeps the latest arrival it ever counted;
+    per enumerator that is the latest of their submissions), and the flag counts."""
     from django.db.models import Max
 
     from surveys.models import ProgressCount
@@ -124,7 +136,19 @@ def cells(round_id):
     rows = ProgressCount.objects.filter(round_id=round_id)
     return (sorted(rows.values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
                                     "interview_day", "received_day", "count")),
-            sorted(rows.values_list("user_id").annotate(last=Max("last_received")).order_by()))
+            sorted(rows.values_list("user_id").annotate(last=Max("last_received")).order_by()),
+            flag_cells(round_id))
+
+
+def flag_cells(round_id):
+    """The flag counts as (sender's username, review state, check, flags)."""
+    from enumerators.models import User
+    from surveys.models import FlagCount
+
+    names = dict(User.objects.values_list("pk", "username"))
+    return sorted((names.get(user_id, user_id), status, check, n) for user_id, status, check, n in
+                  FlagCount.objects.filter(round_id=round_id).values_list("user_id", "review_status", "check_name",
+                                                                          "count"))
 
 
 @pytest.mark.django_db
@@ -136,6 +160,7 @@ class TestProgressCounts:
 
         kept = cells(teams.round.pk)
         assert sum(c[7] for c in kept[0]) == 7
+        assert kept[2] == [("enum01", "has_issues", "outlier", 1), ("enum02", "has_issues", "gps_outside_area", 1)]
         assert round_progress_rebuild(round_id=teams.round.pk) == 7
         assert cells(teams.round.pk) == kept
 
@@ -155,12 +180,35 @@ class TestProgressCounts:
         submission_review(submission_id=teams.subs.a1[0].pk, status="not_approved", by=teams.users.supA)
         submission_review(submission_id=teams.subs.a1[2].pk, status=None, by=teams.users.admin)
         kept = cells(teams.round.pk)
+        # The outlier's flag moved with its cleared review state; the edited interview's flags left with it.
+        assert kept[2] == [("enum01", "", "outlier", 1), ("enum02", "has_issues", "gps_outside_area", 1)]
 
         assert round_progress_rebuild(round_id=teams.round.pk) == 7
         assert cells(teams.round.pk) == kept
         p = round_progress(user=teams.users.supA, round_id=teams.round.pk)
         assert (p.received_total, p.quota.done, p.quota.male, p.quota.female) == (5, 4, 4, 0)
         assert p.timeline == [(dt.date(2024, 5, 2), 4), (dt.date(2024, 5, 3), 1)]
+
+    def test_an_edit_that_clears_a_flag_takes_it_off_the_flag_counts(self, teams):
+        from enumerators.models import User
+        from surveys.services.ingest import Sender, submission_ingest_xml
+        from surveys.services.processing import submission_process
+        from surveys.services.progress import round_progress_rebuild
+
+        outlier = teams.subs.a1[2]
+        xml = (f'<data id="checks" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
+               f"<end>2024-05-02T10:40:00.000+05:00</end><place>kz_75</place><gps>43.2500 76.9000 800 5</gps>"
+               f"<name>R3</name><sex>male</sex><age>52</age><hours_day>8</hours_day><meta>"
+               f"<instanceID>uuid:edit-3</instanceID><deprecatedID>{outlier.instance_id}</deprecatedID></meta></data>")
+        edit = submission_ingest_xml(xml=xml.encode(), sender=Sender(user=User.objects.get(username="enum01")))
+        submission_process(submission_id=edit.submission.pk)
+        kept = cells(teams.round.pk)
+
+        assert Submission.objects.get(pk=outlier.pk).flags.count() == 1  # the replaced version keeps its flag
+        assert kept[2] == [("enum02", "has_issues", "gps_outside_area", 1)]
+        assert round_progress(user=teams.users.admin, round_id=teams.round.pk).flags == [("gps_outside_area", 1)]
+        round_progress_rebuild(round_id=teams.round.pk)
+        assert cells(teams.round.pk) == kept
 
     def test_rebuilding_twice_gives_the_same_rows(self, teams):
         from surveys.services.progress import round_progress_rebuild

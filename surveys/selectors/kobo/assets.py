@@ -14,7 +14,7 @@ from django.db.models import Count, QuerySet
 
 from mtm.errors import NotFound
 from surveys.models import Questionnaire, Round
-from surveys.selectors.questionnaires import questionnaires_visible_to
+from surveys.selectors.questionnaires import questionnaire_schema, questionnaires_visible_to
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser
@@ -85,9 +85,13 @@ def asset_for_user(*, user: AnyUser, uid: str, counted: bool = False) -> Asset:
 
 def _assets(versions: QuerySet[Questionnaire]) -> list[Asset]:
     """The versions (newest first within a form) as assets, a form's "active" when one of its versions is
-    offered to tablets (not archived, in an open round): a form whose versions are all archived is inactive."""
+    offered to tablets (not archived, in an open round): a form whose versions are all archived is inactive.
+    The versions are read without their XForm and schema (hundreds of kB each, read on every page of
+    records): the schema is the process's copy (:func:`questionnaire_schema`, by its key; read-only), the
+    XForm read if asked for."""
     by_form: dict[str, list[Questionnaire]] = {}
-    for questionnaire in versions:
+    for questionnaire in versions.defer("xform_xml", "schema"):
+        questionnaire.schema = questionnaire_schema(pk=questionnaire.pk, key=questionnaire.schema_key)
         by_form.setdefault(questionnaire.form_id, []).append(questionnaire)
     return [Asset(uid=found[0].kobo_uid, form_id=form_id, versions=found,
                   active=any(q.round.status == Round.Status.OPEN and q.archived_at is None for q in found),

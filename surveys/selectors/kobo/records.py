@@ -2,7 +2,8 @@
 
 Every record is read through :func:`surveys.selectors.submissions.submissions_for_user`
 (what the user may see) and released through :func:`surveys.release.answers_released`
-(never an ``identifier`` field). A page (up to 30,000 records) is its ids,
+(never an ``identifier`` field). A page of up to :data:`CHUNK` records is read
+in one query when asked for; a larger one (up to 30,000 records) is its ids,
 read when asked for, and then chunks of :data:`CHUNK` records read as the
 response streams: a worker holds one chunk at a time, whatever the page's
 size (bench/memory.py). The released answers of a record are kept as JSON
@@ -85,12 +86,14 @@ class SubmissionTime(Func):
         return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')""", params
 
 
-def _page_rows(qs: QuerySet[Submission]) -> list[Row]:
-    return list(qs.annotate(
+def _page_rows(qs: QuerySet[Submission], window: slice | None = None) -> list[Row]:
+    """The rows of ``qs`` (in its order), only those in ``window`` when given."""
+    rows = qs.annotate(
         submission_time=SubmissionTime(),
         cache_current=Case(When(kobo_record__source_updated_at=F("updated_at"), then=Value(True)),
                            default=Value(False), output_field=BooleanField()),
-    ).values_list(*_COLUMNS))
+    ).values_list(*_COLUMNS)
+    return list(rows if window is None else rows[window])
 
 
 _RENDER_BATCH = 2000
@@ -165,12 +168,18 @@ def asset_records(*, user: AnyUser, asset: Asset, query: dict[str, Any] | None =
         count = qs.count()
         mtm_cache.set(count_key, count, COUNT_SECONDS)
     if by_id and after_id is not None:
-        keyset = ordered.filter(pk__gt=after_id) if columns == ["id"] else ordered.filter(pk__lt=after_id)
-        ids = list(keyset[:limit].values_list("id", flat=True))
+        ordered = ordered.filter(pk__gt=after_id) if columns == ["id"] else ordered.filter(pk__lt=after_id)
+        window = slice(0, limit)
     else:
-        ids = list(ordered[start:start + limit].values_list("id", flat=True)) if count > start else []
+        window = slice(start, start + limit) if count > start else slice(0, 0)
     facts = _version_facts(asset)
-    return RecordPage(count=count, facts=facts, chunks=_chunks(qs, ids, facts=facts, attachments=may_open_raw(user)),
+    attachments = may_open_raw(user)
+    if limit <= CHUNK:  # a page of one chunk: its rows read now, in one query (no ids first)
+        rows = _page_rows(ordered, window) if window.stop > window.start else []
+        return RecordPage(count=count, facts=facts, chunks=_chunk_of(rows, facts=facts, attachments=attachments),
+                          last_id=rows[-1][0] if by_id and rows else None)
+    ids = list(ordered[window].values_list("id", flat=True)) if window.stop > window.start else []
+    return RecordPage(count=count, facts=facts, chunks=_chunks(qs, ids, facts=facts, attachments=attachments),
                       last_id=ids[-1] if by_id and ids else None)
 
 
@@ -204,6 +213,13 @@ def _chunks(qs: QuerySet[Submission], ids: list[int], *, facts: dict[int, Versio
         rows = [found[pk] for pk in part if pk in found]
         yield RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts),
                           attachments=_attachments(part) if attachments else {})
+
+
+def _chunk_of(rows: list[Row], *, facts: dict[int, VersionFacts], attachments: bool) -> Iterator[RecordChunk]:
+    """A page's rows read already, as its one chunk (their answers released as the response streams)."""
+    if rows:
+        yield RecordChunk(rows=rows, answers=released_answers(rows=rows, facts=facts),
+                          attachments=_attachments([row[0] for row in rows]) if attachments else {})
 
 
 def record_review(*, user: AnyUser, asset: Asset,

@@ -19,6 +19,7 @@ from mtm.errors import Forbidden, NotFound
 from surveys.form_schema import FormSchema, SchemaField
 from surveys.models import BackCheck, Round, Submission, SubmissionFlag
 from surveys.round_settings import QualitySettings, round_quality_settings
+from surveys.services.counts import counts_flag_changed
 from surveys.services.quality.facts import _NOT_QUESTIONS
 
 _NUMBERS = {"integer", "decimal", "range"}
@@ -115,12 +116,21 @@ def backcheck_compare(*, backcheck: Submission, original_instance_id: str, answe
     reason = backcheck_reason(row)
     flag = SubmissionFlag.objects.filter(submission=original, check_name="backcheck_differs").first()
     if reason and flag is None:
+        counts_flag_changed(_held(original), check="backcheck_differs", added=True)
         SubmissionFlag.objects.create(submission=original, check_name="backcheck_differs", reason=reason)
     elif reason and flag is not None and flag.reason != reason:
         SubmissionFlag.objects.filter(pk=flag.pk).update(reason=reason)
     elif not reason and flag is not None:
+        counts_flag_changed(_held(original), check="backcheck_differs", added=False)
         flag.delete()
     return row
+
+
+def _held(original: Submission) -> Submission:
+    """The original locked and read again (what its flags count under: its round, sender, review state, whether
+    current), so that a review or an edit of it at the same time moves its flags after this one."""
+    return (Submission.objects.select_for_update(of=("self",))
+            .only("round_id", "submitted_by_id", "review_status", "is_current").get(pk=original.pk))
 
 
 def backcheck_reason(row: BackCheck) -> str | None:

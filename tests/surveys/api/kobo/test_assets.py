@@ -126,13 +126,19 @@ def test_every_version_stores_its_asset_uid_and_an_asset_is_one_query(household,
     from enumerators.models import User
     from surveys.models import Questionnaire
     from surveys.selectors.kobo.assets import asset_for_user
+    from surveys.selectors.questionnaires import questionnaire_schema
 
     UserFactory(username="root", is_superuser=True)
     root = User.objects.get(username="root")
     assert list(Questionnaire.objects.values_list("form_id", "kobo_uid")) == [("household", uid)]
+    questionnaire_schema.cache_clear()
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the versions (without XForm and schema), and the schema the first time
+        asset_for_user(user=root, uid=uid)
+    with django_assert_num_queries(1):  # then the process's copy of the schema
         asset = asset_for_user(user=root, uid=uid)
+
+    assert asset.current.schema == Questionnaire.objects.get().schema
 
     assert (asset.uid, asset.form_id, [q.version for q in asset.versions], asset.active) == (
         uid, "household", [household.version], True)

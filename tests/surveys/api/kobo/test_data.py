@@ -219,3 +219,21 @@ def test_following_next_pages_by_keyset_and_gives_what_offsets_give(household, s
     assert (first["count"], second["count"], again["count"]) == (5, 5, 6)
     bad = analyst.get(f"/api/v2/assets/{uid}/data/", {"after_id": "-3"})
     assert (bad.status_code, json.loads(body(bad))) == (400, {"after_id": ["Zero or more."]})
+
+
+def test_a_page_of_up_to_a_thousand_records_is_read_in_one_query_whatever_its_place(
+        household, send, analyst, uid):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pks = [send(age=str(20 + n)).pk for n in range(6)]
+    data_at(analyst, f"/api/v2/assets/{uid}/data/", {"limit": "6"})  # the count, and the records' JSON kept
+    url = f"/api/v2/assets/{uid}/data/"
+
+    with CaptureQueriesContext(connection) as queries:
+        third = data_at(analyst, url, {"limit": "2", "start": "4", "after_id": str(pks[3])})
+
+    assert [r["_id"] for r in third["results"]] == pks[4:]
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "surveys_submission"' in q["sql"]]
+    assert len(reads) == 1  # the page's records (the count is the walk's first page's)
+    assert '"surveys_submission"."id" > ' in reads[0] and "LIMIT 2" in reads[0]
