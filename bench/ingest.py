@@ -356,7 +356,10 @@ def run_load(args: argparse.Namespace, clients: int, fields, auth: str) -> dict[
     web, worker = start_processes(args, statements)
     try:
         wait_for_server(web)
-        warm = [f"uuid:{uuid.uuid4()}" for _ in range(args.workers * 4)]
+        # Warm as long-running servers are: every client connected and every server thread with its database
+        # connection (the first second of 50 new connections and as many new PostgreSQL backends is not a
+        # steady state: up to 1.6 s a post).
+        warm = [f"uuid:{uuid.uuid4()}" for _ in range(max(args.workers * 4, clients * 3))]
         asyncio.run(run([request_bytes(instance(fields, i), auth) for i in warm]))
         if worker is not None:  # the warm-up processed before measuring
             deadline = time.time() + 120
