@@ -20,13 +20,15 @@ processing a share lock (PostgreSQL), so neither sees the other half-done.
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal, localcontext
 from itertools import groupby
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
 from django.db.models import Case, TextField, Value, When
 
-from surveys.models import Questionnaire, Round, RoundTally, Submission
+from surveys.models import Questionnaire, Round, RoundNumberTally, RoundTally, Submission
 from surveys.round_settings import kept_breakdowns
 from surveys.selectors.submissions import COUNTED, JsonText, submission_counts
 from surveys.selectors.tallies import (
@@ -37,6 +39,7 @@ from surveys.selectors.tallies import (
     cell_index,
     record_groups,
     submission_cells,
+    submission_number_paths,
 )
 
 
@@ -58,10 +61,11 @@ def tally_after(submission: Submission, before: Counter[Cell], *, into: TallyDel
     counts = bool(after) or submission_counts(submission)
     delta = Counter(after)
     delta.subtract(before)
+    numbers = submission_number_paths(submission)
     if into is not None:
-        changed = into.add(submission.round_id, submission.form_id, delta)
+        changed = into.add(submission.round_id, submission.form_id, delta, numbers)
     else:
-        changed = _apply(submission.round_id, submission.form_id, delta)
+        changed = _apply(submission.round_id, submission.form_id, delta, numbers)
     if submission.tallied != counts:
         if into is not None:
             into.tallied[submission.pk] = counts
@@ -78,29 +82,35 @@ class TallyDelta:
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, str], Counter[Cell]] = {}
+        #: The number questions' paths of each round and form (their cells also move the running sums).
+        self.numbers: dict[tuple[int, str], frozenset[str]] = {}
         self.tallied: dict[int, bool] = {}
         #: Rounds share-locked in this transaction.
         self.shared: set[int] = set()
 
-    def add(self, round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
+    def add(self, round_id: int, form_id: str, delta: Counter[Cell], numbers: frozenset[str] = frozenset()) -> bool:
         moved = {key: n for key, n in delta.items() if n}
         if moved:
             self.cells.setdefault((round_id, form_id), Counter()).update(moved)
+            known = self.numbers.get((round_id, form_id), frozenset())
+            if not numbers <= known:
+                self.numbers[(round_id, form_id)] = known | numbers
         return bool(moved)
 
     def merge(self, other: TallyDelta) -> None:
-        for (round_id, form_id), delta in other.cells.items():
-            self.add(round_id, form_id, delta)
+        for key, delta in other.cells.items():
+            self.add(*key, delta, other.numbers.get(key, frozenset()))
         self.tallied.update(other.tallied)
 
     def write(self) -> None:
         for (round_id, form_id), delta in sorted(self.cells.items()):
-            _apply(round_id, form_id, delta)
+            _apply(round_id, form_id, delta, self.numbers.get((round_id, form_id), frozenset()))
         for value in (True, False):
             pks = sorted(pk for pk, flag in self.tallied.items() if flag is value)
             for start in range(0, len(pks), 1000):
                 Submission.objects.filter(pk__in=pks[start:start + 1000]).update(tallied=value)
         self.cells.clear()
+        self.numbers.clear()
         self.tallied.clear()
 
 
@@ -112,17 +122,54 @@ def _share_round(round_id: int) -> None:
 
 # Fixed statements (only placeholders vary); "group" is quoted, a reserved word in both databases.
 _KEY = 'round_id, form_id, dimension, "group", path, value'
-_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count) '  # noqa: S608
+_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '  # noqa: S608
         f"VALUES {{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
 _WHERE = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s AND value = %s'
-_COPY = 'COPY surveys_roundtally (round_id, form_id, dimension, "group", path, value, count) FROM STDIN'
+_COPY = ('COPY surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '
+         "FROM STDIN")
 _TAKE = f"UPDATE surveys_roundtally SET count = count - %s WHERE {_WHERE}"  # noqa: S608
 _DROP = f"DELETE FROM surveys_roundtally WHERE {_WHERE} AND count = 0"  # noqa: S608
+_SUMS = "surveys_roundnumbertally"
+_ADD_SUMS = (f'INSERT INTO {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) '  # noqa: S608
+             f'VALUES {{rows}} ON CONFLICT (round_id, form_id, dimension, "group", path) DO UPDATE SET '
+             f"n = {_SUMS}.n + EXCLUDED.n, total = {_SUMS}.total + EXCLUDED.total, "
+             f"squares = {_SUMS}.squares + EXCLUDED.squares")
+_WHERE_SUMS = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s'
+_TAKE_SUMS = (f"UPDATE {_SUMS} SET n = n + %s, total = total + %s, squares = squares + %s "  # noqa: S608
+              f"WHERE {_WHERE_SUMS}")
+_DROP_SUMS = f"DELETE FROM {_SUMS} WHERE {_WHERE_SUMS} AND n = 0"  # noqa: S608
+_COPY_SUMS = f'COPY {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) FROM STDIN'
+
+#: A number question's running sums in one group: n, total, total of squares.
+Sums = tuple[int, Decimal, Decimal]
 
 
-def _apply(round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
-    """Add ``delta`` to the stored cells, touching rows in key order (one
-    order for every writer: concurrent workers cannot deadlock on them)."""
+def _number(path: str, value: str, numbers: frozenset[str]) -> float | None:
+    """The ``number`` column of a cell: its value as a number for a number question's value, else null."""
+    return float(value) if path in numbers and not value.startswith("@") else None
+
+
+def _sums(cells: Counter[Cell], numbers: frozenset[str]) -> dict[tuple[str, str, str], Sums]:
+    """What the number questions' value cells in ``cells`` add to their groups' running sums (exact)."""
+    out: dict[tuple[str, str, str], list[Any]] = {}
+    with localcontext(prec=100):
+        for (dimension, group, path, value), n in cells.items():
+            if not n or path not in numbers or value.startswith("@"):
+                continue
+            number = Decimal(value)
+            found = out.get((dimension, group, path))
+            if found is None:
+                found = out[(dimension, group, path)] = [0, Decimal(0), Decimal(0)]
+            found[0] += n
+            found[1] += n * number
+            found[2] += n * number * number
+    return {key: (n, total, squares) for key, (n, total, squares) in out.items() if n or total or squares}
+
+
+def _apply(round_id: int, form_id: str, delta: Counter[Cell], numbers: frozenset[str] = frozenset()) -> bool:
+    """Add ``delta`` to the stored cells (and the number questions' running
+    sums), touching rows in key order (one order for every writer:
+    concurrent workers cannot deadlock on them)."""
     changes = sorted((key, n) for key, n in delta.items() if n)
     with connection.cursor() as cursor:
         for sign, same_sign in groupby(changes, key=lambda item: item[1] > 0):
@@ -130,11 +177,22 @@ def _apply(round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
             if sign:
                 for start in range(0, len(run), 100):
                     batch = run[start:start + 100]
-                    cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
-                                   [v for (d, g, p, val), n in batch for v in (round_id, form_id, d, g, p, val, n)])
+                    cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
+                                   [v for (d, g, p, val), n in batch
+                                    for v in (round_id, form_id, d, g, p, val, n, _number(p, val, numbers))])
             else:
                 cursor.executemany(_TAKE, [(-n, round_id, form_id, *key) for key, n in run])
                 cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in run])
+        sums = sorted(_sums(Counter(dict(changes)), numbers).items())
+        added = [(key, moved) for key, moved in sums if moved[0] >= 0]
+        for start in range(0, len(added), 100):
+            batch = added[start:start + 100]
+            cursor.execute(_ADD_SUMS.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
+                           [v for key, moved in batch for v in (round_id, form_id, *key, *moved)])
+        taken = [(round_id, form_id, *key) for key, moved in sums if moved[0] < 0]
+        if taken:  # an update, not an upsert: the row is there, and n may not go below 0 even in passing
+            cursor.executemany(_TAKE_SUMS, [(*moved, round_id, form_id, *key) for key, moved in sums if moved[0] < 0])
+            cursor.executemany(_DROP_SUMS, taken)
     return bool(changes)
 
 
@@ -147,8 +205,13 @@ def round_tally_rebuild(*, round_id: int) -> int:
     plans = {q.pk: _cached_plan(q.pk, q.schema_key, breakdowns)
              for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "schema_rev", "form_id")}
     totals, counted, flags = _count_round(round_id, plans)
+    numbers: dict[str, frozenset[str]] = {}
+    for questionnaire in Questionnaire.objects.filter(round=round_).only("pk", "form_id"):
+        numbers[questionnaire.form_id] = (numbers.get(questionnaire.form_id, frozenset())
+                                          | cell_index(plans[questionnaire.pk]).numbers)
     RoundTally.objects.filter(round=round_).delete()
-    _store_cells(round_id, totals)
+    RoundNumberTally.objects.filter(round=round_).delete()
+    _store_cells(round_id, totals, numbers)
     for value, pks in flags.items():
         for start in range(0, len(pks), 10_000):
             Submission.objects.filter(pk__in=pks[start:start + 10_000]).update(tallied=value)
@@ -202,18 +265,23 @@ def _count_round(round_id: int,
     return totals, counted, flags
 
 
-def _store_cells(round_id: int, totals: dict[str, Counter[Cell]]) -> None:
-    rows = ((round_id, form_id, d, g, p, v, n) for form_id, cells in totals.items()
-            for (d, g, p, v), n in sorted(cells.items()) if n)
+def _store_cells(round_id: int, totals: dict[str, Counter[Cell]], numbers: dict[str, frozenset[str]]) -> None:
+    rows = ((round_id, form_id, d, g, p, v, n, _number(p, v, numbers.get(form_id, frozenset())))
+            for form_id, cells in totals.items() for (d, g, p, v), n in sorted(cells.items()) if n)
+    sums = [(round_id, form_id, *key, *moved) for form_id, cells in totals.items()
+            for key, moved in sorted(_sums(cells, numbers.get(form_id, frozenset())).items())]
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
-            with cursor.copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute("ANALYZE surveys_roundtally")  # fresh statistics for the report's queries
+            for statement, stored in ((_COPY, rows), (_COPY_SUMS, sums)):
+                with cursor.copy(statement) as copy:
+                    for row in stored:
+                        copy.write_row(row)
+            cursor.execute(f"ANALYZE surveys_roundtally, {_SUMS}")  # fresh statistics for the report's queries
     else:
         RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
-                                                   count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
-
-
+                                                   count=n, number=x) for r, f, d, g, p, v, n, x in rows),
+                                       batch_size=2000)
+        RoundNumberTally.objects.bulk_create((RoundNumberTally(round_id=r, form_id=f, dimension=d, group=g, path=p,
+                                                               n=n, total=t, squares=sq)
+                                              for r, f, d, g, p, n, t, sq in sums), batch_size=2000)
