@@ -6,8 +6,8 @@ same cells counted from records in memory (a breakdown not kept as tallies)."""
 from __future__ import annotations
 
 import math
-from collections import Counter
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
@@ -245,7 +245,8 @@ def submission_cells(submission: Submission) -> Counter[Cell]:
 def submission_number_paths(submission: Submission) -> frozenset[str]:
     """The number questions' paths of ``submission``'s form version (their cells move the running sums)."""
     questionnaire = submission.questionnaire
-    return cell_index(_cached_plan(questionnaire.pk, questionnaire.schema_key, kept_breakdowns(submission.round))).numbers
+    plan = _cached_plan(questionnaire.pk, questionnaire.schema_key, kept_breakdowns(submission.round))
+    return cell_index(plan).numbers
 
 
 @lru_cache(maxsize=1024)
@@ -353,7 +354,7 @@ def _rows(sql: str, round_id: int, form_ids: list[str], dimensions: list[str], p
     with connection.cursor() as cursor:
         cursor.execute(sql.format(**{k: ", ".join(["%s"] * len(v)) for k, v in marks.items()}),
                        [round_id, *form_ids, *dimensions, *paths])
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def _locate(buckets: list[tuple[Decimal, str, int]], ranks: Iterable[int]) -> list[tuple[str, int]]:
@@ -401,10 +402,12 @@ def _bucket_values(round_id: int, form_ids: list[str],
     for start in range(0, len(wanted_buckets), size):
         chunk = [(*key, *(float(bound) for bound in bucket_bounds(bucket)))
                  for key, bucket in wanted_buckets[start:start + size]]
+        params: list[Any]
         if arrays:
             buckets, params = _BUCKET_ARRAYS, [list(column) for column in zip(*chunk, strict=True)]
         else:
-            buckets, params = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)), [v for b in chunk for v in b]
+            buckets = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params = [v for row in chunk for v in row]
         sql = _BUCKET_VALUES.format(buckets=buckets, forms=", ".join(["%s"] * len(form_ids)))
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, round_id, *form_ids])

@@ -183,16 +183,16 @@ def _apply(round_id: int, form_id: str, delta: Counter[Cell], numbers: frozenset
             else:
                 cursor.executemany(_TAKE, [(-n, round_id, form_id, *key) for key, n in run])
                 cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in run])
-        sums = sorted(_sums(Counter(dict(changes)), numbers).items())
-        added = [(key, moved) for key, moved in sums if moved[0] >= 0]
+        moved_sums = sorted(_sums(Counter(dict(changes)), numbers).items())
+        added = [(group, moved) for group, moved in moved_sums if moved[0] >= 0]
         for start in range(0, len(added), 100):
-            batch = added[start:start + 100]
-            cursor.execute(_ADD_SUMS.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
-                           [v for key, moved in batch for v in (round_id, form_id, *key, *moved)])
-        taken = [(round_id, form_id, *key) for key, moved in sums if moved[0] < 0]
+            chunk = added[start:start + 100]
+            cursor.execute(_ADD_SUMS.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))),
+                           [v for group, moved in chunk for v in (round_id, form_id, *group, *moved)])
+        taken = [(group, moved) for group, moved in moved_sums if moved[0] < 0]
         if taken:  # an update, not an upsert: the row is there, and n may not go below 0 even in passing
-            cursor.executemany(_TAKE_SUMS, [(*moved, round_id, form_id, *key) for key, moved in sums if moved[0] < 0])
-            cursor.executemany(_DROP_SUMS, taken)
+            cursor.executemany(_TAKE_SUMS, [(*moved, round_id, form_id, *group) for group, moved in taken])
+            cursor.executemany(_DROP_SUMS, [(round_id, form_id, *group) for group, _ in taken])
     return bool(changes)
 
 
