@@ -81,17 +81,19 @@ BUCKET = "@b:"
 @lru_cache(maxsize=65536)
 def number_bucket(value: str) -> str:
     """The bucket cell of a number (a cell value): the numbers of one sign
-    with the same two leading digits at the same magnitude (253.7 and
-    259 in ``@b:25e1``, i.e. [250, 260); -253.7 in ``@b:-25e1``, i.e.
-    (-260, -250]; 0 alone in ``@b:0``). Buckets do not overlap and are
-    ordered like their numbers: the report finds the median's bucket from
-    the bucket counts and then reads only that bucket's values."""
+    with the same leading digit at the same magnitude (253.7 and 299 in
+    ``@b:2e2``, i.e. [200, 300); -253.7 in ``@b:-2e2``, i.e. (-300, -200];
+    0 alone in ``@b:0``). Buckets do not overlap and are ordered like their
+    numbers: the report finds the bucket of the median (and of the min and
+    max) from the bucket counts, then reads only those buckets' values. One
+    digit, not two: a batch writes fewer bucket rows, a report reads a few
+    more values."""
     number = Decimal(value)
     if not number:
         return f"{BUCKET}0"
     exponent = number.adjusted()
-    leading = int(abs(number).scaleb(1 - exponent).to_integral_value(rounding=ROUND_FLOOR))
-    return f"{BUCKET}{'-' if number < 0 else ''}{leading}e{exponent - 1}"
+    leading = int(abs(number).scaleb(-exponent).to_integral_value(rounding=ROUND_FLOOR))
+    return f"{BUCKET}{'-' if number < 0 else ''}{leading}e{exponent}"
 
 
 @lru_cache(maxsize=65536)
@@ -380,11 +382,12 @@ def _value_at(values: dict[tuple[NumberKey, str], list[tuple[Decimal, int]]], ke
 
 
 # The values of the buckets asked for, read by range on the number cells' index (a superset: the
-# bucket of each value is checked again in Python). Fixed statement; "group" is a reserved word.
+# bucket of each value is checked again in Python, and a cell on the shared bound of two buckets
+# asked for, returned twice, counted once). Fixed statement; "group" is a reserved word.
 # PostgreSQL takes the buckets as five arrays (one short statement); SQLite as a VALUES list.
 _BUCKET_VALUES = """
 WITH b(dimension, grp, path, lo, hi) AS ({buckets})
-SELECT t.dimension, t."group", t.path, t.value, t.count FROM b JOIN surveys_roundtally t
+SELECT t.form_id, t.dimension, t."group", t.path, t.value, t.count FROM b JOIN surveys_roundtally t
   ON t.round_id = %s AND t.form_id IN ({forms}) AND t.dimension = b.dimension AND t."group" = b.grp
   AND t.path = b.path AND t.number >= b.lo AND t.number <= b.hi
 WHERE t.count > 0
@@ -396,6 +399,7 @@ def _bucket_values(round_id: int, form_ids: list[str],
                    wanted: set[tuple[NumberKey, str]]) -> dict[tuple[NumberKey, str], list[tuple[Decimal, int]]]:
     """The values (and counts, forms summed) in each of the ``wanted`` buckets, in order."""
     found: dict[tuple[NumberKey, str], Counter[Decimal]] = {}
+    seen: set[tuple[str, str, str, str, str]] = set()
     wanted_buckets = sorted(wanted)
     arrays = connection.vendor == "postgresql"
     size = len(wanted_buckets) if arrays else 400
@@ -411,10 +415,10 @@ def _bucket_values(round_id: int, form_ids: list[str],
         sql = _BUCKET_VALUES.format(buckets=buckets, forms=", ".join(["%s"] * len(form_ids)))
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, round_id, *form_ids])
-            for dimension, group, path, value, count in cursor.fetchall():
-                bucket = number_bucket(value)
-                key = ((dimension, group, path), bucket)
-                if key in wanted:
+            for form_id, dimension, group, path, value, count in cursor.fetchall():
+                key = ((dimension, group, path), number_bucket(value))
+                if key in wanted and (form_id, *key[0], value) not in seen:
+                    seen.add((form_id, *key[0], value))
                     found.setdefault(key, Counter())[Decimal(value)] += count
     return {key: sorted(counted.items()) for key, counted in found.items()}
 
