@@ -341,10 +341,10 @@ def _kept_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensions: 
             buckets = sorted((bucket_bounds(b)[0], b, c) for b, c in counted.items() if b.startswith(BUCKET) and c > 0)
             # the lowest, the highest, and the one or two in the middle
             located[key] = _locate(buckets, (0, n - 1, n // 2) if n % 2 else (0, n - 1, n // 2 - 1, n // 2))
-    values = _bucket_values(round_id, form_ids, {(key, bucket) for key, at in located.items() for bucket, _ in at})
+    values = _values_at(round_id, form_ids, {(key, bucket, rank) for key, at in located.items() for bucket, rank in at})
     for key, at in located.items():
         n, total, squares = sums[key]
-        low, high, *middle = (_value_at(values, key, bucket, rank) for bucket, rank in at)
+        low, high, *middle = (values[(key, bucket, rank)] for bucket, rank in at)
         median: Number = middle[0] if len(middle) == 1 else (Fraction(middle[0]) + Fraction(middle[1])) / 2
         out.numbers.setdefault(key[:2], {})[key[2]] = number_summary(
             n=n, total=total, squares=squares, low=low, high=high, median=median)
@@ -371,56 +371,66 @@ def _locate(buckets: list[tuple[Decimal, str, int]], ranks: Iterable[int]) -> li
     return out
 
 
-def _value_at(values: dict[tuple[NumberKey, str], list[tuple[Decimal, int]]], key: NumberKey, bucket: str,
-              rank: int) -> Decimal:
-    seen = 0
-    for value, count in values.get((key, bucket), []):
-        seen += count
-        if rank < seen:
-            return value
-    raise LookupError(f"the tallies of {key} hold no number at rank {rank} of {bucket}: rebuild them")
-
-
-# The values of the buckets asked for, read by range on the number cells' index (a superset: the
-# bucket of each value is checked again in Python, and a cell on the shared bound of two buckets
-# asked for, returned twice, counted once). Fixed statement; "group" is a reserved word.
-# PostgreSQL takes the buckets as five arrays (one short statement); SQLite as a VALUES list.
-_BUCKET_VALUES = """
-WITH b(dimension, grp, path, lo, hi) AS ({buckets})
-SELECT t.form_id, t.dimension, t."group", t.path, t.value, t.count FROM b JOIN surveys_roundtally t
-  ON t.round_id = %s AND t.form_id IN ({forms}) AND t.dimension = b.dimension AND t."group" = b.grp
-  AND t.path = b.path AND t.number >= b.lo AND t.number <= b.hi
-WHERE t.count > 0
+# The value at a rank within a bucket, found by the database: the bucket's cells read by range on the
+# number cells' index, counted up in number order (the ``number`` of a cell orders exactly as its
+# value: values are floats written shortest-first), only the cell holding the rank returned. Fixed
+# statement; "group" is a reserved word. PostgreSQL takes the ranks asked for as arrays (one short
+# statement), SQLite as a VALUES list.
+_VALUES_AT = """
+WITH b(i, dimension, grp, path, lo, hi, k) AS ({wanted}),
+v AS (
+  SELECT b.i, b.k, t.value, t.count,
+         SUM(t.count) OVER (PARTITION BY b.i ORDER BY t.number, t.form_id ROWS UNBOUNDED PRECEDING) AS cum
+  FROM b JOIN surveys_roundtally t
+    ON t.round_id = %s AND t.form_id IN ({forms}) AND t.dimension = b.dimension AND t."group" = b.grp
+    AND t.path = b.path AND t.number >= b.lo AND t.number <= b.hi
+  WHERE t.count > 0)
+SELECT i, value FROM v WHERE cum - count <= k AND k < cum
 """
-_BUCKET_ARRAYS = "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[])"
+_WANTED_ARRAYS = ("SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[], "
+                  "%s::bigint[])")
 
 
-def _bucket_values(round_id: int, form_ids: list[str],
-                   wanted: set[tuple[NumberKey, str]]) -> dict[tuple[NumberKey, str], list[tuple[Decimal, int]]]:
-    """The values (and counts, forms summed) in each of the ``wanted`` buckets, in order."""
-    found: dict[tuple[NumberKey, str], Counter[Decimal]] = {}
-    seen: set[tuple[str, str, str, str, str]] = set()
-    wanted_buckets = sorted(wanted)
+def _float_bounds(bucket: str) -> tuple[float, float]:
+    """A bucket's numbers as an inclusive range of floats (a cell's ``number``): [low, high) for a
+    positive bucket, (low, high] for a negative one (a float compares with a one-digit bound as its
+    shortest text does)."""
+    low, high = bucket_bounds(bucket)
+    if not low and not high:
+        return 0.0, 0.0
+    if high > 0:
+        return float(low), math.nextafter(float(high), -math.inf)
+    return math.nextafter(float(low), math.inf), float(high)
+
+
+def _values_at(round_id: int, form_ids: list[str],
+               wanted: set[tuple[NumberKey, str, int]]) -> dict[tuple[NumberKey, str, int], Decimal]:
+    """The number at each (question in a group, bucket, rank within the bucket) asked for (forms summed)."""
+    asked = sorted(wanted)
     arrays = connection.vendor == "postgresql"
-    size = len(wanted_buckets) if arrays else 400
-    for start in range(0, len(wanted_buckets), size):
-        chunk = [(*key, *(float(bound) for bound in bucket_bounds(bucket)))
-                 for key, bucket in wanted_buckets[start:start + size]]
+    size = len(asked) if arrays else 100
+    out: dict[tuple[NumberKey, str, int], Decimal] = {}
+    for start in range(0, len(asked), size):
+        rows = [(i, *key, *_float_bounds(bucket), rank)
+                for i, (key, bucket, rank) in enumerate(asked[start:start + size], start)]
         params: list[Any]
         if arrays:
-            buckets, params = _BUCKET_ARRAYS, [list(column) for column in zip(*chunk, strict=True)]
+            sql, params = _WANTED_ARRAYS, [list(column) for column in zip(*rows, strict=True)]
         else:
-            buckets = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            params = [v for row in chunk for v in row]
-        sql = _BUCKET_VALUES.format(buckets=buckets, forms=", ".join(["%s"] * len(form_ids)))
+            sql, params = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows)), [
+                v for row in rows for v in row]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, round_id, *form_ids])
-            for form_id, dimension, group, path, value, count in cursor.fetchall():
-                key = ((dimension, group, path), number_bucket(value))
-                if key in wanted and (form_id, *key[0], value) not in seen:
-                    seen.add((form_id, *key[0], value))
-                    found.setdefault(key, Counter())[Decimal(value)] += count
-    return {key: sorted(counted.items()) for key, counted in found.items()}
+            cursor.execute(_VALUES_AT.format(wanted=sql, forms=", ".join(["%s"] * len(form_ids))),
+                           [*params, round_id, *form_ids])
+            for i, value in cursor.fetchall():
+                key, bucket, rank = asked[i]
+                if number_bucket(value) != bucket:
+                    raise LookupError(f"the tallies of {key} hold {value} within {bucket}: rebuild them")
+                out[(key, bucket, rank)] = Decimal(value)
+    missing = wanted - out.keys()
+    if missing:
+        raise LookupError(f"the tallies hold no number at {min(missing)}: rebuild them")
+    return out
 
 
 def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Number, high: Number,
