@@ -7,8 +7,12 @@ Measured, each in a process of its own (peak memory is that process's):
   read from the tallies (the API's and the admin's path);
 - export: ``records_write`` streams the 1,000,000 anonymised records as CSV
   (group paths, select_multiple 0/1 columns, the release step).
-Targets (issue 6): report < 1 s; rebuild and CSV export < 2 min each, peak
-memory < 500 MB.
+Targets (issue 6, issue 16): report < 1 s whole round, by sex and by
+location (number questions from their running sums and bucket cells,
+ADR 0021); rebuild and CSV export < 2 min each, peak memory < 500 MB.
+Measured (issue 16, load average 3–5 on 2 shared cores): report whole round
+0.01–0.04 s, by sex 0.03–0.11 s, by location 0.19–0.26 s (1.6–1.9 s before
+ADR 0021); rebuild 86 s.
 
 Run: make bench  (or .venv/bin/python bench/report.py --submissions 1000000)
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mtm_bench_report);
