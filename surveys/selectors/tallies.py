@@ -1,7 +1,8 @@
 """The read half of a round's tallies (:class:`surveys.models.RoundTally`,
 kept by :mod:`surveys.services.tallies`): the cells as the report reads
-them, the number questions' summaries worked out by the database, and the
-same cells counted from records in memory (a breakdown not kept as tallies)."""
+them, the number questions' summaries from their running sums and the few
+bucket cells that hold their min, median and max (ADR 0021), and the same
+cells counted from records in memory (a breakdown not kept as tallies)."""
 
 from __future__ import annotations
 

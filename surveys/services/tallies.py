@@ -3,11 +3,14 @@
 Every counted submission (see :func:`surveys.selectors.submissions.submission_counts`)
 adds its *cells* to its round: for each tabulated question, ``@asked``
 (relevant), ``@base`` (answered) and one per value given (a choice, each
-option of a select_multiple plus ``@chosen`` for how many, or the number),
-once for the whole round and once more in each breakdown kept current (its
-location, its sex question and each of its ``report_by`` questions:
-:func:`surveys.round_settings.kept_breakdowns`). Cells are plain
-integer counts, so adding and taking away is exact: the tallies after any
+option of a select_multiple plus ``@chosen`` for how many, or the number
+and its bucket ``@b:…``), once for the whole round and once more in each
+breakdown kept current (its location, its sex question and each of its
+``report_by`` questions: :func:`surveys.round_settings.kept_breakdowns`).
+A number's value cell also carries the number (``RoundTally.number``) and
+moves its group's running sums (:class:`surveys.models.RoundNumberTally`:
+n, total, total of squares; ADR 0021). Cells are plain integer counts and
+the sums exact, so adding and taking away is exact: the tallies after any
 sequence of processing, reviews and edits equal a rebuild from the records.
 
 Writers hold the submission's row lock and call :func:`tally_before` before
