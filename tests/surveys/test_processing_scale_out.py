@@ -99,7 +99,8 @@ def test_two_workers_on_two_hosts_process_one_round_and_the_tallies_equal_a_rebu
     assert not ReviewEvent.objects.values("submission").annotate(n=Count("id")).filter(n__gt=1).exists()
     live = counts(round_.pk)
     assert live[0] and live[1]
-    assert dict(((d, g, p, v), n) for d, g, p, v, n in live[0])[("", "", "", "@n")] == 48
+    assert dict(((d, g, p, v), n) for d, g, p, v, n, *_ in live[0])[("", "", "", "@n")] == 48
+    assert dict(((d, g, p, v), n) for d, g, p, v, n, *_ in live[0])[("", "", "age", "sums")] == 48
     round_tally_rebuild(round_id=round_.pk)
     round_progress_rebuild(round_id=round_.pk)
     assert counts(round_.pk) == live
