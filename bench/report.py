@@ -10,9 +10,10 @@ Measured, each in a process of its own (peak memory is that process's):
 Targets (issue 6, issue 16): report < 1 s whole round, by sex and by
 location (number questions from their running sums and bucket cells,
 ADR 0021); rebuild and CSV export < 2 min each, peak memory < 500 MB.
-Measured (issue 16, load average 3–5 on 2 shared cores): report whole round
-0.01–0.04 s, by sex 0.03–0.11 s, by location 0.19–0.26 s (1.6–1.9 s before
-ADR 0021); rebuild 86 s.
+Measured (issue 16, load average 3–9 on 2 shared cores): report whole round
+0.02–0.04 s, by sex 0.04–0.11 s, by location 0.19–0.43 s (about 240 ms of
+CPU: 60 in Python, 180 in PostgreSQL; before ADR 0021 1.6–2.3 s, 1,665 ms of
+CPU, 1,610 of them PostgreSQL's); rebuild 86 s.
 
 Run: make bench  (or .venv/bin/python bench/report.py --submissions 1000000)
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mtm_bench_report);
