@@ -125,8 +125,11 @@ def _share_round(round_id: int) -> None:
 
 # Fixed statements (only placeholders vary); "group" is quoted, a reserved word in both databases.
 _KEY = 'round_id, form_id, dimension, "group", path, value'
+# Increments: on PostgreSQL one statement of arrays for the whole batch ({rows} is
+# "SELECT %s, %s, * FROM unnest(%s::text[], …)"), elsewhere VALUES lists of 100 rows.
 _ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '  # noqa: S608
-        f"VALUES {{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
+        f"{{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
+_ADD_TYPES = ("text", "text", "text", "text", "bigint", "float8")
 _WHERE = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s AND value = %s'
 _COPY = ('COPY surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '
          "FROM STDIN")
@@ -134,9 +137,10 @@ _TAKE = f"UPDATE surveys_roundtally SET count = count - %s WHERE {_WHERE}"  # no
 _DROP = f"DELETE FROM surveys_roundtally WHERE {_WHERE} AND count = 0"  # noqa: S608
 _SUMS = "surveys_roundnumbertally"
 _ADD_SUMS = (f'INSERT INTO {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) '  # noqa: S608
-             f'VALUES {{rows}} ON CONFLICT (round_id, form_id, dimension, "group", path) DO UPDATE SET '
+             f'{{rows}} ON CONFLICT (round_id, form_id, dimension, "group", path) DO UPDATE SET '
              f"n = {_SUMS}.n + EXCLUDED.n, total = {_SUMS}.total + EXCLUDED.total, "
              f"squares = {_SUMS}.squares + EXCLUDED.squares")
+_ADD_SUMS_TYPES = ("text", "text", "text", "bigint", "numeric", "numeric")
 _WHERE_SUMS = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s'
 _TAKE_SUMS = (f"UPDATE {_SUMS} SET n = n + %s, total = total + %s, squares = squares + %s "  # noqa: S608
               f"WHERE {_WHERE_SUMS}")
@@ -178,25 +182,36 @@ def _apply(round_id: int, form_id: str, delta: Counter[Cell], numbers: frozenset
         for sign, same_sign in groupby(changes, key=lambda item: item[1] > 0):
             run = list(same_sign)
             if sign:
-                for start in range(0, len(run), 100):
-                    batch = run[start:start + 100]
-                    cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
-                                   [v for (d, g, p, val), n in batch
-                                    for v in (round_id, form_id, d, g, p, val, n, _number(p, val, numbers))])
+                _insert(cursor, _ADD, _ADD_TYPES, (round_id, form_id),
+                        [(d, g, p, val, n, _number(p, val, numbers)) for (d, g, p, val), n in run])
             else:
                 cursor.executemany(_TAKE, [(-n, round_id, form_id, *key) for key, n in run])
                 cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in run])
         moved_sums = sorted(_sums(Counter(dict(changes)), numbers).items())
-        added = [(group, moved) for group, moved in moved_sums if moved[0] >= 0]
-        for start in range(0, len(added), 100):
-            chunk = added[start:start + 100]
-            cursor.execute(_ADD_SUMS.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))),
-                           [v for group, moved in chunk for v in (round_id, form_id, *group, *moved)])
+        added = [(*group, *moved) for group, moved in moved_sums if moved[0] >= 0]
+        if added:
+            _insert(cursor, _ADD_SUMS, _ADD_SUMS_TYPES, (round_id, form_id), added)
         taken = [(group, moved) for group, moved in moved_sums if moved[0] < 0]
         if taken:  # an update, not an upsert: the row is there, and n may not go below 0 even in passing
             cursor.executemany(_TAKE_SUMS, [(*moved, round_id, form_id, *group) for group, moved in taken])
             cursor.executemany(_DROP_SUMS, [(round_id, form_id, *group) for group, _ in taken])
     return bool(changes)
+
+
+def _insert(cursor: Any, statement: str, types: tuple[str, ...], fixed: tuple[Any, ...],
+            rows: list[tuple[Any, ...]]) -> None:
+    """Run an insert ``statement`` for ``fixed`` + each of ``rows``, in their order: on PostgreSQL as one
+    statement of arrays (a short text: nothing for the driver to parse per row), else 100 rows a statement."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        cursor.execute(statement.format(rows=f"SELECT %s, %s, * FROM unnest({arrays})"),
+                       [*fixed, *(list(column) for column in zip(*rows, strict=True))])
+        return
+    marks = "(" + ", ".join(["%s"] * (len(fixed) + len(types))) + ")"
+    for start in range(0, len(rows), 100):
+        chunk = rows[start:start + 100]
+        cursor.execute(statement.format(rows="VALUES " + ", ".join([marks] * len(chunk))),
+                       [v for row in chunk for v in (*fixed, *row)])
 
 
 @transaction.atomic
