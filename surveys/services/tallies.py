@@ -127,7 +127,7 @@ def _share_round(round_id: int) -> None:
 _KEY = 'round_id, form_id, dimension, "group", path, value'
 # Increments: on PostgreSQL one statement of arrays for the whole batch ({rows} is
 # "SELECT %s, %s, * FROM unnest(%s::text[], …)"), elsewhere VALUES lists of 100 rows.
-_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '  # noqa: S608
+_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '
         f"{{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
 _ADD_TYPES = ("text", "text", "text", "text", "bigint", "float8")
 _WHERE = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s AND value = %s'
@@ -136,7 +136,7 @@ _COPY = ('COPY surveys_roundtally (round_id, form_id, dimension, "group", path, 
 _TAKE = f"UPDATE surveys_roundtally SET count = count - %s WHERE {_WHERE}"  # noqa: S608
 _DROP = f"DELETE FROM surveys_roundtally WHERE {_WHERE} AND count = 0"  # noqa: S608
 _SUMS = "surveys_roundnumbertally"
-_ADD_SUMS = (f'INSERT INTO {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) '  # noqa: S608
+_ADD_SUMS = (f'INSERT INTO {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) '
              f'{{rows}} ON CONFLICT (round_id, form_id, dimension, "group", path) DO UPDATE SET '
              f"n = {_SUMS}.n + EXCLUDED.n, total = {_SUMS}.total + EXCLUDED.total, "
              f"squares = {_SUMS}.squares + EXCLUDED.squares")
