@@ -204,7 +204,7 @@ def _insert(cursor: Any, statement: str, types: tuple[str, ...], fixed: tuple[An
     statement of arrays (a short text: nothing for the driver to parse per row), else 100 rows a statement."""
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-        cursor.execute(statement.format(rows=f"SELECT %s, %s, * FROM unnest({arrays})"),
+        cursor.execute(statement.format(rows=f"SELECT %s, %s, * FROM unnest({arrays})"),  # noqa: S608 (fixed types)
                        [*fixed, *(list(column) for column in zip(*rows, strict=True))])
         return
     marks = "(" + ", ".join(["%s"] * (len(fixed) + len(types))) + ")"
