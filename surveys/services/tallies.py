@@ -81,7 +81,8 @@ def tally_after(submission: Submission, before: Counter[Cell], *, into: TallyDel
 
 class TallyDelta:
     """Tally differences summed over a batch of submissions, by round and form, and the submissions'
-    new ``tallied`` flags; :meth:`write` applies them (one upsert per 100 cells, in key order)."""
+    new ``tallied`` flags; :meth:`write` applies them (one upsert of arrays per round and form on PostgreSQL, in
+    key order)."""
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, str], Counter[Cell]] = {}
