@@ -7,12 +7,20 @@ Measured, each in a process of its own (peak memory is that process's):
   read from the tallies (the API's and the admin's path);
 - export: ``records_write`` streams the 1,000,000 anonymised records as CSV
   (group paths, select_multiple 0/1 columns, the release step).
-Targets (issue 6): report < 1 s; rebuild and CSV export < 2 min each, peak
-memory < 500 MB.
+Targets (issue 6, issue 16): report < 1 s whole round, by sex and by
+location (number questions from their running sums and bucket cells,
+ADR 0021); rebuild and CSV export < 2 min each, peak memory < 500 MB.
+Measured (issue 16, load average 3–9 on 2 shared cores): report whole round
+0.02–0.04 s, by sex 0.04–0.11 s, by location 0.19–0.43 s (about 240 ms of
+CPU: 60 in Python, 180 in PostgreSQL; before ADR 0021 1.6–2.3 s, 1,665 ms of
+CPU, 1,610 of them PostgreSQL's); rebuild 86 s.
 
 Run: make bench  (or .venv/bin/python bench/report.py --submissions 1000000)
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mtm_bench_report);
-the database is dropped and made again.
+the database is dropped and made again, unless ``--reuse``: a database this
+benchmark loaded before (with the same number of submissions) is migrated
+and used again, the load skipped. ``--phases report`` (comma-separated, of
+rebuild, report, export) runs only those.
 """
 
 from __future__ import annotations
@@ -127,7 +135,7 @@ def phase_load(count: int) -> dict:
     columns = ["questionnaire_id", "round_id", "form_id", "instance_id", "raw_body", "raw_format", "raw_sha256",
                "user_agent", "received_at", "updated_at", "complete", "deprecated_id", "is_current",
                "attachments_expected", "processing", "processing_error", "answers", "validation", "problems",
-               "unanswered", "fingerprint", "location_id", "tallied"]
+               "unanswered", "fingerprint", "location_id", "tallied", "respondent_sex", "encrypted"]
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(
             f"COPY {Submission._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -136,7 +144,7 @@ def phase_load(count: int) -> dict:
             copy.write_row((q.pk, round_.pk, FORM_ID, f"uuid:{uuid.UUID(int=rng.getrandbits(128))}", b"", "xml",
                             "0" * 64, "bench", "2024-05-02T10:40:00+05:00", "2024-05-02T10:40:00+05:00", True, "",
                             True, 0, "processed", "", json.dumps(record), "valid", "[]", json.dumps(unanswered), "",
-                            rng.choice(locations), True))
+                            rng.choice(locations), True, record["demo/sex"][0], False))
     connection.connection.commit()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE surveys_submission")
@@ -194,6 +202,18 @@ def run_phase(name: str, *args: object) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def loaded_round(count: int) -> int | None:
+    """The round a previous run loaded with ``count`` submissions, if the database has one."""
+    import psycopg
+
+    try:
+        with psycopg.connect(DB_URL) as conn:
+            found = conn.execute("SELECT round_id, COUNT(*) FROM surveys_submission GROUP BY round_id").fetchall()
+    except psycopg.Error:
+        return None
+    return found[0][0] if len(found) == 1 and found[0][1] == count else None
+
+
 def recreate_database() -> None:
     import psycopg
 
@@ -207,6 +227,10 @@ def recreate_database() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the database a previous run loaded (same --submissions) instead of a new one")
+    parser.add_argument("--phases", default="rebuild,report,export",
+                        help="comma-separated, of rebuild, report, export (default: all)")
     parser.add_argument("--phase")
     parser.add_argument("arg", nargs="?")
     args = parser.parse_args()
@@ -215,11 +239,18 @@ def main() -> None:
         print(json.dumps(phases[args.phase](int(args.arg))))
         return
     (ROOT / "var").mkdir(exist_ok=True)
-    recreate_database()
-    load = run_phase("load", args.submissions)
-    print(f"loaded {args.submissions:,} submissions (60 fields) in {load['seconds']} s", flush=True)
+    round_id = loaded_round(args.submissions) if args.reuse else None
+    if round_id is None:
+        recreate_database()
+        load = run_phase("load", args.submissions)
+        round_id = load["round_id"]
+        print(f"loaded {args.submissions:,} submissions (60 fields) in {load['seconds']} s", flush=True)
+    else:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env=env(), cwd=ROOT, check=True)
+        print(f"reused the {args.submissions:,} submissions loaded before", flush=True)
     for name in ("rebuild", "report", "export"):
-        print(f"{name}: {json.dumps(run_phase(name, load['round_id']))}", flush=True)
+        if name in args.phases.split(","):
+            print(f"{name}: {json.dumps(run_phase(name, round_id))}", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from surveys.models.kobo import KoboExportSetting, KoboRecord
 from surveys.models.locations import Location
 from surveys.models.progress import FlagCount, ProgressCount
 from surveys.models.quality import BackCheck, InterviewQuality, ScoreCell
-from surveys.models.reports import RecordExport, RoundTally
+from surveys.models.reports import RecordExport, RoundNumberTally, RoundTally
 from surveys.models.respondents import Respondent
 from surveys.models.submissions import (
     RawPurge,
@@ -51,6 +51,7 @@ __all__ = [
     "RestHook",
     "ReviewEvent",
     "Round",
+    "RoundNumberTally",
     "RoundTally",
     "ScoreCell",
     "Submission",

@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +34,9 @@ class RoundTally(models.Model):
     path = models.CharField(max_length=255, blank=True)
     value = models.CharField(max_length=255)
     count = models.BigIntegerField(default=0)
+    #: A number question's value as a number (indexed: the report reads the few values of a bucket
+    #: by range); null for every other cell.
+    number = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -40,9 +44,57 @@ class RoundTally(models.Model):
                                     name="round_tally_one_cell"),
             models.CheckConstraint(condition=Q(count__gte=0), name="round_tally_not_negative"),
         ]
+        indexes = [
+            models.Index(fields=["round", "form_id", "dimension", "group", "path", "number"],
+                         condition=Q(number__isnull=False), name="round_tally_numbers"),
+            # The cells the report reads whole (all but the number values: a small share of the rows).
+            models.Index(fields=["round", "form_id", "dimension"], condition=Q(number__isnull=True),
+                         name="round_tally_counts"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.form_id} {self.dimension}={self.group} {self.path}={self.value}: {self.count}"
+
+
+class ExactSumField(models.DecimalField):
+    """An exact running sum: PostgreSQL's unconstrained ``numeric`` (any digits, adding is exact);
+    elsewhere (SQLite, for tests and development) the database's decimal."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max_digits", 65)
+        kwargs.setdefault("decimal_places", 30)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        return "numeric" if connection.vendor == "postgresql" else super().db_type(connection)
+
+
+class RoundNumberTally(models.Model):
+    """A number question's running sums in one group of a round (beside its
+    :class:`RoundTally` cells): ``n`` numbers given, their ``total`` and the
+    ``total`` of their squares — the mean and sd without reading every value.
+    Kept with the cells by :mod:`surveys.services.tallies` (summed over a
+    batch, one upsert); a rebuild gives the same rows. No row for a group
+    where nobody gave a number."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="number_tallies")
+    form_id = models.CharField(max_length=100)
+    dimension = models.CharField(max_length=100, blank=True)
+    group = models.CharField(max_length=255, blank=True)
+    path = models.CharField(max_length=255)
+    n = models.BigIntegerField(default=0)
+    total = ExactSumField(default=0)
+    squares = ExactSumField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "form_id", "dimension", "group", "path"],
+                                    name="round_number_tally_one_group"),
+            models.CheckConstraint(condition=Q(n__gte=0), name="round_number_tally_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} {self.dimension}={self.group} {self.path}: n={self.n}"
 
 
 def export_uid() -> str:

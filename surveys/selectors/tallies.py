@@ -1,24 +1,26 @@
 """The read half of a round's tallies (:class:`surveys.models.RoundTally`,
 kept by :mod:`surveys.services.tallies`): the cells as the report reads
-them, the number questions' summaries worked out by the database, and the
-same cells counted from records in memory (a breakdown not kept as tallies)."""
+them, the number questions' summaries from their running sums and the few
+bucket cells that hold their min, median and max (ADR 0021), and the same
+cells counted from records in memory (a breakdown not kept as tallies)."""
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
 
 from surveys.form_schema import FormSchema, SchemaField
-from surveys.models import RoundTally, Submission
+from surveys.models import Submission
 from surveys.round_report import NumberSummary
 from surveys.round_settings import kept_breakdowns
 from surveys.selectors.questionnaires import questionnaire_schema
@@ -73,6 +75,40 @@ def number_key(value: int | float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+#: A number question's bucket cells: ``@b:`` and the bucket (:func:`number_bucket`).
+BUCKET = "@b:"
+
+
+@lru_cache(maxsize=65536)
+def number_bucket(value: str) -> str:
+    """The bucket cell of a number (a cell value): the numbers of one sign
+    with the same leading digit at the same magnitude (253.7 and 299 in
+    ``@b:2e2``, i.e. [200, 300); -253.7 in ``@b:-2e2``, i.e. (-300, -200];
+    0 alone in ``@b:0``). Buckets do not overlap and are ordered like their
+    numbers: the report finds the bucket of the median (and of the min and
+    max) from the bucket counts, then reads only those buckets' values. One
+    digit, not two: a batch writes fewer bucket rows, a report reads a few
+    more values."""
+    number = Decimal(value)
+    if not number:
+        return f"{BUCKET}0"
+    exponent = number.adjusted()
+    leading = int(abs(number).scaleb(-exponent).to_integral_value(rounding=ROUND_FLOOR))
+    return f"{BUCKET}{'-' if number < 0 else ''}{leading}e{exponent}"
+
+
+@lru_cache(maxsize=65536)
+def bucket_bounds(bucket: str) -> tuple[Decimal, Decimal]:
+    """The lowest and highest number a bucket cell may hold (both inclusive: a superset of the bucket)."""
+    key = bucket[len(BUCKET):]
+    if key == "0":
+        return Decimal(0), Decimal(0)
+    negative = key.startswith("-")
+    leading, exponent = key.lstrip("-").split("e")
+    low, high = Decimal(int(leading)).scaleb(int(exponent)), Decimal(int(leading) + 1).scaleb(int(exponent))
+    return (-high, -low) if negative else (low, high)
+
+
 class CellIndex:
     """Numbers the (path, value) cells of a plan, so that counting a record is
     counting small integers (a rebuild of a million records in about a minute).
@@ -88,6 +124,9 @@ class CellIndex:
             path: (kinds.get(kind, _NUMBER), self.id(path, "@asked"), self.id(path, "@base"),
                    self.id(path, "@chosen") if kind == "select_multiple" else -1, {})
             for path, kind in plan.questions}
+        #: The number questions' paths; a number value's id → its bucket's id.
+        self.numbers = frozenset(path for path, kind in plan.questions if kinds.get(kind, _NUMBER) == _NUMBER)
+        self._buckets: dict[int, int] = {}
 
     def id(self, path: str, value: str) -> int:
         key = (path, value)
@@ -132,10 +171,11 @@ class CellIndex:
     def value_ids(self, answers: dict[str, Any]) -> list[int]:
         """The value of each answered question: its choice, each option
         chosen (and ``@chosen`` as often) for a select_multiple, the number
-        for a number question (when it is one)."""
+        and its bucket (:func:`number_bucket`) for a number question (when it is one)."""
         out: list[int] = []
         append = out.append
         questions = self.questions
+        buckets = self._buckets
         for path, value in answers.items():
             question = questions.get(path)
             if question is None:
@@ -147,14 +187,17 @@ class CellIndex:
                 out += [chosen_id] * len(chosen)
                 continue
             if kind == _ONE:
-                if value.__class__ is not str:
-                    append(self._value(path, seen, value, str))
-                    continue
-            elif value.__class__ not in (int, float):
+                found = seen.get(value) if value.__class__ is str else None
+                append(found if found is not None else self._value(path, seen, value, str))
+                continue
+            if value.__class__ not in (int, float):
                 continue
             found = seen.get(value)
-            append(found if found is not None else self._value(path, seen, value,
-                                                                str if kind == _ONE else number_key))
+            if found is None:
+                found = self._value(path, seen, value, number_key)
+                buckets[found] = self.id(path, number_bucket(self.keys[found][1]))
+            append(found)
+            append(buckets[found])
         return out
 
 
@@ -202,6 +245,13 @@ def submission_cells(submission: Submission) -> Counter[Cell]:
                         location=_location_code(submission.location_id), plan=plan)
 
 
+def submission_number_paths(submission: Submission) -> frozenset[str]:
+    """The number questions' paths of ``submission``'s form version (their cells move the running sums)."""
+    questionnaire = submission.questionnaire
+    plan = _cached_plan(questionnaire.pk, questionnaire.schema_key, kept_breakdowns(submission.round))
+    return cell_index(plan).numbers
+
+
 @lru_cache(maxsize=1024)
 def _location_code(location_id: int | None) -> str | None:
     if location_id is None:
@@ -235,68 +285,153 @@ def no_numbers() -> NumberSummary:
     return {"mean": None, "median": None, "min": None, "max": None, "sd": None}
 
 
-# The numbers' summaries are worked out by the database from the value cells
-# (a decimal question may have thousands of values in each group): sums for
-# the mean and sd, running counts for the median.
-_NUMBERS_SQL = """
-WITH h AS (
-  SELECT dimension, "group" AS grp, path, CAST(value AS {number}) AS v, SUM(count) AS c
-  FROM surveys_roundtally
-  WHERE round_id = %s AND form_id IN ({forms}) AND dimension IN ({dimensions}) AND path IN ({paths})
-    AND value NOT LIKE '@%%' AND count > 0
-  GROUP BY dimension, "group", path, value),
-w AS (
-  SELECT dimension, grp, path, v, c,
-    SUM(c) OVER (PARTITION BY dimension, grp, path ORDER BY v ROWS UNBOUNDED PRECEDING) AS cum,
-    SUM(c) OVER (PARTITION BY dimension, grp, path) AS n,
-    SUM(c * v) OVER (PARTITION BY dimension, grp, path) AS s,
-    SUM(c * v * v) OVER (PARTITION BY dimension, grp, path) AS ss,
-    MIN(v) OVER (PARTITION BY dimension, grp, path) AS lo,
-    MAX(v) OVER (PARTITION BY dimension, grp, path) AS hi
-  FROM h)
-SELECT dimension, grp, path, v, cum - c, cum, n, s, ss, lo, hi FROM w
-WHERE cum - c <= CAST(n AS BIGINT) / 2 AND cum > (CAST(n AS BIGINT) - 1) / 2
-"""
-
-
 def round_tallies(*, round_id: int, form_ids: Iterable[str], dimensions: Iterable[str] = ("",),
                   numeric_paths: Iterable[str] = ()) -> Tallies:
     """The stored cells of the round's forms in the asked dimensions (forms
-    summed); the number questions ``numeric_paths`` summarised by the database."""
+    summed); the number questions ``numeric_paths`` summarised from their
+    running sums and the few values their order statistics need (:func:`_kept_numbers`)."""
     form_ids, dimensions, numeric_paths = list(form_ids), list(dimensions), list(numeric_paths)
     out = Tallies()
-    rows = (RoundTally.objects.filter(round_id=round_id, form_id__in=form_ids, dimension__in=dimensions)
-            .filter(Q(value__startswith="@") | ~Q(path__in=numeric_paths))
-            .values_list("dimension", "group", "path", "value", "count"))
-    for dimension, group, path, value, count in rows.iterator(chunk_size=5000):
-        out.counts.setdefault((dimension, group), {}).setdefault(path, Counter())[value] += count
+    if not form_ids or not dimensions:
+        return out
+    counts = out.counts
+    for dimension, group, path, value, count in _rows(_CELLS, round_id, form_ids, dimensions, numeric_paths):
+        by_path = counts.get((dimension, group))
+        if by_path is None:
+            by_path = counts[(dimension, group)] = {}
+        counted = by_path.get(path)
+        if counted is None:
+            counted = by_path[path] = Counter()
+        counted[value] += count
     if numeric_paths and form_ids and dimensions:
-        _database_numbers(out, round_id, form_ids, dimensions, numeric_paths)
+        _kept_numbers(out, round_id, form_ids, dimensions, numeric_paths)
     return out
 
 
-def _database_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensions: list[str],
-                      paths: list[str]) -> None:
-    sql = _NUMBERS_SQL.format(number="NUMERIC" if connection.vendor == "postgresql" else "REAL",
-                              forms=", ".join(["%s"] * len(form_ids)),
-                              dimensions=", ".join(["%s"] * len(dimensions)), paths=", ".join(["%s"] * len(paths)))
-    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+# Every cell but the number questions' values (``number IS NULL``: the small partial index
+# round_tally_counts); fixed statement, "group" quoted (a reserved word).
+_CELLS = """
+SELECT dimension, "group", path, value, count FROM surveys_roundtally
+WHERE round_id = %s AND form_id IN ({forms}) AND dimension IN ({dimensions}) AND number IS NULL
+  AND (value LIKE '@%%' OR path NOT IN ({paths}))
+"""
+
+#: (dimension, group, path) of a number question in one group.
+NumberKey = tuple[str, str, str]
+
+
+def _kept_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensions: list[str],
+                  paths: list[str]) -> None:
+    """The number questions' figures in each group, exact: n, the mean and
+    sd from the running sums (:class:`surveys.models.RoundNumberTally`);
+    min, median and max from the bucket counts (already in ``out``) and the
+    values of the two to four buckets that hold them, read by range."""
+    sums: dict[NumberKey, list[Any]] = {}
+    for dimension, group, path, n, total, squares in _rows(
+            "SELECT dimension, \"group\", path, n, total, squares FROM surveys_roundnumbertally"
+            " WHERE round_id = %s AND form_id IN ({forms}) AND dimension IN ({dimensions}) AND path IN ({paths})",
+            round_id, form_ids, dimensions, paths):
+        found = sums.setdefault((dimension, group, path), [0, Fraction(0), Fraction(0)])
+        found[0] += n
+        found[1] += Fraction(total)
+        found[2] += Fraction(squares)
+    located: dict[NumberKey, list[tuple[str, int]]] = {}
+    for key, (n, _, _) in sums.items():
+        if n > 0:
+            counted = out.counted(key[:2], key[2])
+            buckets = sorted((bucket_bounds(b)[0], b, c) for b, c in counted.items() if b.startswith(BUCKET) and c > 0)
+            # the lowest, the highest, and the one or two in the middle
+            located[key] = _locate(buckets, (0, n - 1, n // 2) if n % 2 else (0, n - 1, n // 2 - 1, n // 2))
+    values = _values_at(round_id, form_ids, {(key, bucket, rank) for key, at in located.items() for bucket, rank in at})
+    for key, at in located.items():
+        n, total, squares = sums[key]
+        low, high, *middle = (values[(key, bucket, rank)] for bucket, rank in at)
+        median: Number = middle[0] if len(middle) == 1 else (Fraction(middle[0]) + Fraction(middle[1])) / 2
+        out.numbers.setdefault(key[:2], {})[key[2]] = number_summary(
+            n=n, total=total, squares=squares, low=low, high=high, median=median)
+
+
+def _rows(sql: str, round_id: int, form_ids: list[str], dimensions: list[str], paths: list[str]) -> list[Any]:
+    marks = {"forms": form_ids, "dimensions": dimensions, "paths": paths or [""]}
+    paths = paths or [""]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [round_id, *form_ids, *dimensions, *paths])
-        for dimension, group, path, v, before, cum, n, s, ss, lo, hi in cursor.fetchall():
-            entry = found.setdefault((dimension, group, path), {"n": int(n), "s": s, "ss": ss, "lo": lo, "hi": hi,
-                                                                "at": []})
-            entry["at"].append((int(before), int(cum), v))
-    for (dimension, group, path), e in found.items():
-        n = e["n"]
-        median = (_at(e["at"], n // 2) if n % 2 else (Fraction(_at(e["at"], n // 2 - 1)) +
-                                                       Fraction(_at(e["at"], n // 2))) / 2)
-        out.numbers.setdefault((dimension, group), {})[path] = number_summary(
-            n=n, total=Fraction(e["s"]), squares=Fraction(e["ss"]), low=e["lo"], high=e["hi"], median=median)
+        cursor.execute(sql.format(**{k: ", ".join(["%s"] * len(v)) for k, v in marks.items()}),
+                       [round_id, *form_ids, *dimensions, *paths])
+        return list(cursor.fetchall())
 
 
-def _at(spans: list[tuple[int, int, Number]], k: int) -> Number:
-    return next(v for before, cum, v in spans if before <= k < cum)
+def _locate(buckets: list[tuple[Decimal, str, int]], ranks: Iterable[int]) -> list[tuple[str, int]]:
+    """(bucket, rank within it) of each rank (0 the lowest number) among the ordered bucket counts."""
+    ends = list(accumulate(count for _, _, count in buckets))
+    out = []
+    for k in ranks:
+        i = bisect_right(ends, k)
+        if i == len(buckets):
+            raise LookupError(f"the bucket counts hold no number at rank {k}: rebuild the tallies")
+        out.append((buckets[i][1], k - (ends[i - 1] if i else 0)))
+    return out
+
+
+# The value at a rank within a bucket, found by the database: the bucket's cells read by range on the
+# number cells' index, counted up in number order (the ``number`` of a cell orders exactly as its
+# value: values are floats written shortest-first), only the cell holding the rank returned. Fixed
+# statement; "group" is a reserved word. PostgreSQL takes the ranks asked for as arrays (one short
+# statement), SQLite as a VALUES list.
+_VALUES_AT = """
+WITH b(i, dimension, grp, path, lo, hi, k) AS ({wanted}),
+v AS (
+  SELECT b.i, b.k, t.value, t.count,
+         SUM(t.count) OVER (PARTITION BY b.i ORDER BY t.number, t.form_id ROWS UNBOUNDED PRECEDING) AS cum
+  FROM b JOIN surveys_roundtally t
+    ON t.round_id = %s AND t.form_id IN ({forms}) AND t.dimension = b.dimension AND t."group" = b.grp
+    AND t.path = b.path AND t.number >= b.lo AND t.number <= b.hi
+  WHERE t.count > 0)
+SELECT i, value FROM v WHERE cum - count <= k AND k < cum
+"""
+_WANTED_ARRAYS = ("SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[], "
+                  "%s::bigint[])")
+
+
+def _float_bounds(bucket: str) -> tuple[float, float]:
+    """A bucket's numbers as an inclusive range of floats (a cell's ``number``): [low, high) for a
+    positive bucket, (low, high] for a negative one (a float compares with a one-digit bound as its
+    shortest text does)."""
+    low, high = bucket_bounds(bucket)
+    if not low and not high:
+        return 0.0, 0.0
+    if high > 0:
+        return float(low), math.nextafter(float(high), -math.inf)
+    return math.nextafter(float(low), math.inf), float(high)
+
+
+def _values_at(round_id: int, form_ids: list[str],
+               wanted: set[tuple[NumberKey, str, int]]) -> dict[tuple[NumberKey, str, int], Decimal]:
+    """The number at each (question in a group, bucket, rank within the bucket) asked for (forms summed)."""
+    asked = sorted(wanted)
+    arrays = connection.vendor == "postgresql"
+    size = len(asked) if arrays else 100
+    out: dict[tuple[NumberKey, str, int], Decimal] = {}
+    for start in range(0, len(asked), size):
+        rows = [(i, *key, *_float_bounds(bucket), rank)
+                for i, (key, bucket, rank) in enumerate(asked[start:start + size], start)]
+        params: list[Any]
+        if arrays:
+            sql, params = _WANTED_ARRAYS, [list(column) for column in zip(*rows, strict=True)]
+        else:
+            sql, params = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows)), [
+                v for row in rows for v in row]
+        with connection.cursor() as cursor:
+            cursor.execute(_VALUES_AT.format(wanted=sql, forms=", ".join(["%s"] * len(form_ids))),
+                           [*params, round_id, *form_ids])
+            for i, value in cursor.fetchall():
+                key, bucket, rank = asked[i]
+                if number_bucket(value) != bucket:
+                    raise LookupError(f"the tallies of {key} hold {value} within {bucket}: rebuild them")
+                out[(key, bucket, rank)] = Decimal(value)
+    missing = wanted - out.keys()
+    if missing:
+        raise LookupError(f"the tallies hold no number at {min(missing)}: rebuild them")
+    return out
 
 
 def number_summary(*, n: int, total: Fraction, squares: Fraction, low: Number, high: Number,

@@ -3,11 +3,14 @@
 Every counted submission (see :func:`surveys.selectors.submissions.submission_counts`)
 adds its *cells* to its round: for each tabulated question, ``@asked``
 (relevant), ``@base`` (answered) and one per value given (a choice, each
-option of a select_multiple plus ``@chosen`` for how many, or the number),
-once for the whole round and once more in each breakdown kept current (its
-location, its sex question and each of its ``report_by`` questions:
-:func:`surveys.round_settings.kept_breakdowns`). Cells are plain
-integer counts, so adding and taking away is exact: the tallies after any
+option of a select_multiple plus ``@chosen`` for how many, or the number
+and its bucket ``@b:…``), once for the whole round and once more in each
+breakdown kept current (its location, its sex question and each of its
+``report_by`` questions: :func:`surveys.round_settings.kept_breakdowns`).
+A number's value cell also carries the number (``RoundTally.number``) and
+moves its group's running sums (:class:`surveys.models.RoundNumberTally`:
+n, total, total of squares; ADR 0021). Cells are plain integer counts and
+the sums exact, so adding and taking away is exact: the tallies after any
 sequence of processing, reviews and edits equal a rebuild from the records.
 
 Writers hold the submission's row lock and call :func:`tally_before` before
@@ -20,13 +23,15 @@ processing a share lock (PostgreSQL), so neither sees the other half-done.
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal, localcontext
 from itertools import groupby
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
 from django.db.models import Case, TextField, Value, When
 
-from surveys.models import Questionnaire, Round, RoundTally, Submission
+from surveys.models import Questionnaire, Round, RoundNumberTally, RoundTally, Submission
 from surveys.round_settings import kept_breakdowns
 from surveys.selectors.submissions import COUNTED, JsonText, submission_counts
 from surveys.selectors.tallies import (
@@ -37,6 +42,7 @@ from surveys.selectors.tallies import (
     cell_index,
     record_groups,
     submission_cells,
+    submission_number_paths,
 )
 
 
@@ -58,10 +64,11 @@ def tally_after(submission: Submission, before: Counter[Cell], *, into: TallyDel
     counts = bool(after) or submission_counts(submission)
     delta = Counter(after)
     delta.subtract(before)
+    numbers = submission_number_paths(submission)
     if into is not None:
-        changed = into.add(submission.round_id, submission.form_id, delta)
+        changed = into.add(submission.round_id, submission.form_id, delta, numbers)
     else:
-        changed = _apply(submission.round_id, submission.form_id, delta)
+        changed = _apply(submission.round_id, submission.form_id, delta, numbers)
     if submission.tallied != counts:
         if into is not None:
             into.tallied[submission.pk] = counts
@@ -74,33 +81,40 @@ def tally_after(submission: Submission, before: Counter[Cell], *, into: TallyDel
 
 class TallyDelta:
     """Tally differences summed over a batch of submissions, by round and form, and the submissions'
-    new ``tallied`` flags; :meth:`write` applies them (one upsert per 100 cells, in key order)."""
+    new ``tallied`` flags; :meth:`write` applies them (one upsert of arrays per round and form on PostgreSQL, in
+    key order)."""
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, str], Counter[Cell]] = {}
+        #: The number questions' paths of each round and form (their cells also move the running sums).
+        self.numbers: dict[tuple[int, str], frozenset[str]] = {}
         self.tallied: dict[int, bool] = {}
         #: Rounds share-locked in this transaction.
         self.shared: set[int] = set()
 
-    def add(self, round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
+    def add(self, round_id: int, form_id: str, delta: Counter[Cell], numbers: frozenset[str] = frozenset()) -> bool:
         moved = {key: n for key, n in delta.items() if n}
         if moved:
             self.cells.setdefault((round_id, form_id), Counter()).update(moved)
+            known = self.numbers.get((round_id, form_id), frozenset())
+            if not numbers <= known:
+                self.numbers[(round_id, form_id)] = known | numbers
         return bool(moved)
 
     def merge(self, other: TallyDelta) -> None:
-        for (round_id, form_id), delta in other.cells.items():
-            self.add(round_id, form_id, delta)
+        for key, delta in other.cells.items():
+            self.add(*key, delta, other.numbers.get(key, frozenset()))
         self.tallied.update(other.tallied)
 
     def write(self) -> None:
         for (round_id, form_id), delta in sorted(self.cells.items()):
-            _apply(round_id, form_id, delta)
+            _apply(round_id, form_id, delta, self.numbers.get((round_id, form_id), frozenset()))
         for value in (True, False):
             pks = sorted(pk for pk, flag in self.tallied.items() if flag is value)
             for start in range(0, len(pks), 1000):
                 Submission.objects.filter(pk__in=pks[start:start + 1000]).update(tallied=value)
         self.cells.clear()
+        self.numbers.clear()
         self.tallied.clear()
 
 
@@ -112,30 +126,93 @@ def _share_round(round_id: int) -> None:
 
 # Fixed statements (only placeholders vary); "group" is quoted, a reserved word in both databases.
 _KEY = 'round_id, form_id, dimension, "group", path, value'
-_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count) '  # noqa: S608
-        f"VALUES {{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
+# Increments: on PostgreSQL one statement of arrays for the whole batch ({rows} is
+# "SELECT %s, %s, * FROM unnest(%s::text[], …)"), elsewhere VALUES lists of 100 rows.
+_ADD = ('INSERT INTO surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '
+        f"{{rows}} ON CONFLICT ({_KEY}) DO UPDATE SET count = surveys_roundtally.count + EXCLUDED.count")
+_ADD_TYPES = ("text", "text", "text", "text", "bigint", "float8")
 _WHERE = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s AND value = %s'
-_COPY = 'COPY surveys_roundtally (round_id, form_id, dimension, "group", path, value, count) FROM STDIN'
+_COPY = ('COPY surveys_roundtally (round_id, form_id, dimension, "group", path, value, count, number) '
+         "FROM STDIN")
 _TAKE = f"UPDATE surveys_roundtally SET count = count - %s WHERE {_WHERE}"  # noqa: S608
 _DROP = f"DELETE FROM surveys_roundtally WHERE {_WHERE} AND count = 0"  # noqa: S608
+_SUMS = "surveys_roundnumbertally"
+_ADD_SUMS = (f'INSERT INTO {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) '
+             f'{{rows}} ON CONFLICT (round_id, form_id, dimension, "group", path) DO UPDATE SET '
+             f"n = {_SUMS}.n + EXCLUDED.n, total = {_SUMS}.total + EXCLUDED.total, "
+             f"squares = {_SUMS}.squares + EXCLUDED.squares")
+_ADD_SUMS_TYPES = ("text", "text", "text", "bigint", "numeric", "numeric")
+_WHERE_SUMS = 'round_id = %s AND form_id = %s AND dimension = %s AND "group" = %s AND path = %s'
+_TAKE_SUMS = (f"UPDATE {_SUMS} SET n = n + %s, total = total + %s, squares = squares + %s "  # noqa: S608
+              f"WHERE {_WHERE_SUMS}")
+_DROP_SUMS = f"DELETE FROM {_SUMS} WHERE {_WHERE_SUMS} AND n = 0"  # noqa: S608
+_COPY_SUMS = f'COPY {_SUMS} (round_id, form_id, dimension, "group", path, n, total, squares) FROM STDIN'
+
+#: A number question's running sums in one group: n, total, total of squares.
+Sums = tuple[int, Decimal, Decimal]
 
 
-def _apply(round_id: int, form_id: str, delta: Counter[Cell]) -> bool:
-    """Add ``delta`` to the stored cells, touching rows in key order (one
-    order for every writer: concurrent workers cannot deadlock on them)."""
+def _number(path: str, value: str, numbers: frozenset[str]) -> float | None:
+    """The ``number`` column of a cell: its value as a number for a number question's value, else null."""
+    return float(value) if path in numbers and not value.startswith("@") else None
+
+
+def _sums(cells: Counter[Cell], numbers: frozenset[str]) -> dict[tuple[str, str, str], Sums]:
+    """What the number questions' value cells in ``cells`` add to their groups' running sums (exact)."""
+    out: dict[tuple[str, str, str], list[Any]] = {}
+    with localcontext(prec=100):
+        for (dimension, group, path, value), n in cells.items():
+            if not n or path not in numbers or value.startswith("@"):
+                continue
+            number = Decimal(value)
+            found = out.get((dimension, group, path))
+            if found is None:
+                found = out[(dimension, group, path)] = [0, Decimal(0), Decimal(0)]
+            found[0] += n
+            found[1] += n * number
+            found[2] += n * number * number
+    return {key: (n, total, squares) for key, (n, total, squares) in out.items() if n or total or squares}
+
+
+def _apply(round_id: int, form_id: str, delta: Counter[Cell], numbers: frozenset[str] = frozenset()) -> bool:
+    """Add ``delta`` to the stored cells (and the number questions' running
+    sums), touching rows in key order (one order for every writer:
+    concurrent workers cannot deadlock on them)."""
     changes = sorted((key, n) for key, n in delta.items() if n)
     with connection.cursor() as cursor:
         for sign, same_sign in groupby(changes, key=lambda item: item[1] > 0):
             run = list(same_sign)
             if sign:
-                for start in range(0, len(run), 100):
-                    batch = run[start:start + 100]
-                    cursor.execute(_ADD.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))),
-                                   [v for (d, g, p, val), n in batch for v in (round_id, form_id, d, g, p, val, n)])
+                _insert(cursor, _ADD, _ADD_TYPES, (round_id, form_id),
+                        [(d, g, p, val, n, _number(p, val, numbers)) for (d, g, p, val), n in run])
             else:
                 cursor.executemany(_TAKE, [(-n, round_id, form_id, *key) for key, n in run])
                 cursor.executemany(_DROP, [(round_id, form_id, *key) for key, _ in run])
+        moved_sums = sorted(_sums(Counter(dict(changes)), numbers).items())
+        added = [(*group, *moved) for group, moved in moved_sums if moved[0] >= 0]
+        if added:
+            _insert(cursor, _ADD_SUMS, _ADD_SUMS_TYPES, (round_id, form_id), added)
+        taken = [(group, moved) for group, moved in moved_sums if moved[0] < 0]
+        if taken:  # an update, not an upsert: the row is there, and n may not go below 0 even in passing
+            cursor.executemany(_TAKE_SUMS, [(*moved, round_id, form_id, *group) for group, moved in taken])
+            cursor.executemany(_DROP_SUMS, [(round_id, form_id, *group) for group, _ in taken])
     return bool(changes)
+
+
+def _insert(cursor: Any, statement: str, types: tuple[str, ...], fixed: tuple[Any, ...],
+            rows: list[tuple[Any, ...]]) -> None:
+    """Run an insert ``statement`` for ``fixed`` + each of ``rows``, in their order: on PostgreSQL as one
+    statement of arrays (a short text: nothing for the driver to parse per row), else 100 rows a statement."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        cursor.execute(statement.format(rows=f"SELECT %s, %s, * FROM unnest({arrays})"),  # noqa: S608 (fixed types)
+                       [*fixed, *(list(column) for column in zip(*rows, strict=True))])
+        return
+    marks = "(" + ", ".join(["%s"] * (len(fixed) + len(types))) + ")"
+    for start in range(0, len(rows), 100):
+        chunk = rows[start:start + 100]
+        cursor.execute(statement.format(rows="VALUES " + ", ".join([marks] * len(chunk))),
+                       [v for row in chunk for v in (*fixed, *row)])
 
 
 @transaction.atomic
@@ -147,8 +224,13 @@ def round_tally_rebuild(*, round_id: int) -> int:
     plans = {q.pk: _cached_plan(q.pk, q.schema_key, breakdowns)
              for q in Questionnaire.objects.filter(round=round_).only("pk", "md5", "schema_rev", "form_id")}
     totals, counted, flags = _count_round(round_id, plans)
+    numbers: dict[str, frozenset[str]] = {}
+    for questionnaire in Questionnaire.objects.filter(round=round_).only("pk", "form_id"):
+        numbers[questionnaire.form_id] = (numbers.get(questionnaire.form_id, frozenset())
+                                          | cell_index(plans[questionnaire.pk]).numbers)
     RoundTally.objects.filter(round=round_).delete()
-    _store_cells(round_id, totals)
+    RoundNumberTally.objects.filter(round=round_).delete()
+    _store_cells(round_id, totals, numbers)
     for value, pks in flags.items():
         for start in range(0, len(pks), 10_000):
             Submission.objects.filter(pk__in=pks[start:start + 10_000]).update(tallied=value)
@@ -202,18 +284,23 @@ def _count_round(round_id: int,
     return totals, counted, flags
 
 
-def _store_cells(round_id: int, totals: dict[str, Counter[Cell]]) -> None:
-    rows = ((round_id, form_id, d, g, p, v, n) for form_id, cells in totals.items()
-            for (d, g, p, v), n in sorted(cells.items()) if n)
+def _store_cells(round_id: int, totals: dict[str, Counter[Cell]], numbers: dict[str, frozenset[str]]) -> None:
+    rows = ((round_id, form_id, d, g, p, v, n, _number(p, v, numbers.get(form_id, frozenset())))
+            for form_id, cells in totals.items() for (d, g, p, v), n in sorted(cells.items()) if n)
+    sums = [(round_id, form_id, *key, *moved) for form_id, cells in totals.items()
+            for key, moved in sorted(_sums(cells, numbers.get(form_id, frozenset())).items())]
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
-            with cursor.copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute("ANALYZE surveys_roundtally")  # fresh statistics for the report's queries
+            for statement, stored in ((_COPY, rows), (_COPY_SUMS, sums)):
+                with cursor.copy(statement) as copy:
+                    for row in stored:
+                        copy.write_row(row)
+            cursor.execute(f"ANALYZE surveys_roundtally, {_SUMS}")  # fresh statistics for the report's queries
     else:
         RoundTally.objects.bulk_create((RoundTally(round_id=r, form_id=f, dimension=d, group=g, path=p, value=v,
-                                                   count=n) for r, f, d, g, p, v, n in rows), batch_size=2000)
-
-
+                                                   count=n, number=x) for r, f, d, g, p, v, n, x in rows),
+                                       batch_size=2000)
+        RoundNumberTally.objects.bulk_create((RoundNumberTally(round_id=r, form_id=f, dimension=d, group=g, path=p,
+                                                               n=n, total=t, squares=sq)
+                                              for r, f, d, g, p, n, t, sq in sums), batch_size=2000)

@@ -3,6 +3,7 @@ submission failed with a readable reason, its half-done writes and counts roll b
 a failed one is processed again from the admin once the fault is gone."""
 
 import logging
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -14,6 +15,7 @@ from surveys.models import (
     FlagCount,
     ProgressCount,
     ReviewEvent,
+    RoundNumberTally,
     RoundTally,
     Submission,
     SubmissionComment,
@@ -40,7 +42,10 @@ def flags(sub):
 
 def counts(round_id):
     tallies = sorted(RoundTally.objects.filter(round_id=round_id).values_list("dimension", "group", "path",
-                                                                               "value", "count"))
+                                                                               "value", "count", "number"))
+    tallies += sorted((d, g, p, "sums", n, str(Decimal(total).normalize()), str(Decimal(squares).normalize()))
+                      for d, g, p, n, total, squares in RoundNumberTally.objects.filter(round_id=round_id)
+                      .values_list("dimension", "group", "path", "n", "total", "squares"))
     progress = sorted(ProgressCount.objects.filter(round_id=round_id, count__gt=0)
                       .values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
                                    "interview_day", "received_day", "count"))

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.db.models import Count
 
 from enumerators.models import User
 from mtm.celery import app
-from surveys.models import FlagCount, ProgressCount, ReviewEvent, RoundTally, Submission
+from surveys.models import FlagCount, ProgressCount, ReviewEvent, RoundNumberTally, RoundTally, Submission
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.progress import round_progress_rebuild
 from surveys.services.questionnaires import questionnaire_import
@@ -68,7 +69,10 @@ def two_workers(django_db_setup, django_db_blocker, tmp_path):
 
 def counts(round_id):
     tallies = sorted(RoundTally.objects.filter(round_id=round_id).values_list("dimension", "group", "path",
-                                                                               "value", "count"))
+                                                                               "value", "count", "number"))
+    tallies += sorted((d, g, p, "sums", n, str(Decimal(total).normalize()), str(Decimal(squares).normalize()))
+                      for d, g, p, n, total, squares in RoundNumberTally.objects.filter(round_id=round_id)
+                      .values_list("dimension", "group", "path", "n", "total", "squares"))
     progress = sorted(ProgressCount.objects.filter(round_id=round_id, count__gt=0)
                       .values_list("user_id", "location_id", "respondent_sex", "review_status", "validation",
                                    "interview_day", "received_day", "count"))
@@ -97,7 +101,8 @@ def test_two_workers_on_two_hosts_process_one_round_and_the_tallies_equal_a_rebu
     assert not ReviewEvent.objects.values("submission").annotate(n=Count("id")).filter(n__gt=1).exists()
     live = counts(round_.pk)
     assert live[0] and live[1]
-    assert dict(((d, g, p, v), n) for d, g, p, v, n in live[0])[("", "", "", "@n")] == 48
+    assert dict(((d, g, p, v), n) for d, g, p, v, n, *_ in live[0])[("", "", "", "@n")] == 48
+    assert dict(((d, g, p, v), n) for d, g, p, v, n, *_ in live[0])[("", "", "age", "sums")] == 48
     round_tally_rebuild(round_id=round_.pk)
     round_progress_rebuild(round_id=round_.pk)
     assert counts(round_.pk) == live

@@ -4,13 +4,14 @@ rejects some; the result equals a rebuild, and the report reads it."""
 
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 import requests
 from django.db import connection
 
 from enumerators.models import User
-from surveys.models import RoundTally, Submission
+from surveys.models import RoundNumberTally, RoundTally, Submission
 from surveys.selectors.reports import round_tabulate
 from surveys.services.questionnaires import questionnaire_import
 from surveys.services.review import submission_review
@@ -33,7 +34,12 @@ def report_xml(n: int) -> bytes:
 
 
 def snapshot(round_id):
-    return {(t.dimension, t.group, t.path, t.value): t.count for t in RoundTally.objects.filter(round_id=round_id)}
+    """The cells (with a number cell's number) and the number questions' running sums."""
+    cells = {(t.dimension, t.group, t.path, t.value): t.count if t.number is None else (t.count, t.number)
+             for t in RoundTally.objects.filter(round_id=round_id)}
+    sums = {("sums", t.dimension, t.group, t.path): (t.n, Decimal(t.total), Decimal(t.squares))
+            for t in RoundNumberTally.objects.filter(round_id=round_id)}
+    return {**cells, **sums}
 
 
 def test_concurrent_processing_and_reviews_equal_a_rebuild(live_server, celery_worker_process):
@@ -71,6 +77,7 @@ def test_concurrent_processing_and_reviews_equal_a_rebuild(live_server, celery_w
     assert Submission.objects.filter(processing="processed").count() == 24
     live = snapshot(round_.pk)
     assert live[("", "", "", "@n")] == 19
+    assert live[("sums", "", "", "age")][0] == 19
     assert sum(v for (d, g, p, val), v in live.items() if (d, p, val) == ("sex", "", "@n")) == 19
     report = round_tabulate(form_id="report", by="sex")
     round_tally_rebuild(round_id=round_.pk)

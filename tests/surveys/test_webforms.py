@@ -103,7 +103,7 @@ class TestCorrections:
         old = team["submission"]
         raw_before = submission_instance(old)
         ages = RoundTally.objects.filter(round_id=old.round_id, dimension="", path="age", count__gt=0)
-        assert sorted(ages.values_list("value", "count")) == [("30", 1), ("@asked", 1), ("@base", 1)]
+        assert sorted(ages.values_list("value", "count")) == [("30", 1), ("@asked", 1), ("@b:3e1", 1), ("@base", 1)]
 
         with django_capture_on_commit_callbacks(execute=True):  # processing, enqueued on commit
             result = submission_correct(submission_id=old.pk, by=team["users"]["sup1"], xml=corrected_xml(team),
