@@ -41,6 +41,7 @@ def flags(sub):
 
 
 def counts(round_id):
+    """A round's running counts, every column: (tallies with the number sums, progress cells, flag counts)."""
     tallies = sorted(RoundTally.objects.filter(round_id=round_id).values_list("dimension", "group", "path",
                                                                                "value", "count", "number"))
     tallies += sorted((d, g, p, "sums", n, str(Decimal(total).normalize()), str(Decimal(squares).normalize()))
@@ -48,7 +49,7 @@ def counts(round_id):
                       .values_list("dimension", "group", "path", "n", "total", "squares"))
     progress = sorted(ProgressCount.objects.filter(round_id=round_id, count__gt=0)
                       .values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
-                                   "interview_day", "received_day", "count"))
+                                   "validation", "interview_day", "received_day", "count"))
     flags = sorted(FlagCount.objects.filter(round_id=round_id).values_list("user_id", "review_status", "check_name",
                                                                           "count"))
     return tallies, progress, flags

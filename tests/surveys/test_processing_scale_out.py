@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.db.models import Count
 
 from enumerators.models import User
 from mtm.celery import app
-from surveys.models import FlagCount, ProgressCount, ReviewEvent, RoundNumberTally, RoundTally, Submission
+from surveys.models import ReviewEvent, Submission
 from surveys.services.ingest import Sender, submission_ingest_xml
 from surveys.services.progress import round_progress_rebuild
 from surveys.services.questionnaires import questionnaire_import
@@ -26,6 +25,7 @@ from surveys.tasks import submissions_process_task
 from tests.conftest import ROOT, SERVICES, workers_stopped
 from tests.factories import AssignmentFactory, EnumeratorFactory, RoundFactory, UserFactory
 from tests.forms import form_bytes
+from tests.surveys.test_processing_faults import counts
 from tests.surveys.test_tallies_services import report_xml
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -65,20 +65,6 @@ def two_workers(django_db_setup, django_db_blocker, tmp_path):
         app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE = saved
         workers_stopped(procs, django_db_blocker)
         log.close()
-
-
-def counts(round_id):
-    tallies = sorted(RoundTally.objects.filter(round_id=round_id).values_list("dimension", "group", "path",
-                                                                               "value", "count", "number"))
-    tallies += sorted((d, g, p, "sums", n, str(Decimal(total).normalize()), str(Decimal(squares).normalize()))
-                      for d, g, p, n, total, squares in RoundNumberTally.objects.filter(round_id=round_id)
-                      .values_list("dimension", "group", "path", "n", "total", "squares"))
-    progress = sorted(ProgressCount.objects.filter(round_id=round_id, count__gt=0)
-                      .values_list("user_id", "location_id", "respondent_sex", "review_status", "validation",
-                                   "interview_day", "received_day", "count"))
-    flags = sorted(FlagCount.objects.filter(round_id=round_id).values_list("user_id", "review_status", "check_name",
-                                                                          "count"))
-    return tallies, progress, flags
 
 
 def test_two_workers_on_two_hosts_process_one_round_and_the_tallies_equal_a_rebuild(two_workers):
