@@ -408,6 +408,8 @@ def _values_at(round_id: int, form_ids: list[str],
                wanted: set[tuple[NumberKey, str, int]]) -> dict[tuple[NumberKey, str, int], Decimal]:
     """The number at each (question in a group, bucket, rank within the bucket) asked for (forms summed)."""
     asked = sorted(wanted)
+    if not asked:  # no number question answered in any group
+        return {}
     arrays = connection.vendor == "postgresql"
     size = len(asked) if arrays else 100
     out: dict[tuple[NumberKey, str, int], Decimal] = {}

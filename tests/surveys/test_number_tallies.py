@@ -185,3 +185,21 @@ def test_buckets_are_ordered_like_their_numbers_and_do_not_overlap():
     assert lows == sorted(lows)
     # a bucket's numbers are consecutive: no number of another bucket lies between two of them
     assert all(buckets.index(b) + buckets.count(b) - 1 == len(buckets) - 1 - buckets[::-1].index(b) for b in buckets)
+
+
+def test_a_round_whose_number_questions_nobody_answered_reports_no_figures(db):
+    """No number answered anywhere (a round just opened, or every age left blank): nothing to look up, on
+    either database; the figures are empty, not an error."""
+    round_ = RoundFactory()
+    round_.checks = {"location_field": "place"}
+    round_.save()
+    questionnaire_import(source=FORM.encode(), filename="nums.md", survey_slug="mtm-kz", round_number=round_.number)
+    AssignmentFactory(enumerator=EnumeratorFactory(user=UserFactory(username="enum01")), round=round_)
+    sub = send("kz_75", "male", "", "")
+    submissions_process(submission_ids=[sub.pk])
+
+    report = round_tabulate(form_id="nums", by="location")
+
+    age = next(q for q in report["questions"] if q["name"] == "age")
+    assert figures(age) == (0, None, None, None, None, None)
+    assert figures(age["by"]["KZ-75"]) == (0, None, None, None, None, None)
