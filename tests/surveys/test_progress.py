@@ -151,6 +151,20 @@ def flag_cells(round_id):
                                                                           "count"))
 
 
+def _edited(old, *, day, place, gps, name, age, instance_id):
+    """enum01's edit of ``old`` (a checks-form interview), stored and processed."""
+    from enumerators.models import User
+    from surveys.services.ingest import Sender, submission_ingest_xml
+    from surveys.services.processing import submission_process
+
+    xml = (f'<data id="checks" version="1"><start>{day}T10:00:00.000+05:00</start>'
+           f"<end>{day}T10:40:00.000+05:00</end><place>{place}</place><gps>{gps}</gps>"
+           f"<name>{name}</name><sex>male</sex><age>{age}</age><hours_day>8</hours_day><meta>"
+           f"<instanceID>{instance_id}</instanceID><deprecatedID>{old.instance_id}</deprecatedID></meta></data>")
+    edit = submission_ingest_xml(xml=xml.encode(), sender=Sender(user=User.objects.get(username="enum01")))
+    submission_process(submission_id=edit.submission.pk)
+
+
 @pytest.mark.django_db
 class TestProgressCounts:
     """The running counts the dashboard reads equal a recount from the submissions, whatever happened."""
@@ -165,18 +179,10 @@ class TestProgressCounts:
         assert cells(teams.round.pk) == kept
 
     def test_after_an_edit_a_rejection_and_a_clear(self, teams):
-        from enumerators.models import User
-        from surveys.services.ingest import Sender, submission_ingest_xml
-        from surveys.services.processing import submission_process
         from surveys.services.progress import round_progress_rebuild
 
-        old = teams.subs.a1[3]
-        xml = (f'<data id="checks" version="1"><start>2024-05-03T10:00:00.000+05:00</start>'
-               f"<end>2024-05-03T10:40:00.000+05:00</end><place>kz_71</place><gps>51.1500 71.4500 350 5</gps>"
-               f"<name>R4</name><sex>male</sex><age>40</age><hours_day>8</hours_day><meta>"
-               f"<instanceID>uuid:edit-1</instanceID><deprecatedID>{old.instance_id}</deprecatedID></meta></data>")
-        edit = submission_ingest_xml(xml=xml.encode(), sender=Sender(user=User.objects.get(username="enum01")))
-        submission_process(submission_id=edit.submission.pk)
+        _edited(teams.subs.a1[3], day="2024-05-03", place="kz_71", gps="51.1500 71.4500 350 5", name="R4", age=40,
+                instance_id="uuid:edit-1")
         submission_review(submission_id=teams.subs.a1[0].pk, status="not_approved", by=teams.users.supA)
         submission_review(submission_id=teams.subs.a1[2].pk, status=None, by=teams.users.admin)
         kept = cells(teams.round.pk)
@@ -190,18 +196,11 @@ class TestProgressCounts:
         assert p.timeline == [(dt.date(2024, 5, 2), 4), (dt.date(2024, 5, 3), 1)]
 
     def test_an_edit_that_clears_a_flag_takes_it_off_the_flag_counts(self, teams):
-        from enumerators.models import User
-        from surveys.services.ingest import Sender, submission_ingest_xml
-        from surveys.services.processing import submission_process
         from surveys.services.progress import round_progress_rebuild
 
         outlier = teams.subs.a1[2]
-        xml = (f'<data id="checks" version="1"><start>2024-05-02T10:00:00.000+05:00</start>'
-               f"<end>2024-05-02T10:40:00.000+05:00</end><place>kz_75</place><gps>43.2500 76.9000 800 5</gps>"
-               f"<name>R3</name><sex>male</sex><age>52</age><hours_day>8</hours_day><meta>"
-               f"<instanceID>uuid:edit-3</instanceID><deprecatedID>{outlier.instance_id}</deprecatedID></meta></data>")
-        edit = submission_ingest_xml(xml=xml.encode(), sender=Sender(user=User.objects.get(username="enum01")))
-        submission_process(submission_id=edit.submission.pk)
+        _edited(outlier, day="2024-05-02", place="kz_75", gps="43.2500 76.9000 800 5", name="R3", age=52,
+                instance_id="uuid:edit-3")
         kept = cells(teams.round.pk)
 
         assert Submission.objects.get(pk=outlier.pk).flags.count() == 1  # the replaced version keeps its flag
