@@ -16,7 +16,7 @@ from surveys.selectors.scope import ensure_submission_viewer, may_open_raw, with
 
 if TYPE_CHECKING:
     from enumerators.models import AnyUser
-    from surveys.models import Submission, SubmissionAttachment, SubmissionFlag
+    from surveys.models import Submission, SubmissionAttachment
 
 
 def scoped_submissions(*, user: AnyUser) -> QuerySet[Submission]:
@@ -29,14 +29,6 @@ def scoped_submissions(*, user: AnyUser) -> QuerySet[Submission]:
 
     ensure_submission_viewer(user)
     return within_scope(Submission.objects.all(), user=user)
-
-
-def scoped_flags(*, user: AnyUser) -> QuerySet[SubmissionFlag]:
-    """The quality-check flags of the submissions ``user`` may see (a join, not a subquery)."""
-    from surveys.models import SubmissionFlag
-
-    ensure_submission_viewer(user)
-    return within_scope(SubmissionFlag.objects.all(), user=user, prefix="submission__")
 
 
 def submissions_for_user(*, user: AnyUser, form_id: str | None = None, validation: str | None = None,
