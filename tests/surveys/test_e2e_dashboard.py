@@ -107,7 +107,7 @@ def counts(driver, live_server, round_id: int) -> dict[str, int]:
 def test_supervisor_reviews_an_interview_in_their_language(live_server, household_team, browser, language,
                                                            width):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     saved: list[Path] = []
     browser.set_window_size(width, 1000)
@@ -115,6 +115,8 @@ def test_supervisor_reviews_an_interview_in_their_language(live_server, househol
     browser.find_element(By.NAME, "username").send_keys("sup1")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # The login page has the language switch too: wait for the home page before using it (else it can go stale).
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.ID, "user-tools"))
 
     # The language switch in the admin's header (Django's /i18n/setlang/).
     Select(browser.find_element(By.CSS_SELECTOR, '#language-switch select[name="language"]')).select_by_value(
