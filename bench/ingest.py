@@ -14,9 +14,10 @@ what compares across runs on a shared machine.
 
 Run: .venv/bin/python bench/ingest.py  (PostgreSQL at BENCH_DATABASE_URL, Redis at BENCH_REDIS_URL,
 the server on BENCH_PORT)
-Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 8 --worker-concurrency 1
---worker-nice 0, --no-worker (ingest alone), --backlog 5000 (one worker through a backlog of 5,000; with
---worker-concurrency 2 as `make worker` starts it on 2 cores)
+Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 8 --connections 16
+--worker-concurrency 1 --worker-nice 0, --no-worker (ingest alone), --backlog 5000 (one worker through a
+backlog of 5,000; with --worker-concurrency 2 as `make worker` starts it on 2 cores). Each run also prints each
+client's mean post time, fastest, median and slowest: how evenly the server shares itself between tablets.
 
 Last figures (2026-11-30, load 1.3-3.8, docs/adr/0018): C=10 9.8 ms CPU per submission, 161.6 processed/s;
 C=50 11.7 ms, 137.4 processed/s, p50/p99 235/1,009 ms; a backlog of 10,000 at 277/s (2 processes), 139/s (1).
@@ -131,10 +132,11 @@ def request_bytes(xml: bytes, auth: str, device: str = "collect:bench") -> bytes
     return head.encode() + body
 
 
-async def read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status, and whether the server closes the connection after this response (Connection: close)."""
     status_line = await reader.readline()
     status = int(status_line.split()[1])
-    length = 0
+    length, close = 0, False
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b""):
@@ -142,27 +144,38 @@ async def read_response(reader: asyncio.StreamReader) -> int:
         key, _, value = line.decode().partition(":")
         if key.lower() == "content-length":
             length = int(value)
+        elif key.lower() == "connection":
+            close = value.strip().lower() == "close"
     await reader.readexactly(length)
-    return status
+    return status, close
 
 
-async def client(queue: asyncio.Queue, latencies: list[float], statuses: dict[int, int]) -> None:
+async def client(queue: asyncio.Queue, latencies: list[float], statuses: dict[int, int], auth: str,
+                 device: str, mine: list[float] | None = None) -> None:
+    """One tablet (``device``) posting the instances it takes from ``queue`` one after another on a kept-alive
+    connection, as Collect's HTTP client does: a new connection when the server closed the last one (the
+    connect counts in the post's time) and up to 3 attempts."""
     reader = writer = None
     while True:
         try:
-            payload = queue.get_nowait()
+            payload = request_bytes(queue.get_nowait(), auth, device)
         except asyncio.QueueEmpty:
             break
+        start = time.perf_counter()
         for _attempt in range(3):
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
-                start = time.perf_counter()
                 writer.write(payload)
                 await writer.drain()
-                status = await read_response(reader)
+                status, close = await read_response(reader)
                 latencies.append(time.perf_counter() - start)
+                if mine is not None:
+                    mine.append(latencies[-1])
                 statuses[status] = statuses.get(status, 0) + 1
+                if close:
+                    writer.close()
+                    reader = writer = None
                 break
             except (ConnectionError, asyncio.IncompleteReadError, IndexError):
                 if writer is not None:
@@ -299,7 +312,9 @@ def pending(instance_ids: list[str]) -> tuple[int, int]:
 def start_processes(args: argparse.Namespace, statements: Path,
                     with_worker: bool = True) -> tuple[subprocess.Popen, subprocess.Popen | None]:
     env = {**server_env(), "MTM_BIND": f"127.0.0.1:{PORT}", "MTM_WEB_WORKERS": str(args.workers),
-           "MTM_WEB_THREADS": str(args.threads), "MTM_BENCH_STATEMENTS_DIR": str(statements),
+           "MTM_WEB_THREADS": str(args.threads),
+           **({"MTM_WEB_CONNECTIONS": str(args.connections)} if args.connections else {}),
+           "MTM_BENCH_STATEMENTS_DIR": str(statements),
            "PYTHONPATH": str(ROOT / "bench" / "support" / "statements")}
     (ROOT / "var").mkdir(exist_ok=True)
     import socket
@@ -343,15 +358,17 @@ def run_load(args: argparse.Namespace, clients: int, fields, auth: str) -> dict[
     rng = random.Random(7)
     sends = ids + rng.sample(ids, int(len(ids) * args.resend))
     rng.shuffle(sends)
-    payloads = {i: request_bytes(instance(fields, i), auth, f"collect:tablet{n % 50:02d}") for n, i in enumerate(ids)}
+    payloads = {i: instance(fields, i) for i in ids}
     latencies: list[float] = []
+    per_client: list[list[float]] = [[] for _ in range(clients)]
     statuses: dict[int, int] = {}
 
     async def run(items):
         queue: asyncio.Queue = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)
-        await asyncio.gather(*(client(queue, latencies, statuses) for _ in range(clients)))
+        await asyncio.gather(*(client(queue, latencies, statuses, auth, f"collect:tablet{n:02d}", per_client[n])
+                               for n in range(clients)))
 
     statements = ROOT / "var" / "bench-statements"
     for f in statements.glob("*"):
@@ -364,12 +381,14 @@ def run_load(args: argparse.Namespace, clients: int, fields, auth: str) -> dict[
         # connection (the first second of 50 new connections and as many new PostgreSQL backends is not a
         # steady state: up to 1.6 s a post).
         warm = [f"uuid:{uuid.uuid4()}" for _ in range(max(args.workers * 4, clients * 3))]
-        asyncio.run(run([request_bytes(instance(fields, i), auth) for i in warm]))
+        asyncio.run(run([instance(fields, i) for i in warm]))
         if worker is not None:  # the warm-up processed before measuring
             deadline = time.time() + 120
             while pending(warm)[1] and time.time() < deadline:
                 time.sleep(0.2)
         latencies.clear()
+        for mine in per_client:
+            mine.clear()
         statuses.clear()
         time.sleep(1.0)  # the statement counters written
         counters, statements_before = database_counters(), statements_counted(statements)
@@ -397,6 +416,8 @@ def run_load(args: argparse.Namespace, clients: int, fields, auth: str) -> dict[
     out = {"clients": clients, "posts": len(latencies), "accepted_s": len(latencies) / accepted_in,
            "processed_s": n / processed_in if processed_in else 0.0,
            "p50": statistics.median(latencies) * 1000, "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+           # How evenly the server shares itself: each client's mean post time, slowest against fastest.
+           "client_means": sorted(statistics.mean(mine) * 1000 for mine in per_client if mine),
            "statuses": dict(sorted(statuses.items())),
            "statements": (statements_after - statements_before) / n,
            **{f"cpu_{role}": ms / n for role, ms in cpu.items()},
@@ -418,15 +439,14 @@ def run_backlog(args: argparse.Namespace, fields, auth: str) -> None:
         queue: asyncio.Queue = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)
-        await asyncio.gather(*(client(queue, [], {}) for _ in range(50)))
+        await asyncio.gather(*(client(queue, [], {}, auth, f"collect:tablet{n:02d}") for n in range(50)))
 
     statements = ROOT / "var" / "bench-statements"
     statements.mkdir(parents=True, exist_ok=True)
     web, _ = start_processes(args, statements, with_worker=False)
     try:
         wait_for_server(web)
-        asyncio.run(post_all([request_bytes(instance(fields, i), auth, f"collect:tablet{n % 50:02d}")
-                              for n, i in enumerate(ids)]))
+        asyncio.run(post_all([instance(fields, i) for i in ids]))
     finally:
         stop(web)
     stored, waiting = pending(ids)
@@ -459,6 +479,8 @@ def main() -> None:
     # As mtm/gunicorn.conf.py on 2 cores: 4 processes x 8 threads.
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=None,
+                        help="MTM_WEB_CONNECTIONS, connections a gunicorn process holds (the conf's: 2 a thread)")
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--worker-concurrency", type=int, default=1, help="processes of the one Celery worker")
     parser.add_argument("--worker-nice", type=int, default=0, help="run the worker at this nice value")
@@ -487,6 +509,9 @@ def main() -> None:
         r = run_load(args, clients, fields, auth)
         print(f"C={clients}: accepted {r['accepted_s']:.1f}/s, processed {r['processed_s']:.1f}/s, "
               f"p50/p99 {r['p50']:.0f}/{r['p99']:.0f} ms, statuses {r['statuses']}")
+        means = r["client_means"]
+        print(f"  each client's mean post: fastest {means[0]:.0f} ms, median {statistics.median(means):.0f} ms, "
+              f"slowest {means[-1]:.0f} ms")
         print(f"  CPU ms per submission until processed: {r['cpu_total']:.1f} (web {r['cpu_web']:.1f}, "
               f"worker {r.get('cpu_worker', 0.0):.1f}, PostgreSQL {r['cpu_postgresql']:.1f})")
         print(f"  per submission: {r['statements']:.1f} statements, {r['db_transactions']:.1f} transactions, "

@@ -16,7 +16,11 @@ class ProgressCount(models.Model):
     (``pending`` until processed, then ``valid`` or ``invalid``), the day it was
     done (``interview_day``, ``""`` before processing) and the day it was
     received (local). ``last_received`` is the latest arrival ever counted in
-    the cell. Maintained by :mod:`surveys.services.progress` next to every
+    the cell. A submission waiting to be processed counts in one of
+    ``PENDING_SLOTS`` cells (``slot``: its id modulo that; 0 once processed):
+    every post adds to its sender's cell for the day, and concurrent posts of
+    one account (a team sharing a login) would otherwise all wait on one row
+    lock until each commits. Readers sum over the slots. Maintained by :mod:`surveys.services.progress` next to every
     change of a submission; :func:`~surveys.services.progress.round_progress_rebuild`
     gives the same rows from the submissions."""
 
@@ -29,13 +33,17 @@ class ProgressCount(models.Model):
     validation = models.CharField(max_length=8, default="pending")
     interview_day = models.CharField(max_length=10, blank=True)
     received_day = models.DateField()
+    slot = models.PositiveSmallIntegerField(default=0)
     count = models.BigIntegerField(default=0)
     last_received = models.DateTimeField()
+
+    #: How many cells share a pending (not yet processed) submission's count: ``slot`` = its id modulo this.
+    PENDING_SLOTS = 16
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["round", "user_id", "location_id", "respondent_sex", "review_status",
-                                            "refused", "validation", "interview_day", "received_day"],
+                                            "refused", "validation", "interview_day", "received_day", "slot"],
                                     name="progress_count_one_cell"),
             models.CheckConstraint(condition=Q(count__gte=0), name="progress_count_not_negative"),
         ]

@@ -80,12 +80,12 @@ def counts_kept(submission: Submission) -> Iterator[CountsChange]:
         moved_tallies = tally_after(submission, tallies, into=target.tallies)
         moved_progress = progress_after(submission, progress, into=target.progress)
         moved_flags = flags_after(submission, flags, checks=change.checks, into=target.flags)
-    else:
+    else:  # the progress cells last, as a batch writes them (:meth:`CountsBatch.write`)
         moved_tallies = tally_after(submission, tallies)
-        moved_progress = progress_after(submission, progress)
         delta = FlagDelta()
         moved_flags = flags_after(submission, flags, checks=change.checks, into=delta)
         delta.write()
+        moved_progress = progress_after(submission, progress)
     change.changed = moved_tallies or moved_progress or moved_flags
 
 
@@ -115,10 +115,13 @@ class CountsBatch:
         self.flags.merge(stage.flags)
 
     def write(self) -> None:
+        """Tallies, scorecard cells, flag counts, then the progress cells, last before the writer commits:
+        every post adds to the pending cells of its sender's day, so the batch holds their row locks for as
+        short a time as it can (every writer takes the tables in this order: no deadlock between them)."""
         self.tallies.write()
-        self.progress.write()
         self.scores.write()
         self.flags.write()
+        self.progress.write()
 
 
 _BATCH: ContextVar[CountsBatch | None] = ContextVar("counts_batch", default=None)

@@ -222,11 +222,13 @@ def _ingest(saved: list[str], /, *, target: SubmissionTarget, instance_id: str, 
     if not created and submission.raw_sha256 != digest:
         raise SubmissionConflict(_("Submission '%(instance_id)s' exists already with different content.")
                                  % {"instance_id": instance_id})
-    if created:
-        counts_received(submission)
     if created and previous is not None:
         _retire(previous.pk)
     added = _store_attachments(submission, attachments, saved)
+    if created:
+        # Its sender's progress cell (a row every post of the day adds to) last: held until the commit that
+        # follows, and taken after the counts an edit moves, in the order every writer takes them.
+        counts_received(submission)
     completed = not created and not is_incomplete and not submission.complete
     if completed:
         submission.complete = True

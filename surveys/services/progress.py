@@ -30,19 +30,19 @@ from django.utils import timezone
 
 from surveys.models import FlagCount, ProgressCount, Submission, SubmissionFlag
 
-#: (round, user, location, respondent sex, review state, refused, validation, interview day, received day)
-Key = tuple[int, int, int, str, str, bool, str, str, dt.date]
+#: (round, user, location, respondent sex, review state, refused, validation, interview day, received day, slot)
+Key = tuple[int, int, int, str, str, bool, str, str, dt.date, int]
 _COLUMNS = ("round_id, user_id, location_id, respondent_sex, review_status, refused, validation, interview_day, "
-            "received_day")
+            "received_day, slot")
 _ADD = (f"INSERT INTO surveys_progresscount ({_COLUMNS}, count, last_received) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s) "
         f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET count = surveys_progresscount.count + 1, "
         "last_received = CASE WHEN EXCLUDED.last_received > surveys_progresscount.last_received "
         "THEN EXCLUDED.last_received ELSE surveys_progresscount.last_received END")
 _WHERE = ("round_id = %s AND user_id = %s AND location_id = %s AND respondent_sex = %s AND review_status = %s "
-          "AND refused = %s AND validation = %s AND interview_day = %s AND received_day = %s")
+          "AND refused = %s AND validation = %s AND interview_day = %s AND received_day = %s AND slot = %s")
 _TAKE = f"UPDATE surveys_progresscount SET count = count - 1 WHERE {_WHERE}"  # noqa: S608
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _ADD_MANY = (f"INSERT INTO surveys_progresscount ({_COLUMNS}, count, last_received) "  # noqa: S608
              "VALUES {rows} "
              f"ON CONFLICT ({_COLUMNS}) DO UPDATE SET count = surveys_progresscount.count + EXCLUDED.count, "
@@ -53,13 +53,17 @@ _DROP = f"DELETE FROM surveys_progresscount WHERE {_WHERE} AND count = 0"  # noq
 
 
 def progress_key(submission: Submission) -> Key | None:
-    """The cell ``submission`` counts in as it stands; None when it is not current."""
+    """The cell ``submission`` counts in as it stands; None when it is not current. Until it is processed,
+    one of :attr:`ProgressCount.PENDING_SLOTS` cells by its id (concurrent posts of one sender add to
+    different rows)."""
     if not submission.is_current:
         return None
     day = submission.interview_date
+    pending = submission.validation == Submission.Validation.PENDING
     return (submission.round_id, submission.submitted_by_id or 0, submission.location_id or 0,
             submission.respondent_sex or "", submission.review_status or "", submission.consent is False,
-            submission.validation, day.isoformat() if day else "", timezone.localdate(submission.received_at))
+            submission.validation, day.isoformat() if day else "", timezone.localdate(submission.received_at),
+            submission.pk % ProgressCount.PENDING_SLOTS if pending else 0)
 
 
 def progress_before(submission: Submission) -> Key | None:
@@ -89,8 +93,8 @@ def progress_received(submission: Submission) -> None:
 
 def _params(key: Key) -> list[Any]:
     ops = connection.ops
-    *head, received_day = key
-    return [*head, ops.adapt_datefield_value(received_day)]
+    *head, received_day, slot = key
+    return [*head, ops.adapt_datefield_value(received_day), slot]
 
 
 def _add(key: Key, received_at: dt.datetime) -> None:
@@ -252,7 +256,7 @@ def round_progress_rebuild(*, round_id: int) -> int:
     Round.objects.select_for_update().get(pk=round_id)
     counts: Counter[Key] = Counter()
     last: dict[Key, dt.datetime] = {}
-    fields = ["round_id", "submitted_by_id", "location_id", "respondent_sex", "review_status", "consent",
+    fields = ["id", "round_id", "submitted_by_id", "location_id", "respondent_sex", "review_status", "consent",
               "validation", "interview_date", "received_at", "is_current"]
     for values in Submission.objects.filter(round_id=round_id, is_current=True).values(*fields).iterator(5000):
         key = progress_key(Submission(**values))
@@ -263,7 +267,7 @@ def round_progress_rebuild(*, round_id: int) -> int:
     ProgressCount.objects.filter(round_id=round_id).delete()
     ProgressCount.objects.bulk_create(
         (ProgressCount(round_id=k[0], user_id=k[1], location_id=k[2], respondent_sex=k[3], review_status=k[4],
-                       refused=k[5], validation=k[6], interview_day=k[7], received_day=k[8], count=n,
+                       refused=k[5], validation=k[6], interview_day=k[7], received_day=k[8], slot=k[9], count=n,
                        last_received=last[k])
          for k, n in counts.items()), batch_size=2000)
     _flags_rebuild(round_id)

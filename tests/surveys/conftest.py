@@ -123,3 +123,12 @@ def rounds(db):
     reviewer = UserFactory(username="sup1", is_superuser=True)
     submission_review(submission_id=subs[6].pk, status="not_approved", by=reviewer)
     return Round.objects.get(number=4)
+
+
+@pytest.fixture
+def kazakhstan(transactional_db):
+    """The locations of migration 0002 in a transactional test: an earlier one may have flushed them."""
+    from surveys.locations_kz import ensure_kazakhstan
+    from surveys.models import Location
+
+    ensure_kazakhstan(Location)

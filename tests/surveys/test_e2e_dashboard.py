@@ -23,15 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def kazakhstan(transactional_db):
-    """The locations of migration 0002: an earlier transactional test may have flushed them."""
-    from surveys.locations_kz import ensure_kazakhstan
-    from surveys.models import Location
-
-    ensure_kazakhstan(Location)
-
-
-@pytest.fixture
 def household_team(kazakhstan, household):
     """The household form (English and Russian labels, a repeat of household members) in round 4;
     supervisor sup1 oversees enum01, who sent three interviews: a woman with two household members

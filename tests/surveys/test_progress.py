@@ -135,7 +135,7 @@ def cells(round_id):
 
     rows = ProgressCount.objects.filter(round_id=round_id)
     return (sorted(rows.values_list("user_id", "location_id", "respondent_sex", "review_status", "refused",
-                                    "interview_day", "received_day", "count")),
+                                    "interview_day", "received_day", "count", "slot")),
             sorted(rows.values_list("user_id").annotate(last=Max("last_received")).order_by()),
             flag_cells(round_id))
 
@@ -206,6 +206,43 @@ class TestProgressCounts:
         assert Submission.objects.get(pk=outlier.pk).flags.count() == 1  # the replaced version keeps its flag
         assert kept[2] == [("enum02", "has_issues", "gps_outside_area", 1)]
         assert round_progress(user=teams.users.admin, round_id=teams.round.pk).flags == [("gps_outside_area", 1)]
+        round_progress_rebuild(round_id=teams.round.pk)
+        assert cells(teams.round.pk) == kept
+
+    def test_one_sender_s_waiting_posts_count_in_slots_by_id_until_processed(self, teams):
+        """Posts of one account wait to be processed in 16 cells by id (not one row every post would lock);
+        the dashboard sums them, a rebuild gives the same rows, and processing moves them out."""
+        from enumerators.models import User
+        from surveys.models import ProgressCount
+        from surveys.services.ingest import Sender, submission_ingest_xml
+        from surveys.services.processing import submissions_process
+        from surveys.services.progress import round_progress_rebuild
+
+        enum01 = User.objects.get(username="enum01")
+        ids = []
+        for n in range(20):  # stored only: the processing task is enqueued on a commit this test never makes
+            xml = (f'<data id="checks" version="1"><start>2024-05-04T10:00:00.000+05:00</start>'
+                   f"<end>2024-05-04T10:40:00.000+05:00</end><place>kz_75</place><gps>43.25 76.9 800 5</gps>"
+                   f"<name>W{n}</name><sex>female</sex><age>30</age><hours_day>8</hours_day><meta>"
+                   f"<instanceID>uuid:waiting-{n}</instanceID></meta></data>")
+            ids.append(submission_ingest_xml(xml=xml.encode(), sender=Sender(user=enum01)).submission.pk)
+        waiting = ProgressCount.objects.filter(round_id=teams.round.pk, validation="pending")
+        expected = {slot: sum(1 for pk in ids if pk % 16 == slot) for slot in {pk % 16 for pk in ids}}
+
+        assert dict(waiting.values_list("slot", "count")) == expected
+        assert set(waiting.values_list("user_id", "location_id", "interview_day")) == {(enum01.pk, 0, "")}
+        p = round_progress(user=teams.users.admin, round_id=teams.round.pk)
+        assert (p.received_total, p.not_counted[0][2]) == (27, 20)
+        kept = cells(teams.round.pk)
+        round_progress_rebuild(round_id=teams.round.pk)
+        assert cells(teams.round.pk) == kept
+
+        submissions_process(submission_ids=ids)
+        assert not waiting.exists()
+        assert set(ProgressCount.objects.filter(round_id=teams.round.pk).values_list("slot", flat=True)) == {0}
+        p = round_progress(user=teams.users.admin, round_id=teams.round.pk)
+        assert (p.received_total, p.quota.female, p.not_counted[0][2]) == (27, 22, 0)
+        kept = cells(teams.round.pk)
         round_progress_rebuild(round_id=teams.round.pk)
         assert cells(teams.round.pk) == kept
 
