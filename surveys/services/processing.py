@@ -40,8 +40,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.db import IntegrityError, models, transaction
 from django.db import OperationalError as DatabaseOperationalError
-from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -113,12 +113,28 @@ def submissions_process(*, submission_ids: Sequence[int]) -> list[ProcessOutcome
 def submissions_process_pending(*, limit: int) -> list[ProcessOutcome]:
     """Process up to ``limit`` of the submissions waiting (complete, pending, raw data kept), oldest first,
     in one batch; rows another worker holds are skipped (``SKIP LOCKED``), so workers on several hosts
-    share the queue without waiting on each other. Returns their outcomes (none: nothing waits)."""
-    with transaction.atomic():
-        waiting = (Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
-                                             raw_purged_at__isnull=True).order_by("received_at", "id"))
-        taken = sorted(_locked(waiting, skip_locked=True)[:limit], key=lambda s: s.pk)
-        return _process_batch(taken)
+    share the queue without waiting on each other. Returns their outcomes (none: nothing waits).
+
+    A batch whose bulk writes break a constraint (two of its interviews writing the same row, which each
+    alone would not: the whole batch is rolled back) is processed again one interview per transaction, so
+    that no combination of interviews can hold the queue."""
+    waiting = (Submission.objects.filter(processing=Submission.Processing.PENDING, complete=True,
+                                         raw_purged_at__isnull=True).order_by("received_at", "id"))
+    taken: list[int] = []
+    try:
+        with transaction.atomic():
+            batch = sorted(_locked(waiting, skip_locked=True)[:limit], key=lambda s: s.pk)
+            taken = [s.pk for s in batch]
+            return _process_batch(batch)
+    except IntegrityError:
+        if len(taken) < 2:
+            raise
+        log.warning("a batch of %d submissions broke a constraint; processing them one by one", len(taken))
+    outcomes = []
+    for pk in taken:
+        with transaction.atomic():
+            outcomes += _process_batch(list(_locked(waiting.filter(pk=pk), skip_locked=True)))
+    return outcomes
 
 
 def _locked(submissions: QuerySet[Submission], *, skip_locked: bool = False) -> QuerySet[Submission]:

@@ -204,6 +204,39 @@ class TestThroughProcessing:
         assert not original.flags.filter(check_name="backcheck_differs").exists()
         assert _flag_counts(original.round_id) == before
 
+    def test_an_original_and_its_back_check_writing_one_flag_in_a_batch_are_processed_one_by_one(self, collected):
+        """An original whose stored flag is gone while its comparison still differs, processed again in one
+        batch with its back-check: both would add the flag (the batch's bulk write breaks the one-flag-per-check
+        constraint). The batch is rolled back and its interviews processed one by one: the flag once, every
+        interview processed, the flag counts as a recount gives them."""
+        from django.db import transaction
+
+        from surveys.services.counts import counts_flag_changed
+        from surveys.services.pending import submissions_pending_again
+        from surveys.services.processing import submissions_process_pending
+
+        _, sent = collected
+        instance_id, item = next(iter(sent.items()))
+        original = Submission.objects.get(instance_id=instance_id)
+        changed = {**item.answers, "sex": "female" if item.answers["sex"] == "male" else "male",
+                   "age": str(int(item.answers["age"]) + 20)}
+        check = self._backcheck(item, changed)
+        with transaction.atomic():
+            locked = Submission.objects.select_for_update().get(pk=original.pk)
+            counts_flag_changed(locked, check="backcheck_differs", added=False)
+            locked.flags.filter(check_name="backcheck_differs").delete()
+            submissions_pending_again(Submission.objects.select_for_update().filter(pk__in=[original.pk, check.pk]))
+
+        outcomes = submissions_process_pending(limit=50)
+
+        assert sorted((o.submission_id, o.state) for o in outcomes) == [(original.pk, "processed"),
+                                                                        (check.pk, "processed")]
+        assert original.flags.filter(check_name="backcheck_differs").count() == 1
+        kept = _flag_counts(original.round_id)
+        assert (original.submitted_by_id, "has_issues", "backcheck_differs", 1) in kept
+        round_progress_rebuild(round_id=original.round_id)
+        assert _flag_counts(original.round_id) == kept
+
     def test_a_back_check_naming_an_unknown_interview_is_left_alone(self, collected):
         _, sent = collected
         item = next(iter(sent.values()))
