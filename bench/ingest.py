@@ -19,8 +19,9 @@ Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 
 backlog of 5,000; with --worker-concurrency 2 as `make worker` starts it on 2 cores). Each run also prints each
 client's mean post time, fastest, median and slowest: how evenly the server shares itself between tablets.
 
-Last figures (2026-11-30, load 1.3-3.8, docs/adr/0018): C=10 9.8 ms CPU per submission, 161.6 processed/s;
-C=50 11.7 ms, 137.4 processed/s, p50/p99 235/1,009 ms; a backlog of 10,000 at 277/s (2 processes), 139/s (1).
+Last figures (2026-11-30, third pass, docs/adr/0018; load 3-8, 3 runs): C=10 10.6-13.5 ms CPU per submission,
+122-158 processed/s, p99 109-133 ms; C=50 10.9-12.4 ms, 120-135 processed/s, p50/p99 202-247/399-457 ms, each
+client's mean 190-296 ms; a backlog of 10,000 at 331/s (2 processes).
 """
 
 from __future__ import annotations
