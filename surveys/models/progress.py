@@ -20,9 +20,10 @@ class ProgressCount(models.Model):
     ``PENDING_SLOTS`` cells (``slot``: its id modulo that; 0 once processed):
     every post adds to its sender's cell for the day, and concurrent posts of
     one account (a team sharing a login) would otherwise all wait on one row
-    lock until each commits. Readers sum over the slots. Maintained by :mod:`surveys.services.progress` next to every
-    change of a submission; :func:`~surveys.services.progress.round_progress_rebuild`
-    gives the same rows from the submissions."""
+    lock until each commits. Readers sum over the slots. Maintained by
+    :mod:`surveys.services.progress` next to every change of a submission;
+    :func:`~surveys.services.progress.round_progress_rebuild` gives the same
+    rows from the submissions."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="progress_counts")
     user_id = models.BigIntegerField()
