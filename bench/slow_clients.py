@@ -16,6 +16,9 @@ Measured on this 2-core machine, 2026-11-29, shared with five other engineers' t
     max 12.8 s, 3 of 20 under 1 s (0.42, 0.55, 0.79 s). The 1 s target was not shown on this machine.
   (A first run, while another benchmark emptied Redis and so the tablet's remembered login, answered 8
     of 20 within 60 s.)
+  2026-11-30, gunicorn holding one connection per thread (docs/adr/0018, third pass), a quiet machine (load
+    1.4-1.8): without a proxy, all 20 posts 201, p50 14 ms, max 408 ms, the reads 27.6-29.0 s; with nginx,
+    p50 28 ms, max 229 ms, the reads 13.1-16.7 s; the uploads mid-body and the reads running throughout.
 
 Run: .venv/bin/python bench/slow_clients.py [--no-proxy] [--threads N] [--code DIR] [--keep]
   --code DIR   serve another tree (e.g. main's: git archive main | tar -x -C DIR) with these clients
