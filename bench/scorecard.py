@@ -8,6 +8,11 @@ its answers to 30 categorical questions and its 60 questions' timings (``kind`` 
 summed in memory from per-interview draws, and 10,000 back-checks (1 %) of synthetic originals. Then
 ``round_scorecard`` is timed (median of 5 runs after one warm-up), with its query count.
 
+Then the team figures an audited interview's checks read (the rest of the team's fastest times per question
+and median active time) are timed alone and in a batch of 200 interviews. 2026-11-30, PostgreSQL, load 1-2:
+256,282 cells; the scorecard 144 ms, 3 queries; the team figures 152-160 ms alone, 3.8 ms an interview in a
+batch of 200 (docs/adr/0019, addendum).
+
 Run: .venv/bin/python bench/scorecard.py [--interviews 1000000] [--enumerators 200]
 """
 
@@ -126,6 +131,34 @@ def run(interviews: int, enumerators: int, backchecks: int) -> None:
           f"{max(times) * 1000:.0f}), {len(queries)} queries")
     print(f"outliers per measure: {outliers}; the simulated fabricator ({fab.username}) marked on "
           f"{sum(f.outlier for f in fab.figures.values())} of {len(fab.figures)}")
+    team_figures(round_id)
+
+
+def team_figures(round_id: int) -> None:
+    """What processing reads for each audited interview (the quality checks' team figures: the rest of the
+    team's fastest times per question and median active time), timed for one enumerator."""
+    from surveys.models import ScoreCell
+    from surveys.services.quality.cells import team_median_active, team_question_minimums
+
+    enumerator_id = ScoreCell.objects.filter(round_id=round_id).values_list("enumerator_id", flat=True).first()
+    names = {f"t{question}" for question in range(QUESTIONS)}
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        team_question_minimums(round_id=round_id, enumerator_id=enumerator_id, names=names, least=20)
+        team_median_active(round_id=round_id, enumerator_id=enumerator_id, least=20)
+        times.append(time.perf_counter() - started)
+    print(f"the team figures an audited interview's checks read, alone: median {statistics.median(times) * 1000:.0f} "
+          f"ms (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})")
+    from surveys.services.counts import counts_batched
+
+    senders = list(ScoreCell.objects.filter(round_id=round_id).values_list("enumerator_id", flat=True).distinct())
+    started = time.perf_counter()
+    with counts_batched():  # a batch of 200 audited interviews from the round's enumerators (nothing written)
+        for n in range(200):
+            team_question_minimums(round_id=round_id, enumerator_id=senders[n % len(senders)], names=names, least=20)
+            team_median_active(round_id=round_id, enumerator_id=senders[n % len(senders)], least=20)
+    print(f"  in a batch of 200: {(time.perf_counter() - started) / 200 * 1000:.1f} ms an interview")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from collections import Counter
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from surveys.models import BackCheck, InterviewQuality, ReviewEvent, Round, ScoreCell, Submission, SubmissionFlag
 from surveys.selectors.scorecard import MEASURES, round_scorecard
@@ -147,5 +149,9 @@ def test_a_batch_flags_and_scores_the_team_as_one_by_one(quality_round):
         model.objects.all().delete()
     Submission.objects.update(processing="pending", fingerprint="", interview_date=None, review_status=None,
                               answers=None)
-    assert len(submissions_process_pending(limit=500)) == len(pending)
+    with CaptureQueriesContext(connection) as queries:
+        assert len(submissions_process_pending(limit=500)) == len(pending)
     assert _signature() == one_by_one
+    # The round's stored cells summed once per kind for the whole batch, not once per interview.
+    sums = [q["sql"] for q in queries if "surveys_scorecell" in q["sql"] and "GROUP BY" in q["sql"]]
+    assert len(sums) == 2

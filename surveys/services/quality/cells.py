@@ -28,6 +28,10 @@ class CellDelta:
 
     def __init__(self) -> None:
         self.n: Counter[CellKey] = Counter()
+        # The stored cells a batch's checks read, once per batch: the round's sums by key (round, kind), and
+        # each enumerator's own (round, kind, enumerator). The batch's own differences are in ``n``.
+        self._round: dict[tuple[int, str], Counter[str]] = {}
+        self._own: dict[tuple[int, str, int], Counter[str]] = {}
 
     def add(self, *, round_id: int, enumerator_id: int, new: Contribution, old: Contribution) -> None:
         for kind in ("s", "q"):
@@ -45,6 +49,23 @@ class CellDelta:
         for (r, e, k, key), n in self.n.items():
             if r == round_id and k == kind and e != enumerator_id and n:
                 out[key] += n
+        return out
+
+    def team(self, *, round_id: int, kind: str, enumerator_id: int) -> Counter[str]:
+        """The cells of ``kind`` of everyone in the round but ``enumerator_id``, as they stand in this batch:
+        the stored ones (the round's sums read once per batch, less the enumerator's own, read once per
+        enumerator) and the differences not written yet."""
+        if (round_id, kind) not in self._round:
+            self._round[(round_id, kind)] = _stored(round_id=round_id, kind=kind)
+        if (round_id, kind, enumerator_id) not in self._own:
+            self._own[(round_id, kind, enumerator_id)] = Counter(dict(
+                ScoreCell.objects.filter(round_id=round_id, kind=kind, enumerator_id=enumerator_id)
+                .values_list("key", "n")))
+        out = Counter(self._round[(round_id, kind)])
+        for key, n in self._own[(round_id, kind, enumerator_id)].items():
+            out[key] -= n
+        for key, n in self.others(round_id=round_id, kind=kind, enumerator_id=enumerator_id).items():
+            out[key] += n
         return out
 
     def write(self) -> None:
@@ -78,14 +99,23 @@ def cells_apply(*, round_id: int, enumerator_id: int, new: Contribution, old: Co
         delta.write()
 
 
-def _not_written(*, round_id: int, kind: str, enumerator_id: int) -> Counter[str]:
-    """The open batch's cells not written yet (what the team's figures add to the stored cells)."""
+def _stored(*, round_id: int, kind: str, but: int | None = None) -> Counter[str]:
+    """The round's stored cells of ``kind`` summed by key (without enumerator ``but``'s)."""
+    cells = ScoreCell.objects.filter(round_id=round_id, kind=kind)
+    if but is not None:
+        cells = cells.exclude(enumerator_id=but)
+    return Counter(dict(cells.values_list("key").annotate(total=Sum("n")).values_list("key", "total")))
+
+
+def _team(*, round_id: int, kind: str, enumerator_id: int) -> Counter[str]:
+    """The cells of ``kind`` of the rest of the team: in a processing batch as it stands there (the stored
+    cells read once per batch, :meth:`CellDelta.team`), else as stored."""
     from surveys.services.counts import counts_batch_open
 
     batch = counts_batch_open()
     if batch is None:
-        return Counter()
-    return batch.scores.others(round_id=round_id, kind=kind, enumerator_id=enumerator_id)
+        return _stored(round_id=round_id, kind=kind, but=enumerator_id)
+    return batch.scores.team(round_id=round_id, kind=kind, enumerator_id=enumerator_id)
 
 
 @transaction.atomic
@@ -118,9 +148,7 @@ def team_question_minimums(*, round_id: int, enumerator_id: int, names: set[str]
     the rest of the team answered at least ``least`` times."""
     if not names:
         return {}
-    rows = Counter(dict(ScoreCell.objects.filter(round_id=round_id, kind="q").exclude(enumerator_id=enumerator_id)
-                        .values_list("key").annotate(total=Sum("n")).values_list("key", "total")))
-    rows.update(_not_written(round_id=round_id, kind="q", enumerator_id=enumerator_id))
+    rows = _team(round_id=round_id, kind="q", enumerator_id=enumerator_id)
     bins: dict[str, list[tuple[int, int]]] = {}
     for key, total in rows.items():
         name, _, index = key.rpartition(":")
@@ -132,12 +160,9 @@ def team_question_minimums(*, round_id: int, enumerator_id: int, names: set[str]
 
 def team_median_active(*, round_id: int, enumerator_id: int, least: int) -> float | None:
     """The rest of the team's median active time (seconds), once it has ``least`` audited interviews."""
-    rows = Counter(dict(ScoreCell.objects.filter(round_id=round_id, kind="s", key__startswith="active:")
-                        .exclude(enumerator_id=enumerator_id).values_list("key").annotate(total=Sum("n"))
-                        .values_list("key", "total")))
-    rows.update({key: n for key, n in _not_written(round_id=round_id, kind="s", enumerator_id=enumerator_id).items()
-                 if key.startswith("active:")})
-    found = [(int(key.split(":", 1)[1]), int(total)) for key, total in rows.items() if total > 0]
+    rows = _team(round_id=round_id, kind="s", enumerator_id=enumerator_id)
+    found = [(int(key.split(":", 1)[1]), int(total)) for key, total in rows.items()
+             if key.startswith("active:") and total > 0]
     if sum(n for _, n in found) < least:
         return None
     return bin_seconds(percentile_bin(found, 0.5))
