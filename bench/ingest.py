@@ -14,7 +14,7 @@ what compares across runs on a shared machine.
 
 Run: .venv/bin/python bench/ingest.py  (PostgreSQL at BENCH_DATABASE_URL, Redis at BENCH_REDIS_URL,
 the server on BENCH_PORT)
-Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 8 --connections 16
+Options: --clients 10 50 --submissions 2000 --resend 0.05 --workers 4 --threads 8 --connections 8
 --worker-concurrency 1 --worker-nice 0, --no-worker (ingest alone), --backlog 5000 (one worker through a
 backlog of 5,000; with --worker-concurrency 2 as `make worker` starts it on 2 cores). Each run also prints each
 client's mean post time, fastest, median and slowest: how evenly the server shares itself between tablets.
@@ -481,7 +481,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--connections", type=int, default=None,
-                        help="MTM_WEB_CONNECTIONS, connections a gunicorn process holds (the conf's: 2 a thread)")
+                        help="MTM_WEB_CONNECTIONS, connections a gunicorn process holds (the conf's: one a thread)")
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--worker-concurrency", type=int, default=1, help="processes of the one Celery worker")
     parser.add_argument("--worker-nice", type=int, default=0, help="run the worker at this nice value")
