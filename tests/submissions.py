@@ -50,20 +50,28 @@ ALMATY_CENTRE = "43.2500 76.9000 800 5"
 ASTANA_CENTRE = "51.1500 71.4500 350 5"
 
 
-def send_checks_instance(username="enum01", *, start="2024-05-02T10:00:00.000+05:00",
-                         end="2024-05-02T10:40:00.000+05:00", place="kz_75", gps=ALMATY_CENTRE, name="Aziz",
-                         sex="male", age="30", hours="8", instance_id=None):
-    """Ingest and process an instance of the checks form (tests/fixtures/forms/checks.md) from ``username``."""
+def checks_xml(*, start="2024-05-02T10:00:00.000+05:00", end="2024-05-02T10:40:00.000+05:00", place="kz_75",
+               gps=ALMATY_CENTRE, name="Aziz", sex="male", age="30", hours="8", instance_id=None) -> bytes:
+    """An instance of the checks form (tests/fixtures/forms/checks.md)."""
+    return (f'<data id="checks" version="1"><start>{start}</start><end>{end}</end><place>{place}</place>'
+            f"<gps>{gps}</gps><name>{name}</name><sex>{sex}</sex><age>{age}</age><hours_day>{hours}</hours_day>"
+            f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
+
+
+def store_checks_instance(username="enum01", **fields) -> Submission:
+    """Ingest an instance of the checks form from ``username`` and leave it waiting: its processing task is
+    enqueued on a commit that a test inside a transaction never makes."""
     from enumerators.models import User
 
-    xml = (f'<data id="checks" version="1"><start>{start}</start><end>{end}</end><place>{place}</place>'
-           f"<gps>{gps}</gps><name>{name}</name><sex>{sex}</sex><age>{age}</age><hours_day>{hours}</hours_day>"
-           f"<meta><instanceID>{instance_id or new_instance_id()}</instanceID></meta></data>").encode()
-    sub = submission_ingest_xml(xml=xml, sender=Sender(user=User.objects.get(username=username))).submission
+    return submission_ingest_xml(xml=checks_xml(**fields),
+                                 sender=Sender(user=User.objects.get(username=username))).submission
+
+
+def send_checks_instance(username="enum01", **fields) -> Submission:
+    """Ingest and process an instance of the checks form from ``username`` (fields: :func:`checks_xml`)."""
+    sub = store_checks_instance(username, **fields)
     submission_process(submission_id=sub.pk)
     return Submission.objects.get(pk=sub.pk)
-
-
 
 
 def ingest_processed(xml: bytes, username: str = "enum01") -> Submission:

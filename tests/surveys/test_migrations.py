@@ -24,18 +24,12 @@ def pending_cells(round_id):
 
 def test_pending_cells_fold_into_one_backwards_and_spread_into_slots_forwards(kazakhstan, teams):
     from enumerators.models import User
-    from surveys.services.ingest import Sender, submission_ingest_xml
     from surveys.services.progress import progress_key
+    from tests.submissions import store_checks_instance
 
     enum01 = User.objects.get(username="enum01")
-    waiting = []
     with transaction.atomic():
-        for n in range(20):
-            xml = (f'<data id="checks" version="1"><start>2024-05-04T10:00:00.000+05:00</start>'
-                   f"<end>2024-05-04T10:40:00.000+05:00</end><place>kz_75</place><gps>43.25 76.9 800 5</gps>"
-                   f"<name>W{n}</name><sex>female</sex><age>30</age><hours_day>8</hours_day><meta>"
-                   f"<instanceID>uuid:waiting-{n}</instanceID></meta></data>")
-            waiting.append(submission_ingest_xml(xml=xml.encode(), sender=Sender(user=enum01)).submission)
+        waiting = [store_checks_instance(name=f"W{n}", sex="female") for n in range(20)]
         connection.run_on_commit.clear()  # stored and left pending: no processing task in this test
     day = progress_key(waiting[0])[8]
     slots = sorted({s.pk % 16 for s in waiting})

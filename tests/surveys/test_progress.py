@@ -214,18 +214,12 @@ class TestProgressCounts:
         the dashboard sums them, a rebuild gives the same rows, and processing moves them out."""
         from enumerators.models import User
         from surveys.models import ProgressCount
-        from surveys.services.ingest import Sender, submission_ingest_xml
         from surveys.services.processing import submissions_process
         from surveys.services.progress import round_progress_rebuild
+        from tests.submissions import store_checks_instance
 
         enum01 = User.objects.get(username="enum01")
-        ids = []
-        for n in range(20):  # stored only: the processing task is enqueued on a commit this test never makes
-            xml = (f'<data id="checks" version="1"><start>2024-05-04T10:00:00.000+05:00</start>'
-                   f"<end>2024-05-04T10:40:00.000+05:00</end><place>kz_75</place><gps>43.25 76.9 800 5</gps>"
-                   f"<name>W{n}</name><sex>female</sex><age>30</age><hours_day>8</hours_day><meta>"
-                   f"<instanceID>uuid:waiting-{n}</instanceID></meta></data>")
-            ids.append(submission_ingest_xml(xml=xml.encode(), sender=Sender(user=enum01)).submission.pk)
+        ids = [store_checks_instance(name=f"W{n}", sex="female").pk for n in range(20)]  # stored only
         waiting = ProgressCount.objects.filter(round_id=teams.round.pk, validation="pending")
         expected = {slot: sum(1 for pk in ids if pk % 16 == slot) for slot in {pk % 16 for pk in ids}}
 
