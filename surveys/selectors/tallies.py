@@ -303,7 +303,7 @@ def round_tallies(*, round_id: int, form_ids: Iterable[str], dimensions: Iterabl
         if counted is None:
             counted = by_path[path] = Counter()
         counted[value] += count
-    if numeric_paths and form_ids and dimensions:
+    if numeric_paths:
         _kept_numbers(out, round_id, form_ids, dimensions, numeric_paths)
     return out
 
@@ -352,8 +352,8 @@ def _kept_numbers(out: Tallies, round_id: int, form_ids: list[str], dimensions: 
 
 
 def _rows(sql: str, round_id: int, form_ids: list[str], dimensions: list[str], paths: list[str]) -> list[Any]:
-    marks = {"forms": form_ids, "dimensions": dimensions, "paths": paths or [""]}
     paths = paths or [""]
+    marks = {"forms": form_ids, "dimensions": dimensions, "paths": paths}
     with connection.cursor() as cursor:
         cursor.execute(sql.format(**{k: ", ".join(["%s"] * len(v)) for k, v in marks.items()}),
                        [round_id, *form_ids, *dimensions, *paths])

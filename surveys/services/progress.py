@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -122,24 +122,31 @@ class ProgressDelta:
             self.last[key] = max(self.last.get(key, moment), moment)
 
     def write(self) -> None:
-        """Cells in key order (one order for every writer: concurrent batches cannot deadlock on them);
-        a run of gains in one statement per 200 cells."""
-        ops = connection.ops
-        changes = sorted((key, n) for key, n in self.counts.items() if n)
-        with connection.cursor() as cursor:
-            for gain, same_sign in groupby(changes, key=lambda item: item[1] > 0):
-                run = list(same_sign)
-                if not gain:
-                    cursor.executemany(_TAKE_N, [[-n, *_params(key)] for key, n in run])
-                    cursor.executemany(_DROP, [_params(key) for key, _ in run])
-                    continue
-                for start in range(0, len(run), 200):
-                    part = run[start:start + 200]
-                    cursor.execute(_ADD_MANY.format(rows=", ".join([_ROW] * len(part))),
-                                   [v for key, n in part
-                                    for v in (*_params(key), n, ops.adapt_datetimefield_value(self.last[key]))])
+        adapt = connection.ops.adapt_datetimefield_value
+        _moves_write(sorted((key, n) for key, n in self.counts.items() if n), take=_TAKE_N, drop=_DROP,
+                     add_many=_ADD_MANY, row=_ROW, params=_params,
+                     gain=lambda key, n: [*_params(key), n, adapt(self.last[key])])
         self.counts.clear()
         self.last.clear()
+
+
+def _moves_write(changes: list[tuple[Any, int]], *, take: str, drop: str, add_many: str, row: str,
+                 params: Callable[[Any], list[Any]], gain: Callable[[Any, int], list[Any]]) -> None:
+    """Write cells' net changes (``changes``, in key order: one order for every writer, so concurrent batches
+    cannot deadlock on them): a run of losses as an update and a delete of emptied cells each, a run of gains
+    as one upsert per 200 cells. ``params``: a key's values for ``take``/``drop``; ``gain``: a gained cell's
+    row for ``add_many`` (``row`` its placeholders)."""
+    with connection.cursor() as cursor:
+        for is_gain, same_sign in groupby(changes, key=lambda item: item[1] > 0):
+            run = list(same_sign)
+            if not is_gain:
+                cursor.executemany(take, [[-n, *params(key)] for key, n in run])
+                cursor.executemany(drop, [params(key) for key, _ in run])
+                continue
+            for start in range(0, len(run), 200):
+                part = run[start:start + 200]
+                cursor.execute(add_many.format(rows=", ".join([row] * len(part))),
+                               [v for key, n in part for v in gain(key, n)])
 
 
 def _take(key: Key) -> None:
@@ -229,22 +236,11 @@ class FlagDelta:
         self.counts.update(other.counts)
 
     def write(self) -> None:
-        """Cells in key order (as :meth:`ProgressDelta.write`); the gains in one statement per 200 cells."""
         changes = sorted((key, n) for key, n in self.counts.items() if n)
         self.counts.clear()
-        if not changes:  # (most writes: no flag moved)
-            return
-        with connection.cursor() as cursor:
-            for gain, same_sign in groupby(changes, key=lambda item: item[1] > 0):
-                run = list(same_sign)
-                if not gain:
-                    cursor.executemany(_FLAG_TAKE_N, [[-n, *key] for key, n in run])
-                    cursor.executemany(_FLAG_DROP, [list(key) for key, _ in run])
-                    continue
-                for start in range(0, len(run), 200):
-                    part = run[start:start + 200]
-                    cursor.execute(_FLAG_ADD_MANY.format(rows=", ".join(["(%s, %s, %s, %s, %s)"] * len(part))),
-                                   [v for key, n in part for v in (*key, n)])
+        if changes:  # (most writes: no flag moved)
+            _moves_write(changes, take=_FLAG_TAKE_N, drop=_FLAG_DROP, add_many=_FLAG_ADD_MANY,
+                         row="(%s, %s, %s, %s, %s)", params=list, gain=lambda key, n: [*key, n])
 
 
 @transaction.atomic
